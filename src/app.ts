@@ -1,0 +1,119 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { hashSecret } from './core/token-format.js';
+import { installAuth } from './http/auth.js';
+import type { AppContext } from './http/context.js';
+import { clientErrorHandler, installErrorHandling } from './http/errors.js';
+import { createMetrics } from './http/metrics.js';
+import { adminRoutes } from './http/routes/admin.js';
+import { auditRoutes } from './http/routes/audit.js';
+import { catalogRoutes } from './http/routes/catalog.js';
+import { platformRoutes } from './http/routes/platform.js';
+import { sessionRoutes } from './http/routes/session.js';
+import { systemRoutes } from './http/routes/system.js';
+import { tokenRoutes } from './http/routes/tokens.js';
+import { verifyRoutes } from './http/routes/verify.js';
+import { errorSchema, tokenSchema } from './http/schemas.js';
+import { AccountService } from './services/accounts.js';
+import { argon2Hasher, type PasswordHasher } from './services/passwords.js';
+import { PlatformService } from './services/platform.js';
+import { TokenService } from './services/tokens/token-service.js';
+import { UsageRecorder } from './services/usage.js';
+import { Verifier } from './services/verifier.js';
+import { migrate, openDatabase, type Db } from './store/database.js';
+
+export interface AppOptions {
+  config: Config;
+  /** The operator credential's hash (from `ensureOperatorToken`). */
+  operatorTokenHash: string;
+  clock?: Clock;
+  db?: Db;
+  passwords?: PasswordHasher;
+  /** A pino destination; tests pass one to inspect what was logged. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export interface Latchkey {
+  app: FastifyInstance;
+  ctx: AppContext;
+  /** Flushes background work and closes the server and the database. */
+  close(): Promise<void>;
+}
+
+/** Wires store, services and HTTP together. Nothing here reads the environment. */
+export async function buildApp(options: AppOptions): Promise<Latchkey> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const db = options.db ?? openDatabase(config.database);
+  await migrate(db);
+  const metrics = createMetrics();
+  const verifier = new Verifier({
+    db, clock, tokenPrefix: config.tokenPrefix, maxTokens: config.verifyCacheMaxTokens,
+    negativeMaxEntries: config.negativeCacheMaxEntries, negativeTtlMs: config.negativeCacheTtlMs, onOutcome: metrics.recordLookup,
+  });
+  const usage = new UsageRecorder(db, clock);
+  usage.start(config.usageFlushIntervalMs);
+  const accounts = new AccountService({
+    db, clock, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
+    onPlanChanged: (accountId) => verifier.invalidateAccount(accountId),
+  });
+  const tokens = new TokenService({ db, clock, verifier, usage, tokenPrefix: config.tokenPrefix, allowScopeEdits: config.allowScopeEdits });
+  const platform = new PlatformService(db, clock);
+  const ctx: AppContext = { config, clock, db, verifier, usage, accounts, tokens, platform, metrics };
+
+  const app = Fastify({
+    trustProxy: config.trustProxy === false ? false : config.trustProxy,
+    clientErrorHandler,
+    logger: {
+      level: config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
+      // Only the path is logged: a query string is the one place a careless client puts a secret.
+      serializers: { req: (req) => ({ method: req.method, path: String(req.url).split('?')[0], ip: req.ip }) },
+    },
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  });
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Latchkey', version: '0.1.0', description: 'Self-hosted API tokens for email platforms' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: 'latchkey_session' },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.addSchema(errorSchema);
+  app.addSchema(tokenSchema);
+  installErrorHandling(app);
+  installAuth(app, { config, clock, verifier, usage, accounts, operatorTokenHash: options.operatorTokenHash });
+
+  systemRoutes(app, ctx);
+  adminRoutes(app, ctx);
+  sessionRoutes(app, ctx);
+  catalogRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  platformRoutes(app, ctx);
+  auditRoutes(app, ctx);
+  verifyRoutes(app, ctx);
+  await app.ready();
+
+  return {
+    app,
+    ctx,
+    async close() {
+      await app.close();
+      await usage.stop();
+      await db.destroy();
+    },
+  };
+}
+
+export const operatorHashOf = hashSecret;

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { normaliseAllowlist } from './core/ip-allowlist.js';
+
+/**
+ * The whole configuration, parsed and validated once at start-up. Nothing else reads
+ * `process.env`; everything else receives this object (or the part of it it needs).
+ */
+export interface Config {
+  port: number;
+  host: string;
+  database: { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string; poolSize: number };
+  /** Operator credential; when absent one is generated on first start and its hash kept. */
+  adminToken: string | null;
+  /** Proxy addresses allowed to set X-Forwarded-For; false: the socket address counts. */
+  trustProxy: string[] | false;
+  reauthWindowSeconds: number;
+  sessionTtlSeconds: number;
+  tokenPrefix: string;
+  allowScopeEdits: boolean;
+  tokenManagers: readonly ('owner' | 'admin')[];
+  usageFlushIntervalMs: number;
+  verifyCacheMaxTokens: number;
+  negativeCacheMaxEntries: number;
+  negativeCacheTtlMs: number;
+  cookieSecure: boolean;
+  createDemoAccount: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** argon2id cost; the defaults follow OWASP's recommendation (19 MiB, 2 passes). */
+  argon2: { memoryCost: number; timeCost: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+const EnvSchema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LATCHKEY_DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:<path> or postgres://…')
+    .default('sqlite:./data/latchkey.db'),
+  LATCHKEY_DATABASE_POOL_SIZE: int(1, 200).default(10),
+  LATCHKEY_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  LATCHKEY_TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (!value) return false as const;
+      const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+      const presets = entries.filter((e) => PROXY_PRESETS.has(e));
+      try {
+        return [...presets, ...normaliseAllowlist(entries.filter((e) => !PROXY_PRESETS.has(e)))];
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  LATCHKEY_REAUTH_WINDOW: int(0, 86_400).default(600),
+  LATCHKEY_SESSION_TTL: int(60, 30 * 86_400).default(43_200),
+  LATCHKEY_TOKEN_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{1,11}$/, 'must be 2–12 lowercase letters or digits, starting with a letter')
+    .default('lk'),
+  LATCHKEY_ALLOW_SCOPE_EDITS: bool.default(true),
+  LATCHKEY_TOKEN_MANAGERS: z.enum(['owner,admin', 'owner']).default('owner,admin'),
+  LATCHKEY_USAGE_FLUSH_INTERVAL_MS: int(10, 600_000).default(2000),
+  LATCHKEY_VERIFY_CACHE_MAX_TOKENS: int(1, 50_000_000).default(2_000_000),
+  LATCHKEY_NEGATIVE_CACHE_MAX: int(0, 10_000_000).default(100_000),
+  LATCHKEY_NEGATIVE_CACHE_TTL_MS: int(0, 3_600_000).default(30_000),
+  LATCHKEY_COOKIE_SECURE: bool.default(false),
+  LATCHKEY_DEMO_ACCOUNT: bool.default(true),
+  LATCHKEY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LATCHKEY_ARGON2_MEMORY_KIB: int(1024, 1_048_576).default(19_456),
+  LATCHKEY_ARGON2_PASSES: int(1, 10).default(2),
+});
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const url = e.LATCHKEY_DATABASE_URL;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    database: url.startsWith('sqlite:')
+      ? { dialect: 'sqlite', path: url.slice('sqlite:'.length) }
+      : { dialect: 'postgres', url, poolSize: e.LATCHKEY_DATABASE_POOL_SIZE },
+    adminToken: e.LATCHKEY_ADMIN_TOKEN ?? null,
+    trustProxy: e.LATCHKEY_TRUST_PROXY,
+    reauthWindowSeconds: e.LATCHKEY_REAUTH_WINDOW,
+    sessionTtlSeconds: e.LATCHKEY_SESSION_TTL,
+    tokenPrefix: e.LATCHKEY_TOKEN_PREFIX,
+    allowScopeEdits: e.LATCHKEY_ALLOW_SCOPE_EDITS,
+    tokenManagers: e.LATCHKEY_TOKEN_MANAGERS === 'owner' ? ['owner'] : ['owner', 'admin'],
+    usageFlushIntervalMs: e.LATCHKEY_USAGE_FLUSH_INTERVAL_MS,
+    verifyCacheMaxTokens: e.LATCHKEY_VERIFY_CACHE_MAX_TOKENS,
+    negativeCacheMaxEntries: e.LATCHKEY_NEGATIVE_CACHE_MAX,
+    negativeCacheTtlMs: e.LATCHKEY_NEGATIVE_CACHE_TTL_MS,
+    cookieSecure: e.LATCHKEY_COOKIE_SECURE,
+    createDemoAccount: e.LATCHKEY_DEMO_ACCOUNT,
+    logLevel: e.LATCHKEY_LOG_LEVEL,
+    argon2: { memoryCost: e.LATCHKEY_ARGON2_MEMORY_KIB, timeCost: e.LATCHKEY_ARGON2_PASSES },
+  };
+}

@@ -1,0 +1,76 @@
+import ipaddr from 'ipaddr.js';
+import { invalidRequest } from './errors.js';
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Range = [Address, number];
+
+/** An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) is the IPv4 address it carries. */
+function parseAddress(text: string): Address | null {
+  if (!ipaddr.isValid(text)) return null;
+  return ipaddr.process(text);
+}
+
+function parseEntry(entry: string): Range | null {
+  const slash = entry.indexOf('/');
+  if (slash < 0) {
+    const address = parseAddress(entry);
+    return address ? [address, address.kind() === 'ipv4' ? 32 : 128] : null;
+  }
+  if (!ipaddr.isValidCIDR(entry)) return null;
+  const [address, bits] = ipaddr.parseCIDR(entry);
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
+    return [(address as ipaddr.IPv6).toIPv4Address(), bits - 96];
+  }
+  return [address, bits];
+}
+
+function networkOf([address, bits]: Range): Range {
+  const network =
+    address.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`)
+      : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`);
+  return [network, bits];
+}
+
+const isHostRange = ([address, bits]: Range): boolean => bits === (address.kind() === 'ipv4' ? 32 : 128);
+const formatRange = (range: Range): string =>
+  isHostRange(range) ? range[0].toString() : `${range[0].toString()}/${range[1]}`;
+
+/** Validates an allowlist from a request and returns it in canonical form (network addresses). */
+export function normaliseAllowlist(entries: readonly string[], field = 'ip_allowlist'): string[] {
+  const out = new Set<string>();
+  for (const entry of entries) {
+    const range = parseEntry(entry.trim());
+    if (!range) throw invalidRequest(field, `'${entry}' is not an IP address or CIDR range`, { value: entry });
+    out.add(formatRange(networkOf(range)));
+  }
+  return [...out];
+}
+
+export interface IpMatcher {
+  readonly entries: readonly string[];
+  allows(ip: string): boolean;
+  /** Whether every address `other` allows, this one allows too. */
+  covers(other: readonly string[]): boolean;
+}
+
+const rangeMatches = (address: Address, [network, bits]: Range): boolean =>
+  address.kind() === network.kind() && address.match(network, bits);
+
+/** Parses once, at cache-fill time, so that a request only parses its own client address. */
+export function compileAllowlist(entries: readonly string[]): IpMatcher {
+  const ranges = entries.map((entry) => parseEntry(entry)).filter((r): r is Range => r !== null);
+  return {
+    entries,
+    allows(ip: string): boolean {
+      const address = parseAddress(ip);
+      return address !== null && ranges.some((range) => rangeMatches(address, range));
+    },
+    covers(other: readonly string[]): boolean {
+      return other.every((entry) => {
+        const inner = parseEntry(entry);
+        return inner !== null && ranges.some((outer) => inner[1] >= outer[1] && rangeMatches(inner[0], outer));
+      });
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import type {} from '@fastify/swagger';
+import type { Config } from '../config.js';
+import type { Clock } from '../core/clock.js';
+import type { AccountService } from '../services/accounts.js';
+import type { PlatformService } from '../services/platform.js';
+import type { TokenService } from '../services/tokens/token-service.js';
+import type { UsageRecorder } from '../services/usage.js';
+import type { Verifier } from '../services/verifier.js';
+import type { Db } from '../store/database.js';
+import type { Metrics } from './metrics.js';
+
+/** What route modules are handed: configuration and use cases, never the raw environment. */
+export interface AppContext {
+  config: Config;
+  clock: Clock;
+  db: Db;
+  verifier: Verifier;
+  usage: UsageRecorder;
+  accounts: AccountService;
+  tokens: TokenService;
+  platform: PlatformService;
+  metrics: Metrics;
+}

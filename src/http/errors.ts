@@ -1,0 +1,70 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { Socket } from 'node:net';
+import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
+
+/** The one place where errors become HTTP: every response with an error has the spec's shape. */
+export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  return { error: details ? { code, message, details } : { code, message } };
+}
+
+export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+  if (error.code === 'rate_limited' && typeof error.details?.retry_after === 'number') {
+    reply.header('retry-after', String(error.details.retry_after));
+  }
+  return reply.code(ERROR_STATUS[error.code]).send(errorBody(error.code, error.message, error.details));
+}
+
+type ValidationIssue = NonNullable<FastifyError['validation']>[number];
+
+/** Names the offending field the way a client wrote it: `scopes`, `owner.email`, `limit`. */
+function fieldOf(issue: ValidationIssue): string {
+  const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const params = issue.params as Record<string, unknown>;
+  const child = (params.missingProperty ?? params.additionalProperty) as string | undefined;
+  return [path, child].filter(Boolean).join('.') || '(body)';
+}
+
+function fromFastifyError(error: FastifyError): ApiError | null {
+  if (error.validation && error.validation.length > 0) {
+    const issue = error.validation[0]!;
+    const field = fieldOf(issue);
+    const params = issue.params as Record<string, unknown>;
+    const reason = params.additionalProperty ? 'is not a known field' : issue.message ?? 'is invalid';
+    return new ApiError('invalid_request', `${field} ${reason}`, { field, location: error.validationContext ?? 'body' });
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 404) return new ApiError('not_found', 'not found');
+  if (status === 429) return new ApiError('rate_limited', error.message);
+  if (status >= 400 && status < 500) {
+    // Malformed JSON, a wrong content type, an oversized body: the client's mistake, said plainly.
+    return new ApiError('invalid_request', error.message, { field: '(body)', reason: error.code });
+  }
+  return null;
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) return sendError(reply, error);
+    const mapped = fromFastifyError(error);
+    if (mapped) return sendError(reply, mapped);
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, new ApiError('internal_error', 'an internal error occurred; it has been logged'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new ApiError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}
+
+/** Errors Node's HTTP parser raises before Fastify sees a request (oversized headers, garbage). */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(
+    errorBody('invalid_request', error.code === 'HPE_HEADER_OVERFLOW' ? 'request headers are too large' : 'malformed HTTP request'),
+  );
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

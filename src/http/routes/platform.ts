@@ -1,0 +1,143 @@
+import type { FastifyInstance } from 'fastify';
+import { principalOf, type AuthRule } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { domainSchema, idParams, mailboxSchema, page, pageQuery } from '../schemas.js';
+
+/** Which scope each token type needs: api tokens by resource, AI agents by read / write / send. */
+const rule = (api: string, mcp: string, message?: string): AuthRule => ({
+  kind: 'account',
+  scope: message ? { api, mcp, message } : { api, mcp },
+});
+
+const listQuery = { type: 'object', additionalProperties: false, properties: pageQuery } as const;
+const messageSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, mailbox_id: { type: 'string' }, direction: { type: 'string' }, from: { type: 'string' },
+    to: { type: 'string' }, subject: { type: 'string' }, text: { type: 'string' }, created_at: { type: 'string' },
+  },
+} as const;
+const submission = {
+  type: 'object',
+  properties: { accepted: { type: 'array', items: { type: 'string' } }, delivered_locally: { type: 'array', items: { type: 'string' } } },
+} as const;
+const emailBody = (withFrom: boolean) =>
+  ({
+    type: 'object',
+    required: withFrom ? ['from', 'to', 'subject', 'text'] : ['to', 'subject', 'text'],
+    additionalProperties: false,
+    properties: {
+      ...(withFrom ? { from: { type: 'string', minLength: 3, maxLength: 254 } } : {}),
+      to: {
+        anyOf: [
+          { type: 'string', minLength: 3, maxLength: 254 },
+          { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 3, maxLength: 254 } },
+        ],
+      },
+      subject: { type: 'string', maxLength: 998 },
+      text: { type: 'string', maxLength: 100_000 },
+    },
+  }) as const;
+
+type Paging = { limit: number; cursor?: string };
+type Email = { from: string; to: string | string[]; subject: string; text: string };
+const recipients = (to: string | string[]) => (Array.isArray(to) ? to : [to]);
+
+export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const principal = (request: Parameters<typeof principalOf>[0]) => principalOf(request, ctx.config, ctx.clock);
+
+  app.get<{ Querystring: Paging }>(
+    '/v1/domains',
+    { config: { auth: rule('domains:read', 'mcp:read') }, schema: { tags: ['platform'], querystring: listQuery, response: { 200: page(domainSchema) } } },
+    async (request) => ctx.platform.listDomains(principal(request), request.query.limit, request.query.cursor),
+  );
+
+  app.post<{ Body: { name: string } }>(
+    '/v1/domains',
+    {
+      config: { auth: rule('domains:full', 'mcp:write') },
+      schema: {
+        tags: ['platform'],
+        body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 253 } } },
+        response: { 201: { type: 'object', properties: { domain: domainSchema } } },
+      },
+    },
+    async (request, reply) => reply.code(201).send({ domain: await ctx.platform.createDomain(principal(request), request.body.name) }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/domains/:id',
+    { config: { auth: rule('domains:read', 'mcp:read') }, schema: { tags: ['platform'], params: idParams, response: { 200: domainSchema } } },
+    async (request) => ctx.platform.getDomain(principal(request), request.params.id),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/domains/:id',
+    { config: { auth: rule('domains:full', 'mcp:write') }, schema: { tags: ['platform'], params: idParams } },
+    async (request, reply) => {
+      await ctx.platform.deleteDomain(principal(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: Paging }>(
+    '/v1/domains/:id/mailboxes',
+    {
+      config: { auth: rule('mailboxes:read', 'mcp:read') },
+      schema: { tags: ['platform'], params: idParams, querystring: listQuery, response: { 200: page(mailboxSchema) } },
+    },
+    async (request) => ctx.platform.listMailboxes(principal(request), request.params.id, request.query.limit, request.query.cursor),
+  );
+
+  app.post<{ Params: { id: string }; Body: { local_part: string } }>(
+    '/v1/domains/:id/mailboxes',
+    {
+      config: { auth: rule('mailboxes:full', 'mcp:write') },
+      schema: {
+        tags: ['platform'], params: idParams,
+        body: { type: 'object', required: ['local_part'], additionalProperties: false, properties: { local_part: { type: 'string', minLength: 1, maxLength: 64 } } },
+        response: { 201: { type: 'object', properties: { mailbox: mailboxSchema } } },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send({ mailbox: await ctx.platform.createMailbox(principal(request), request.params.id, request.body.local_part) }),
+  );
+
+  app.post<{ Body: Email }>(
+    '/v1/email',
+    { config: { auth: rule('submission:full', 'mcp:send') }, schema: { tags: ['platform'], body: emailBody(true), response: { 202: submission } } },
+    async (request, reply) => {
+      const { from, to, subject, text } = request.body;
+      return reply.code(202).send(await ctx.platform.submit(principal(request), { from, to: recipients(to), subject, text }));
+    },
+  );
+
+  app.get<{ Querystring: Paging }>(
+    '/v1/activity',
+    { config: { auth: rule('activity:read', 'mcp:read') }, schema: { tags: ['platform'], querystring: listQuery } },
+    async (request) => ctx.platform.listActivity(principal(request), request.query.limit, request.query.cursor),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: Paging }>(
+    '/v1/mailboxes/:id/messages',
+    {
+      config: { auth: rule('messages:read', 'mcp:read', 'messages:read') },
+      schema: { tags: ['platform'], params: idParams, querystring: listQuery, response: { 200: page(messageSchema) } },
+    },
+    async (request) => ctx.platform.listMessages(principal(request), request.params.id, request.query.limit, request.query.cursor),
+  );
+
+  app.post<{ Params: { id: string }; Body: Omit<Email, 'from'> }>(
+    '/v1/mailboxes/:id/messages/send',
+    {
+      config: { auth: rule('submission:full', 'mcp:send', 'messages:send') },
+      schema: { tags: ['platform'], params: idParams, body: emailBody(false), response: { 202: submission } },
+    },
+    async (request, reply) => {
+      const p = principal(request);
+      const mailbox = await ctx.platform.getMailbox(p, request.params.id);
+      const { to, subject, text } = request.body;
+      return reply.code(202).send(await ctx.platform.submit(p, { from: mailbox.address, to: recipients(to), subject, text }, mailbox.id));
+    },
+  );
+}

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import { iso } from '../../core/clock.js';
+import { requestMeta, sessionOf, SESSION_COOKIE, type AuthRule } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { accountSchema, EMAIL, userSchema } from '../schemas.js';
+
+const SESSION: AuthRule = { kind: 'session' };
+
+/** Dashboard sign-in: an HttpOnly session cookie plus a CSRF token for every mutation. */
+export function sessionRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const cookieOptions = { httpOnly: true, sameSite: 'strict' as const, secure: ctx.config.cookieSecure, path: '/' };
+
+  app.post<{ Body: { email: string; password: string } }>(
+    '/v1/auth/login',
+    {
+      config: { auth: { kind: 'public' } },
+      schema: {
+        tags: ['session'],
+        body: {
+          type: 'object', required: ['email', 'password'], additionalProperties: false,
+          properties: { email: EMAIL, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+        },
+        response: { 200: { type: 'object', properties: { user: userSchema, account: accountSchema, csrf_token: { type: 'string' }, reauth_until: { type: 'string' } } } },
+      },
+    },
+    async (request, reply) => {
+      const result = await ctx.accounts.login(request.body.email, request.body.password, requestMeta(request));
+      reply.setCookie(SESSION_COOKIE, result.sessionSecret, { ...cookieOptions, maxAge: result.expiresInSeconds });
+      reply.header('cache-control', 'no-store');
+      return {
+        user: result.user, account: result.account, csrf_token: result.csrfToken,
+        reauth_until: iso(ctx.clock.now() + ctx.config.reauthWindowSeconds * 1000),
+      };
+    },
+  );
+
+  app.post<{ Body: { password: string } }>(
+    '/v1/auth/reauth',
+    {
+      config: { auth: SESSION },
+      schema: {
+        tags: ['session'],
+        body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password: { type: 'string', minLength: 1, maxLength: 1024 } } },
+        response: { 200: { type: 'object', properties: { reauth_until: { type: 'string' } } } },
+      },
+    },
+    async (request) => {
+      const at = await ctx.accounts.reauth(sessionOf(request), request.body.password, requestMeta(request));
+      return { reauth_until: iso(at + ctx.config.reauthWindowSeconds * 1000) };
+    },
+  );
+
+  app.post('/v1/auth/logout', { config: { auth: SESSION }, schema: { tags: ['session'] } }, async (request, reply) => {
+    await ctx.accounts.logout(sessionOf(request), requestMeta(request));
+    reply.clearCookie(SESSION_COOKIE, cookieOptions);
+    return reply.code(204).send();
+  });
+
+  app.get(
+    '/v1/auth/session',
+    {
+      config: { auth: SESSION },
+      schema: { tags: ['session'], response: { 200: { type: 'object', properties: { user: userSchema, account: accountSchema, reauth_until: { type: 'string' } } } } },
+    },
+    async (request) => {
+      const session = sessionOf(request);
+      return { user: session.user, account: session.account, reauth_until: iso(session.reauthAt + ctx.config.reauthWindowSeconds * 1000) };
+    },
+  );
+}

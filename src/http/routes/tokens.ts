@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import type { CreateTokenInput, ListTokensFilter, UpdateTokenInput } from '../../services/tokens/token-service.js';
+import { principalOf, type AuthRule } from '../auth.js';
+import type { AppContext } from '../context.js';
+import {
+  DESCRIPTION, DOMAIN_LIST, EXPIRES_AT, EXPIRES_IN, idParams, IP_LIST, page, pageQuery, SCOPE_LIST, TOKEN_NAME, tokenRef,
+} from '../schemas.js';
+
+const MANAGE: AuthRule = { kind: 'account', scope: { api: 'tokens:full' }, manage: true };
+const TYPE = { type: 'string', enum: ['api', 'mcp', 'message'] } as const;
+const created = { type: 'object', properties: { token: tokenRef, secret: { type: 'string' } } } as const;
+const single = { type: 'object', properties: { token: tokenRef } } as const;
+
+export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const principal = (request: Parameters<typeof principalOf>[0]) => principalOf(request, ctx.config, ctx.clock);
+
+  app.post<{ Body: CreateTokenInput }>(
+    '/v1/tokens',
+    {
+      config: { auth: MANAGE },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create a token; the secret is in this response and nowhere else, ever',
+        body: {
+          type: 'object', required: ['name', 'scopes'], additionalProperties: false,
+          properties: {
+            name: TOKEN_NAME, description: DESCRIPTION, type: TYPE, scopes: SCOPE_LIST, domains: DOMAIN_LIST,
+            ip_allowlist: IP_LIST, expires_in: EXPIRES_IN, expires_at: EXPIRES_AT,
+          },
+        },
+        response: { 201: created },
+      },
+    },
+    async (request, reply) => {
+      const result = await ctx.tokens.create(principal(request), request.body);
+      return reply.code(201).header('cache-control', 'no-store').send(result);
+    },
+  );
+
+  app.get<{ Querystring: ListTokensFilter }>(
+    '/v1/tokens',
+    {
+      config: { auth: MANAGE },
+      schema: {
+        tags: ['tokens'],
+        querystring: {
+          type: 'object', additionalProperties: false,
+          properties: { status: { type: 'string', enum: ['active', 'paused', 'expired', 'revoked'] }, type: TYPE, q: { type: 'string', maxLength: 100 }, ...pageQuery },
+        },
+        response: { 200: page(tokenRef) },
+      },
+    },
+    async (request) => ctx.tokens.list(principal(request), request.query),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/tokens/:id',
+    { config: { auth: MANAGE }, schema: { tags: ['tokens'], params: idParams, response: { 200: tokenRef } } },
+    async (request) => ctx.tokens.get(principal(request), request.params.id),
+  );
+
+  app.patch<{ Params: { id: string }; Body: UpdateTokenInput }>(
+    '/v1/tokens/:id',
+    {
+      config: { auth: MANAGE },
+      schema: {
+        tags: ['tokens'], params: idParams,
+        body: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            name: TOKEN_NAME, description: DESCRIPTION, scopes: SCOPE_LIST, domains: DOMAIN_LIST, ip_allowlist: IP_LIST,
+            expires_in: EXPIRES_IN, expires_at: EXPIRES_AT,
+          },
+        },
+        response: { 200: single },
+      },
+    },
+    async (request) => ({ token: await ctx.tokens.update(principal(request), request.params.id, request.body) }),
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+    '/v1/tokens/:id/revoke',
+    {
+      config: { auth: MANAGE },
+      schema: {
+        tags: ['tokens'], params: idParams,
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500 } } },
+        response: { 200: single },
+      },
+    },
+    async (request) => ({ token: await ctx.tokens.revoke(principal(request), request.params.id, request.body?.reason) }),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/tokens/:id',
+    { config: { auth: MANAGE }, schema: { tags: ['tokens'], params: idParams, response: { 204: { type: 'null' } } } },
+    async (request, reply) => {
+      await ctx.tokens.delete(principal(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,103 @@
+/**
+ * JSON schemas shared by routes: they validate input, serialise output (unknown fields never
+ * leave the server) and become the OpenAPI document.
+ */
+const str = (maxLength: number, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength, ...extra }) as const;
+const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schema.type as string, 'null'] });
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
+
+export const ID = str(64, { minLength: 1 });
+export const idParams = { type: 'object', required: ['id'], properties: { id: ID } } as const;
+
+export const pageQuery = {
+  limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+  cursor: str(64),
+} as const;
+
+export const page = (item: Record<string, unknown>) =>
+  ({ type: 'object', properties: { data: { type: 'array', items: item }, next_cursor: nullable(str(64)) } }) as const;
+
+const actor = {
+  type: 'object',
+  properties: { type: { type: 'string' }, id: nullable({ type: 'string' }), name: { type: 'string' } },
+} as const;
+
+export const tokenSchema = {
+  $id: 'Token',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    type: { type: 'string', enum: ['api', 'mcp', 'message'] },
+    status: { type: 'string', enum: ['active', 'paused', 'expired', 'revoked'] },
+    scopes: { type: 'array', items: { type: 'string' } },
+    effective_scopes: { type: 'array', items: { type: 'string' } },
+    domains: nullable({ type: 'array', items: { type: 'string' } }),
+    mailbox_id: nullable({ type: 'string' }),
+    ip_allowlist: nullable({ type: 'array', items: { type: 'string' } }),
+    visible_prefix: { type: 'string' },
+    last4: { type: 'string' },
+    created_at: { type: 'string' },
+    created_by: actor,
+    expires_at: nullable({ type: 'string' }),
+    paused_at: nullable({ type: 'string' }),
+    first_used_at: nullable({ type: 'string' }),
+    last_used_at: nullable({ type: 'string' }),
+    last_used_ip: nullable({ type: 'string' }),
+    revoked_at: nullable({ type: 'string' }),
+    revoke_reason: nullable({ type: 'string' }),
+    rotated_from: nullable({ type: 'string' }),
+    rotated_to: nullable({ type: 'string' }),
+  },
+} as const;
+
+export const tokenRef = { $ref: 'Token#' } as const;
+
+export const domainSchema = {
+  type: 'object',
+  properties: { id: { type: 'string' }, name: { type: 'string' }, created_at: { type: 'string' } },
+} as const;
+
+export const mailboxSchema = {
+  type: 'object',
+  properties: { id: { type: 'string' }, domain_id: { type: 'string' }, address: { type: 'string' }, created_at: { type: 'string' } },
+} as const;
+
+export const accountSchema = {
+  type: 'object',
+  properties: { id: { type: 'string' }, name: { type: 'string' }, plan: { type: 'string' }, created_at: { type: 'string' } },
+} as const;
+
+export const userSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, account_id: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' },
+    role: { type: 'string' }, created_at: { type: 'string' },
+  },
+} as const;
+
+export const TOKEN_NAME = str(100, { minLength: 1, pattern: '\\S' });
+export const DESCRIPTION = str(1000);
+export const SCOPE_LIST = { type: 'array', minItems: 1, maxItems: 100, items: str(64) } as const;
+export const DOMAIN_LIST = nullable({ type: 'array', maxItems: 100, items: ID });
+export const IP_LIST = nullable({ type: 'array', maxItems: 100, items: str(64) });
+export const EXPIRES_IN = str(16);
+export const EXPIRES_AT = nullable(str(40));
+export const EMAIL = str(254, { format: 'email' });
+export const PASSWORD = str(1024, { minLength: 10 });

@@ -1,0 +1,56 @@
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { ensureDemoAccount, ensureOperatorToken } from './services/bootstrap.js';
+import { migrate, openDatabase } from './store/database.js';
+
+function configOrExit(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`latchkey: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const db = openDatabase(config.database);
+  await migrate(db);
+  const operator = await ensureOperatorToken(db, config.adminToken, config.tokenPrefix);
+  const latchkey = await buildApp({ config, db, operatorTokenHash: operator.hash });
+  const demo = config.createDemoAccount ? await ensureDemoAccount(latchkey.ctx.accounts) : null;
+  await latchkey.app.listen({ port: config.port, host: config.host });
+
+  // Printed once, to the terminal only: these are the only copies of these secrets.
+  const lines: string[] = [];
+  if (operator.generated) lines.push(`Operator token (LATCHKEY_ADMIN_TOKEN): ${operator.generated}`);
+  if (demo) lines.push(`Demo account owner: ${demo.email} / password: ${demo.password}`);
+  if (lines.length) {
+    process.stdout.write(`\n  Latchkey — shown once, store them now:\n${lines.map((l) => `    ${l}`).join('\n')}\n\n`);
+  }
+  process.stdout.write(`  Latchkey listening on http://${config.host}:${config.port} (API docs at /docs)\n`);
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    latchkey.app.log.info({ signal }, 'shutting down');
+    latchkey.close().then(
+      () => process.exit(0),
+      (error) => {
+        latchkey.app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`latchkey: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,36 @@
+import type { TokenGrant } from '../core/policy.js';
+
+export interface RequestMeta {
+  ip: string;
+  userAgent: string;
+}
+
+/** Who did something, as the audit log and `created_by` record it. */
+export interface Actor {
+  type: 'user' | 'token' | 'operator' | 'system';
+  id: string | null;
+  name: string;
+}
+
+/** What part of an account a caller can see: a constrained token sees other domains as absent. */
+export interface Visibility {
+  domains: ReadonlySet<string> | null;
+  mailboxId: string | null;
+}
+
+export const SEES_EVERYTHING: Visibility = { domains: null, mailboxId: null };
+
+/**
+ * A caller acting on one account, as services see it. The HTTP layer builds it from a session or
+ * a token; services never look at HTTP.
+ */
+export interface Principal {
+  accountId: string;
+  actor: Actor;
+  visibility: Visibility;
+  /** Set when acting through a token: the ceiling for any token it mints or changes. */
+  grant: TokenGrant | null;
+  /** A password check within the re-auth window (always true for tokens, which have no password). */
+  freshAuth: boolean;
+  meta: RequestMeta;
+}

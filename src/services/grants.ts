@@ -1,0 +1,57 @@
+import { PLANS, type PlanName } from '../core/catalog.js';
+import { compileAllowlist, type IpMatcher } from '../core/ip-allowlist.js';
+import type { TokenGrant } from '../core/policy.js';
+import { closure, effectiveScopes } from '../core/scopes.js';
+import type { TokenType } from '../core/token-format.js';
+import type { TokensTable } from '../store/schema.js';
+
+/**
+ * Turns a stored token into the precompiled form the policy decides on. Identical scope lists,
+ * domain lists and allowlists share one compiled object, so a million cached tokens cost a
+ * million small records, not a million sets.
+ */
+const scopeSets = new Map<string, { granted: ReadonlySet<string>; effective: ReadonlySet<string> }>();
+const domainSets = new Map<string, ReadonlySet<string>>();
+const matchers = new Map<string, IpMatcher>();
+
+function intern<T>(table: Map<string, T>, key: string, make: () => T): T {
+  let value = table.get(key);
+  if (value === undefined) {
+    value = make();
+    table.set(key, value);
+  }
+  return value;
+}
+
+const parseTime = (text: string | null): number | null => (text === null ? null : Date.parse(text));
+
+export type GrantSource = Pick<
+  TokensTable,
+  'id' | 'account_id' | 'name' | 'type' | 'scopes' | 'domains' | 'mailbox_id' | 'ip_allowlist' | 'revoked_at' | 'paused_at' | 'expires_at' | 'deleted_at'
+>;
+
+export function compileGrant(row: GrantSource, plan: PlanName): TokenGrant {
+  const type = row.type as TokenType;
+  const scopes = intern(scopeSets, `${type}|${plan}|${row.scopes}`, () => {
+    const granted = JSON.parse(row.scopes) as string[];
+    return { granted: closure(type, granted), effective: effectiveScopes(type, granted, plan) };
+  });
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    type,
+    plan,
+    planApiAccess: PLANS[plan]?.apiAccess ?? false,
+    granted: scopes.granted,
+    effective: scopes.effective,
+    domains: row.domains === null ? null : intern(domainSets, row.domains, () => new Set(JSON.parse(row.domains!) as string[])),
+    mailboxId: row.mailbox_id,
+    ipAllowlist:
+      row.ip_allowlist === null ? null : intern(matchers, row.ip_allowlist, () => compileAllowlist(JSON.parse(row.ip_allowlist!) as string[])),
+    // A deleted token is gone for good: it verifies as revoked even if a purge has not run yet.
+    revokedAt: parseTime(row.revoked_at ?? row.deleted_at),
+    pausedAt: parseTime(row.paused_at),
+    expiresAt: parseTime(row.expires_at),
+  };
+}

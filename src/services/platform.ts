@@ -1,0 +1,227 @@
+import { ApiError, invalidRequest, notFound } from '../core/errors.js';
+import { iso, type Clock } from '../core/clock.js';
+import { newId } from '../core/ids.js';
+import type { Db } from '../store/database.js';
+import type { DomainsTable, MailboxesTable, MessagesTable } from '../store/schema.js';
+import { appendAudit } from './audit.js';
+import type { Principal, Visibility } from './context.js';
+
+/**
+ * The platform's own resources, the things tokens guard: small, but real rows in the database.
+ * Every read goes through a `Visibility`, so a constrained token sees other domains (and their
+ * mailboxes, messages and activity) exactly as it sees domains that do not exist.
+ */
+export interface DomainView {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface MailboxView {
+  id: string;
+  domain_id: string;
+  address: string;
+  created_at: string;
+}
+
+export interface MessageView {
+  id: string;
+  mailbox_id: string;
+  direction: string;
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  created_at: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+const DOMAIN_NAME = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/;
+const LOCAL_PART = /^[a-z0-9._%+-]{1,64}$/;
+
+const domainView = (row: DomainsTable): DomainView => ({ id: row.id, name: row.name, created_at: row.created_at });
+const mailboxView = (row: MailboxesTable): MailboxView => ({ id: row.id, domain_id: row.domain_id, address: row.address, created_at: row.created_at });
+const messageView = (row: MessagesTable): MessageView => ({
+  id: row.id, mailbox_id: row.mailbox_id, direction: row.direction, from: row.from_address, to: row.to_address,
+  subject: row.subject, text: row.body, created_at: row.created_at,
+});
+
+function pageOf<T extends { id: string }>(rows: T[], limit: number): { rows: T[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  return { rows: page, next_cursor: rows.length > limit ? page[page.length - 1]!.id : null };
+}
+
+export function splitAddress(address: string, field: string): { local: string; domain: string } {
+  const at = address.lastIndexOf('@');
+  const local = address.slice(0, at).toLowerCase();
+  const domain = address.slice(at + 1).toLowerCase();
+  if (at < 1 || !LOCAL_PART.test(local) || !DOMAIN_NAME.test(domain)) {
+    throw invalidRequest(field, `'${address}' is not an email address`);
+  }
+  return { local, domain };
+}
+
+export class PlatformService {
+  constructor(private readonly db: Db, private readonly clock: Clock) {}
+
+  private seesDomain(visibility: Visibility, domainId: string): boolean {
+    return visibility.domains === null || visibility.domains.has(domainId);
+  }
+
+  async listDomains(principal: Principal, limit: number, cursor?: string): Promise<Page<DomainView>> {
+    let query = this.db.selectFrom('domains').selectAll().where('account_id', '=', principal.accountId).where('deleted_at', 'is', null);
+    const { domains } = principal.visibility;
+    if (domains !== null) query = domains.size === 0 ? query.where('id', '=', '') : query.where('id', 'in', [...domains]);
+    if (cursor) query = query.where('id', '<', cursor);
+    const { rows, next_cursor } = pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
+    return { data: rows.map(domainView), next_cursor };
+  }
+
+  async getDomain(principal: Principal, id: string): Promise<DomainView> {
+    const row = await this.db.selectFrom('domains').selectAll()
+      .where('id', '=', id).where('account_id', '=', principal.accountId).where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!row || !this.seesDomain(principal.visibility, row.id)) throw notFound('domain');
+    return domainView(row);
+  }
+
+  async createDomain(principal: Principal, name: string): Promise<DomainView> {
+    const domainName = name.trim().toLowerCase();
+    if (!DOMAIN_NAME.test(domainName)) throw invalidRequest('name', `'${name}' is not a domain name`);
+    if (principal.visibility.domains !== null) {
+      throw new ApiError('forbidden', 'a domain-constrained token cannot create domains');
+    }
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (trx) => {
+      const taken = await trx.selectFrom('domains').select('id')
+        .where('account_id', '=', principal.accountId).where('name', '=', domainName).where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (taken) throw new ApiError('conflict', `the domain ${domainName} already exists`, { field: 'name' });
+      const row: DomainsTable = { id: newId('dom'), account_id: principal.accountId, name: domainName, created_at: iso(now), deleted_at: null };
+      await trx.insertInto('domains').values(row).execute();
+      await appendAudit(trx, principal.accountId, {
+        action: 'domain.created', actor: principal.actor, target: { type: 'domain', id: row.id, name: row.name }, meta: principal.meta,
+      }, now);
+      return domainView(row);
+    });
+  }
+
+  async deleteDomain(principal: Principal, id: string): Promise<void> {
+    const domain = await this.getDomain(principal, id);
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('domains').set({ deleted_at: iso(now) }).where('id', '=', id).execute();
+      await appendAudit(trx, principal.accountId, {
+        action: 'domain.deleted', actor: principal.actor, target: { type: 'domain', id, name: domain.name }, meta: principal.meta,
+      }, now);
+    });
+  }
+
+  async listMailboxes(principal: Principal, domainId: string, limit: number, cursor?: string): Promise<Page<MailboxView>> {
+    await this.getDomain(principal, domainId);
+    let query = this.db.selectFrom('mailboxes').selectAll().where('domain_id', '=', domainId);
+    if (principal.visibility.mailboxId !== null) query = query.where('id', '=', principal.visibility.mailboxId);
+    if (cursor) query = query.where('id', '<', cursor);
+    const { rows, next_cursor } = pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
+    return { data: rows.map(mailboxView), next_cursor };
+  }
+
+  async createMailbox(principal: Principal, domainId: string, localPart: string): Promise<MailboxView> {
+    const domain = await this.getDomain(principal, domainId);
+    const local = localPart.trim().toLowerCase();
+    if (!LOCAL_PART.test(local)) throw invalidRequest('local_part', `'${localPart}' is not a valid mailbox name`);
+    const address = `${local}@${domain.name}`;
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (trx) => {
+      const taken = await trx.selectFrom('mailboxes').select('id').where('domain_id', '=', domainId).where('address', '=', address).executeTakeFirst();
+      if (taken) throw new ApiError('conflict', `the mailbox ${address} already exists`, { field: 'local_part' });
+      const row: MailboxesTable = { id: newId('mbx'), account_id: principal.accountId, domain_id: domainId, address, created_at: iso(now) };
+      await trx.insertInto('mailboxes').values(row).execute();
+      await appendAudit(trx, principal.accountId, {
+        action: 'mailbox.created', actor: principal.actor, target: { type: 'mailbox', id: row.id, name: address }, meta: principal.meta,
+      }, now);
+      return mailboxView(row);
+    });
+  }
+
+  /** A mailbox the principal may see: its domain must be live and visible, and a message token sees only its own. */
+  async getMailbox(principal: Principal, id: string): Promise<MailboxView> {
+    const row = await this.db.selectFrom('mailboxes').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
+      .selectAll('mailboxes')
+      .where('mailboxes.id', '=', id).where('mailboxes.account_id', '=', principal.accountId).where('domains.deleted_at', 'is', null)
+      .executeTakeFirst();
+    const { mailboxId } = principal.visibility;
+    if (!row || !this.seesDomain(principal.visibility, row.domain_id) || (mailboxId !== null && mailboxId !== row.id)) {
+      throw notFound('mailbox');
+    }
+    return mailboxView(row);
+  }
+
+  async listMessages(principal: Principal, mailboxId: string, limit: number, cursor?: string): Promise<Page<MessageView>> {
+    await this.getMailbox(principal, mailboxId);
+    let query = this.db.selectFrom('messages').selectAll().where('mailbox_id', '=', mailboxId);
+    if (cursor) query = query.where('id', '<', cursor);
+    const { rows, next_cursor } = pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
+    return { data: rows.map(messageView), next_cursor };
+  }
+
+  /**
+   * Submission: the sender's domain must be one the caller sees; each recipient that is a mailbox
+   * of this account receives the message, and every recipient gets an activity row.
+   */
+  async submit(principal: Principal, input: { from: string; to: string[]; subject: string; text: string }, fromMailboxId?: string) {
+    const sender = splitAddress(input.from, 'from');
+    const recipients = input.to.map((address) => ({ address: address.toLowerCase(), ...splitAddress(address, 'to') }));
+    const domain = await this.db.selectFrom('domains').selectAll()
+      .where('account_id', '=', principal.accountId).where('name', '=', sender.domain).where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!domain || !this.seesDomain(principal.visibility, domain.id)) {
+      throw new ApiError('not_found', `the sending domain ${sender.domain} was not found`, { field: 'from' });
+    }
+    const now = this.clock.now();
+    const at = iso(now);
+    const fromAddress = input.from.toLowerCase();
+    return this.db.transaction().execute(async (trx) => {
+      const local = await trx.selectFrom('mailboxes').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
+        .select(['mailboxes.id', 'mailboxes.address'])
+        .where('mailboxes.account_id', '=', principal.accountId).where('domains.deleted_at', 'is', null)
+        .where('mailboxes.address', 'in', [...recipients.map((r) => r.address), fromAddress])
+        .execute();
+      const byAddress = new Map(local.map((m) => [m.address, m.id]));
+      const delivered: string[] = [];
+      const base = { account_id: principal.accountId, from_address: fromAddress, subject: input.subject, body: input.text, created_at: at };
+      const outbox = fromMailboxId ?? byAddress.get(fromAddress);
+      if (outbox) {
+        await trx.insertInto('messages').values({ ...base, id: newId('msg'), mailbox_id: outbox, direction: 'outbound', to_address: recipients.map((r) => r.address).join(', ') }).execute();
+      }
+      for (const recipient of recipients) {
+        const mailboxId = byAddress.get(recipient.address);
+        if (mailboxId) {
+          await trx.insertInto('messages').values({ ...base, id: newId('msg'), mailbox_id: mailboxId, direction: 'inbound', to_address: recipient.address }).execute();
+          delivered.push(recipient.address);
+        }
+        await trx.insertInto('activity').values({
+          id: newId('act'), account_id: principal.accountId, domain_id: domain.id, event: mailboxId ? 'delivered' : 'accepted',
+          from_address: fromAddress, to_address: recipient.address, subject: input.subject, created_at: at,
+        }).execute();
+      }
+      return { accepted: recipients.map((r) => r.address), delivered_locally: delivered };
+    });
+  }
+
+  async listActivity(principal: Principal, limit: number, cursor?: string) {
+    let query = this.db.selectFrom('activity').selectAll().where('account_id', '=', principal.accountId);
+    const { domains } = principal.visibility;
+    if (domains !== null) query = domains.size === 0 ? query.where('id', '=', '') : query.where('domain_id', 'in', [...domains]);
+    if (cursor) query = query.where('id', '<', cursor);
+    const { rows, next_cursor } = pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
+    return {
+      data: rows.map((r) => ({ id: r.id, domain_id: r.domain_id, event: r.event, from: r.from_address, to: r.to_address, subject: r.subject, at: r.created_at })),
+      next_cursor,
+    };
+  }
+}

@@ -1,0 +1,290 @@
+import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
+import { PLANS, type PlanName } from '../../core/catalog.js';
+import { iso, type Clock } from '../../core/clock.js';
+import { ApiError, notFound } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { normaliseScopes } from '../../core/scopes.js';
+import { mintSecret, TYPE_WORD, type TokenType } from '../../core/token-format.js';
+import type { Db } from '../../store/database.js';
+import type { Database, TokensTable } from '../../store/schema.js';
+import { appendAudit } from '../audit.js';
+import type { Principal } from '../context.js';
+import type { UsageRecorder } from '../usage.js';
+import type { Verifier } from '../verifier.js';
+import {
+  checkScopeCeiling, parseExpiry, resolveAllowlist, resolveDomains, resolveExpiry, widensAccess, withinCeiling,
+} from './token-rules.js';
+import { toTokenView, type TokenView } from './token-view.js';
+
+export interface CreateTokenInput {
+  name: string;
+  description?: string;
+  type?: TokenType;
+  scopes: string[];
+  domains?: string[] | null;
+  ip_allowlist?: string[] | null;
+  expires_in?: string;
+  expires_at?: string | null;
+}
+
+export interface UpdateTokenInput {
+  name?: string;
+  description?: string;
+  scopes?: string[];
+  domains?: string[] | null;
+  ip_allowlist?: string[] | null;
+  expires_in?: string;
+  expires_at?: string | null;
+}
+
+export type StatusFilter = 'active' | 'paused' | 'expired' | 'revoked';
+
+export interface ListTokensFilter {
+  status?: StatusFilter;
+  type?: TokenType;
+  q?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface TokenServiceDeps {
+  db: Db;
+  clock: Clock;
+  verifier: Verifier;
+  usage: UsageRecorder;
+  tokenPrefix: string;
+  allowScopeEdits: boolean;
+}
+
+type Trx = Transaction<Database>;
+
+const requireFreshAuth = (principal: Principal, action: string): void => {
+  if (!principal.freshAuth) {
+    throw new ApiError('reauth_required', `confirm your password to ${action}`, { action });
+  }
+};
+
+const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+export class TokenService {
+  constructor(private readonly deps: TokenServiceDeps) {}
+
+  private async planOf(db: Db | Trx, accountId: string): Promise<PlanName> {
+    const row = await db.selectFrom('accounts').select('plan').where('id', '=', accountId).executeTakeFirstOrThrow();
+    return row.plan as PlanName;
+  }
+
+  private async liveDomainIds(db: Db | Trx, accountId: string): Promise<Set<string>> {
+    const rows = await db.selectFrom('domains').select('id').where('account_id', '=', accountId).where('deleted_at', 'is', null).execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
+  view(row: TokensTable, plan: PlanName): TokenView {
+    return this.deps.usage.overlay(row.id, toTokenView(row, plan, this.deps.clock.now()));
+  }
+
+  async create(principal: Principal, input: CreateTokenInput): Promise<{ token: TokenView; secret: string }> {
+    requireFreshAuth(principal, 'create a token');
+    const { db, clock } = this.deps;
+    const type = input.type ?? 'api';
+    const ceiling = principal.grant;
+    if (type === 'message') {
+      throw new ApiError('invalid_request', 'message tokens are minted for a mailbox: POST /v1/mailboxes/{id}/message-tokens', { field: 'type' });
+    }
+    if (ceiling && type !== ceiling.type) {
+      throw new ApiError('forbidden', `an ${ceiling.type} token cannot create ${type} tokens`, { field: 'type' });
+    }
+    const plan = await this.planOf(db, principal.accountId);
+    if (!PLANS[plan].apiAccess) {
+      throw new ApiError('plan_restricted', `the ${plan} plan has no API access`, { plan });
+    }
+    const now = clock.now();
+    const scopes = normaliseScopes(type, input.scopes, plan, ceiling?.effective);
+    checkScopeCeiling(type, scopes, ceiling);
+    const domains = resolveDomains(input.domains, await this.liveDomainIds(db, principal.accountId), ceiling);
+    const ipAllowlist = resolveAllowlist(input.ip_allowlist, ceiling);
+    const expiresAt = resolveExpiry(parseExpiry(input, now), ceiling);
+    return this.insert(principal, { type, name: input.name, description: input.description ?? '', scopes, domains, ipAllowlist, expiresAt, mailboxId: null }, plan, now);
+  }
+
+  /** Writes a new token and its audit event in one transaction; the secret leaves only through the return value. */
+  private async insert(
+    principal: Principal,
+    spec: { type: TokenType; name: string; description: string; scopes: string[]; domains: string[] | null; ipAllowlist: string[] | null; expiresAt: number | null; mailboxId: string | null },
+    plan: PlanName,
+    now: number,
+    trx?: Trx,
+  ): Promise<{ token: TokenView; secret: string }> {
+    const minted = mintSecret(this.deps.tokenPrefix, TYPE_WORD[spec.type]);
+    const row: TokensTable = {
+      id: newId('tok'), account_id: principal.accountId, name: spec.name, description: spec.description, type: spec.type,
+      hash: minted.hash, visible_prefix: minted.visiblePrefix, last4: minted.last4, scopes: JSON.stringify(spec.scopes),
+      domains: spec.domains === null ? null : JSON.stringify(spec.domains), mailbox_id: spec.mailboxId,
+      ip_allowlist: spec.ipAllowlist === null ? null : JSON.stringify(spec.ipAllowlist), created_at: iso(now),
+      created_by_type: principal.actor.type, created_by_id: principal.actor.id, created_by_name: principal.actor.name,
+      parent_token_id: principal.grant?.id ?? null, expires_at: spec.expiresAt === null ? null : iso(spec.expiresAt),
+      paused_at: null, revoked_at: null, revoke_reason: null, deleted_at: null, first_used_at: null, last_used_at: null,
+      last_used_ip: null, rotated_from: null, rotated_to: null,
+    };
+    const write = async (t: Trx) => {
+      await t.insertInto('tokens').values(row).execute();
+      await appendAudit(t, principal.accountId, {
+        action: 'token.created', actor: principal.actor, target: { type: 'token', id: row.id, name: row.name },
+        details: { type: spec.type, scopes: spec.scopes, domains: spec.domains, ip_allowlist: spec.ipAllowlist, expires_at: row.expires_at },
+        meta: principal.meta,
+      }, now);
+    };
+    if (trx) await write(trx);
+    else await this.deps.db.transaction().execute(write);
+    return { token: this.view(row, plan), secret: minted.secret };
+  }
+
+  /** A token the principal may see: absent, deleted, another account's or above its ceiling all read as not found. */
+  private async visibleRow(db: Db | Trx, principal: Principal, id: string): Promise<TokensTable> {
+    const row = await db.selectFrom('tokens').selectAll()
+      .where('id', '=', id).where('account_id', '=', principal.accountId).where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!row || (principal.grant && !withinCeiling(row, principal.grant))) throw notFound('token');
+    return row;
+  }
+
+  async get(principal: Principal, id: string): Promise<TokenView> {
+    const row = await this.visibleRow(this.deps.db, principal, id);
+    return this.view(row, await this.planOf(this.deps.db, principal.accountId));
+  }
+
+  async list(principal: Principal, filter: ListTokensFilter): Promise<{ data: TokenView[]; next_cursor: string | null }> {
+    const { db, clock } = this.deps;
+    const now = iso(clock.now());
+    const plan = await this.planOf(db, principal.accountId);
+    let query = db.selectFrom('tokens').selectAll().where('account_id', '=', principal.accountId).where('deleted_at', 'is', null);
+    if (filter.type) query = query.where('type', '=', filter.type);
+    if (filter.q) {
+      const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
+      query = query.where((eb) => eb.or([
+        eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
+        eb(eb.fn('lower', ['description']), 'like', sql<string>`${pattern} escape '\\'`),
+        eb('visible_prefix', '=', filter.q!),
+        eb('id', '=', filter.q!),
+      ]));
+    }
+    const live = (eb: ExpressionBuilder<Database, 'tokens'>) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]);
+    switch (filter.status) {
+      case 'revoked': query = query.where('revoked_at', 'is not', null); break;
+      case 'expired': query = query.where('revoked_at', 'is', null).where('expires_at', '<=', now); break;
+      case 'paused': query = query.where('revoked_at', 'is', null).where(live).where('paused_at', 'is not', null); break;
+      case 'active': query = query.where('revoked_at', 'is', null).where(live).where('paused_at', 'is', null); break;
+    }
+    // A minting token sees only tokens within its own ceiling; read on until the page is full.
+    const page: TokensTable[] = [];
+    let cursor = filter.cursor;
+    let exhausted = false;
+    while (page.length <= filter.limit && !exhausted) {
+      const batchSize = filter.limit + 1;
+      const batch = await (cursor ? query.where('id', '<', cursor) : query).orderBy('id', 'desc').limit(batchSize).execute();
+      exhausted = batch.length < batchSize;
+      for (const row of batch) if (!principal.grant || withinCeiling(row, principal.grant)) page.push(row);
+      cursor = batch[batch.length - 1]?.id;
+    }
+    const data = page.slice(0, filter.limit);
+    return { data: data.map((row) => this.view(row, plan)), next_cursor: page.length > filter.limit ? data[data.length - 1]!.id : null };
+  }
+
+  async update(principal: Principal, id: string, input: UpdateTokenInput): Promise<TokenView> {
+    const { db, clock, verifier } = this.deps;
+    const now = clock.now();
+    const ceiling = principal.grant;
+    const result = await db.transaction().execute(async (trx) => {
+      const row = await this.visibleRow(trx, principal, id);
+      if (row.revoked_at !== null) throw new ApiError('conflict', 'a revoked token cannot be changed');
+      const plan = await this.planOf(trx, principal.accountId);
+      const type = row.type as TokenType;
+      const changes: Record<string, { from: unknown; to: unknown }> = {};
+      const next: Partial<TokensTable> = {};
+      const note = (field: keyof TokensTable, label: string, from: unknown, to: unknown, stored: string | null) => {
+        if (JSON.stringify(from) === JSON.stringify(to)) return;
+        changes[label] = { from, to };
+        (next as Record<string, unknown>)[field] = stored;
+      };
+      if (input.name !== undefined) note('name', 'name', row.name, input.name, input.name);
+      if (input.description !== undefined) note('description', 'description', row.description, input.description, input.description);
+
+      let scopes = JSON.parse(row.scopes) as string[];
+      if (input.scopes !== undefined) {
+        if (!this.deps.allowScopeEdits) {
+          throw new ApiError('forbidden', 'scope edits are disabled on this deployment: create a new token instead', { field: 'scopes' });
+        }
+        if (type === 'message') throw new ApiError('forbidden', 'message token scopes cannot be edited', { field: 'scopes' });
+        scopes = normaliseScopes(type, input.scopes, plan, ceiling?.effective);
+        checkScopeCeiling(type, scopes, ceiling);
+        note('scopes', 'scopes', JSON.parse(row.scopes), scopes, JSON.stringify(scopes));
+      }
+      const oldDomains = row.domains === null ? null : (JSON.parse(row.domains) as string[]);
+      let domains = oldDomains;
+      if (input.domains !== undefined) {
+        if (type === 'message') throw new ApiError('forbidden', 'a message token is bound to its mailbox', { field: 'domains' });
+        domains = resolveDomains(input.domains, await this.liveDomainIds(trx, principal.accountId), ceiling);
+        note('domains', 'domains', oldDomains, domains, domains === null ? null : JSON.stringify(domains));
+      }
+      const oldAllowlist = row.ip_allowlist === null ? null : (JSON.parse(row.ip_allowlist) as string[]);
+      let ipAllowlist = oldAllowlist;
+      if (input.ip_allowlist !== undefined) {
+        ipAllowlist = resolveAllowlist(input.ip_allowlist, ceiling);
+        note('ip_allowlist', 'ip_allowlist', oldAllowlist, ipAllowlist, ipAllowlist === null ? null : JSON.stringify(ipAllowlist));
+      }
+      const expiry = parseExpiry(input, now);
+      if (expiry !== undefined) {
+        const expiresAt = resolveExpiry(expiry, ceiling);
+        const stored = expiresAt === null ? null : iso(expiresAt);
+        note('expires_at', 'expires_at', row.expires_at, stored, stored);
+      }
+      if (Object.keys(changes).length === 0) return { row, plan, changed: false };
+      if (widensAccess(row, { scopes, domains, ipAllowlist })) requireFreshAuth(principal, 'widen a token’s access');
+      await trx.updateTable('tokens').set(next).where('id', '=', id).execute();
+      await appendAudit(trx, principal.accountId, {
+        action: 'token.updated', actor: principal.actor, target: { type: 'token', id, name: next.name ?? row.name },
+        details: { changes }, meta: principal.meta,
+      }, now);
+      return { row: { ...row, ...next }, plan, changed: true };
+    });
+    if (result.changed) verifier.invalidate(result.row.hash);
+    return this.view(result.row, result.plan);
+  }
+
+  async revoke(principal: Principal, id: string, reason: string | undefined): Promise<TokenView> {
+    requireFreshAuth(principal, 'revoke a token');
+    const { db, clock, verifier } = this.deps;
+    const now = clock.now();
+    const result = await db.transaction().execute(async (trx) => {
+      const row = await this.visibleRow(trx, principal, id);
+      const plan = await this.planOf(trx, principal.accountId);
+      if (row.revoked_at !== null) return { row, plan };
+      const revoked = { revoked_at: iso(now), revoke_reason: reason ?? null };
+      await trx.updateTable('tokens').set(revoked).where('id', '=', id).where('revoked_at', 'is', null).execute();
+      await appendAudit(trx, principal.accountId, {
+        action: 'token.revoked', actor: principal.actor, target: { type: 'token', id, name: row.name },
+        details: reason ? { reason } : {}, meta: principal.meta,
+      }, now);
+      return { row: { ...row, ...revoked }, plan };
+    });
+    verifier.invalidate(result.row.hash);
+    return this.view(result.row, result.plan);
+  }
+
+  async delete(principal: Principal, id: string): Promise<void> {
+    requireFreshAuth(principal, 'delete a token');
+    const { db, clock, verifier } = this.deps;
+    const now = clock.now();
+    const row = await db.transaction().execute(async (trx) => {
+      const row = await this.visibleRow(trx, principal, id);
+      await trx.updateTable('tokens')
+        .set({ deleted_at: iso(now), revoked_at: row.revoked_at ?? iso(now) })
+        .where('id', '=', id).execute();
+      await appendAudit(trx, principal.accountId, {
+        action: 'token.deleted', actor: principal.actor, target: { type: 'token', id, name: row.name }, meta: principal.meta,
+      }, now);
+      return row;
+    });
+    verifier.invalidate(row.hash);
+  }
+}

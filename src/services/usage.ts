@@ -1,0 +1,92 @@
+import { iso, type Clock } from '../core/clock.js';
+import type { Db } from '../store/database.js';
+
+interface PendingUse {
+  first: number;
+  last: number;
+  ip: string | null;
+}
+
+export interface UsageView {
+  first_used_at: string | null;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+}
+
+/**
+ * Records first and last use of tokens without a database write per request: uses are coalesced
+ * per token in memory and written in one transaction per interval (and on shutdown). The writes
+ * only move `last_used_at` forward and only fill an empty `first_used_at`, so several nodes
+ * flushing in any order agree.
+ */
+export class UsageRecorder {
+  private pending = new Map<string, PendingUse>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: Db, private readonly clock: Clock) {}
+
+  touch(tokenId: string, ip: string | null): void {
+    const now = this.clock.now();
+    const entry = this.pending.get(tokenId);
+    if (entry === undefined) this.pending.set(tokenId, { first: now, last: now, ip });
+    else {
+      entry.last = now;
+      entry.ip = ip;
+    }
+  }
+
+  /** What has been seen but not yet written, so that reads are current before a flush. */
+  overlay<T extends UsageView>(tokenId: string, view: T): T {
+    const entry = this.pending.get(tokenId);
+    if (entry === undefined) return view;
+    const last = iso(entry.last);
+    return {
+      ...view,
+      first_used_at: view.first_used_at ?? iso(entry.first),
+      last_used_at: view.last_used_at && view.last_used_at > last ? view.last_used_at : last,
+      last_used_ip: view.last_used_at && view.last_used_at > last ? view.last_used_ip : entry.ip,
+    };
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), intervalMs);
+    this.timer.unref();
+  }
+
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (const [id, use] of batch) {
+          const first = iso(use.first);
+          const last = iso(use.last);
+          await trx.updateTable('tokens').set({ first_used_at: first }).where('id', '=', id).where('first_used_at', 'is', null).execute();
+          await trx
+            .updateTable('tokens')
+            .set({ last_used_at: last, last_used_ip: use.ip })
+            .where('id', '=', id)
+            .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', last)]))
+            .execute();
+        }
+      });
+    } catch (error) {
+      // Put the uses back so that the next flush retries them rather than losing them.
+      for (const [id, use] of batch) if (!this.pending.has(id)) this.pending.set(id, use);
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}

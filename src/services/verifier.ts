@@ -1,0 +1,117 @@
+import type { Clock } from '../core/clock.js';
+import type { PlanName } from '../core/catalog.js';
+import type { TokenGrant } from '../core/policy.js';
+import { hashSecret, recognise, tokenTypeOfWord } from '../core/token-format.js';
+import type { Db } from '../store/database.js';
+import { compileGrant } from './grants.js';
+
+export interface VerifierOptions {
+  db: Db;
+  clock: Clock;
+  tokenPrefix: string;
+  maxTokens: number;
+  negativeMaxEntries: number;
+  negativeTtlMs: number;
+  onOutcome?: (outcome: 'hit' | 'miss' | 'negative_hit' | 'unknown' | 'malformed') => void;
+}
+
+/**
+ * Resolves a presented secret to its grant. A cached token costs one SHA-256 and one Map lookup;
+ * a string that is not a well-formed token of this deployment costs a CRC32 and nothing else;
+ * an unknown hash is remembered for a while so that guessing does not reach the database.
+ */
+export class Verifier {
+  private readonly grants = new Map<string, TokenGrant>();
+  private readonly unknown = new Map<string, number>();
+  /** Bumped by every invalidation; a database read that raced one is not cached. */
+  private generation = 0;
+
+  constructor(private readonly options: VerifierOptions) {}
+
+  /** A grant, null for no such token, or a promise of either when the store must be asked. */
+  resolve(secret: string): TokenGrant | null | Promise<TokenGrant | null> {
+    const word = recognise(this.options.tokenPrefix, secret);
+    if (word === null || tokenTypeOfWord(word) === null) {
+      this.options.onOutcome?.('malformed');
+      return null;
+    }
+    const hash = hashSecret(secret);
+    const grant = this.grants.get(hash);
+    if (grant !== undefined) {
+      this.options.onOutcome?.('hit');
+      return grant;
+    }
+    const unknownUntil = this.unknown.get(hash);
+    if (unknownUntil !== undefined) {
+      if (unknownUntil > this.options.clock.now()) {
+        this.options.onOutcome?.('negative_hit');
+        return null;
+      }
+      this.unknown.delete(hash);
+    }
+    return this.load(hash);
+  }
+
+  private async load(hash: string): Promise<TokenGrant | null> {
+    const generation = this.generation;
+    const row = await this.options.db
+      .selectFrom('tokens')
+      .innerJoin('accounts', 'accounts.id', 'tokens.account_id')
+      .select([
+        'tokens.id', 'tokens.account_id', 'tokens.name', 'tokens.type', 'tokens.scopes', 'tokens.domains',
+        'tokens.mailbox_id', 'tokens.ip_allowlist', 'tokens.revoked_at', 'tokens.paused_at', 'tokens.expires_at',
+        'tokens.deleted_at', 'accounts.plan',
+      ])
+      .where('tokens.hash', '=', hash)
+      .executeTakeFirst();
+    if (row === undefined) {
+      this.options.onOutcome?.('unknown');
+      this.rememberUnknown(hash);
+      return null;
+    }
+    this.options.onOutcome?.('miss');
+    const grant = compileGrant(row, row.plan as PlanName);
+    if (generation === this.generation) this.remember(hash, grant);
+    return grant;
+  }
+
+  private remember(hash: string, grant: TokenGrant): void {
+    if (this.grants.size >= this.options.maxTokens) {
+      // Oldest first: Map iteration order is insertion order.
+      const oldest = this.grants.keys().next().value;
+      if (oldest !== undefined) this.grants.delete(oldest);
+    }
+    this.grants.set(hash, grant);
+  }
+
+  private rememberUnknown(hash: string): void {
+    if (this.options.negativeMaxEntries === 0) return;
+    if (this.unknown.size >= this.options.negativeMaxEntries) {
+      const oldest = this.unknown.keys().next().value;
+      if (oldest !== undefined) this.unknown.delete(oldest);
+    }
+    this.unknown.set(hash, this.options.clock.now() + this.options.negativeTtlMs);
+  }
+
+  /** After any change to a token: the next use reads it again. */
+  invalidate(hash: string): void {
+    this.generation += 1;
+    this.grants.delete(hash);
+    this.unknown.delete(hash);
+  }
+
+  invalidateAccount(accountId: string): void {
+    this.generation += 1;
+    for (const [hash, grant] of this.grants) if (grant.accountId === accountId) this.grants.delete(hash);
+  }
+
+  clear(): void {
+    this.generation += 1;
+    this.grants.clear();
+    this.unknown.clear();
+  }
+
+  get size(): number {
+    return this.grants.size;
+  }
+}
