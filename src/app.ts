@@ -9,6 +9,7 @@ import { installAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
 import { clientErrorHandler, installErrorHandling } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
+import { validatorCompiler } from './http/validation.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { catalogRoutes } from './http/routes/catalog.js';
@@ -74,7 +75,6 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
       // Only the path is logged: a query string is the one place a careless client puts a secret.
       serializers: { req: (req) => ({ method: req.method, path: String(req.url).split('?')[0], ip: req.ip }) },
     },
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
   await app.register(cookie);
   await app.register(swagger, {
@@ -92,6 +92,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.addSchema(errorSchema);
   app.addSchema(tokenSchema);
+  app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
   installAuth(app, { config, clock, verifier, usage, accounts, operatorTokenHash: options.operatorTokenHash });
 

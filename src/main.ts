@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const operator = await ensureOperatorToken(db, config.adminToken, config.tokenPrefix);
   const latchkey = await buildApp({ config, db, operatorTokenHash: operator.hash });
   const demo = config.createDemoAccount ? await ensureDemoAccount(latchkey.ctx.accounts) : null;
-  await latchkey.app.listen({ port: config.port, host: config.host });
+  const address = await latchkey.app.listen({ port: config.port, host: config.host });
 
   // Printed once, to the terminal only: these are the only copies of these secrets.
   const lines: string[] = [];
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   if (lines.length) {
     process.stdout.write(`\n  Latchkey — shown once, store them now:\n${lines.map((l) => `    ${l}`).join('\n')}\n\n`);
   }
-  process.stdout.write(`  Latchkey listening on http://${config.host}:${config.port} (API docs at /docs)\n`);
+  process.stdout.write(`  Latchkey listening on ${address} (API docs at ${address}/docs)\n`);
 
   let closing = false;
   const shutdown = (signal: string) => {

@@ -4,10 +4,14 @@ import { invalidRequest } from './errors.js';
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 type Range = [Address, number];
 
-/** An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) is the IPv4 address it carries. */
+/**
+ * Only canonical forms: dotted-quad IPv4 and standard IPv6. (ipaddr.js also reads legacy forms
+ * such as `42` or `0x7f.1`, which nobody means in an allowlist.) An IPv4-mapped IPv6 address
+ * (`::ffff:10.0.0.1`) is the IPv4 address it carries.
+ */
 function parseAddress(text: string): Address | null {
-  if (!ipaddr.isValid(text)) return null;
-  return ipaddr.process(text);
+  const valid = text.includes(':') ? ipaddr.IPv6.isValid(text) : ipaddr.IPv4.isValidFourPartDecimal(text);
+  return valid ? ipaddr.process(text) : null;
 }
 
 function parseEntry(entry: string): Range | null {
@@ -16,7 +20,8 @@ function parseEntry(entry: string): Range | null {
     const address = parseAddress(entry);
     return address ? [address, address.kind() === 'ipv4' ? 32 : 128] : null;
   }
-  if (!ipaddr.isValidCIDR(entry)) return null;
+  const prefix = entry.slice(slash + 1);
+  if (parseAddress(entry.slice(0, slash)) === null || !/^\d{1,3}$/.test(prefix) || !ipaddr.isValidCIDR(entry)) return null;
   const [address, bits] = ipaddr.parseCIDR(entry);
   if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
     return [(address as ipaddr.IPv6).toIPv4Address(), bits - 96];

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { base62Width, bytesToBigInt, encodeBase62, isBase62 } from './base62.js';
+import { base62Width, bytesToBigInt, encodeBase62, encodeBase62Number, isBase62 } from './base62.js';
 
 /**
  * Token format (SPEC §3): `<prefix>_<type word>_<body><checksum>`.
@@ -31,7 +31,7 @@ export interface MintedSecret {
 }
 
 export function checksumOf(text: string): string {
-  return encodeBase62(BigInt(crc32(text)), CHECKSUM_LENGTH);
+  return encodeBase62Number(crc32(text), CHECKSUM_LENGTH);
 }
 
 export function hashSecret(secret: string): string {
@@ -60,10 +60,9 @@ export function recognise(prefix: string, candidate: string): string | null {
   const wordEnd = candidate.indexOf('_', prefix.length + 1);
   if (wordEnd < 0 || candidate.length - wordEnd - 1 !== tail) return null;
   const word = candidate.slice(prefix.length + 1, wordEnd);
-  const payload = candidate.slice(0, candidate.length - CHECKSUM_LENGTH);
-  const checksum = candidate.slice(candidate.length - CHECKSUM_LENGTH);
-  if (!isBase62(candidate.slice(wordEnd + 1))) return null;
-  return checksumOf(payload) === checksum ? word : null;
+  if (!isBase62(candidate, wordEnd + 1)) return null;
+  const payloadEnd = candidate.length - CHECKSUM_LENGTH;
+  return candidate.endsWith(checksumOf(candidate.slice(0, payloadEnd))) ? word : null;
 }
 
 export function tokenTypeOfWord(word: string): TokenType | null {

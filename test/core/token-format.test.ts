@@ -1,0 +1,38 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BODY_LENGTH, CHECKSUM_LENGTH, checksumOf, mintSecret, recognise } from '../../src/core/token-format.js';
+
+describe('token format', () => {
+  it('is <prefix>_<word>_<43 base62 body><6 base62 CRC32>', () => {
+    const { secret, visiblePrefix, last4 } = mintSecret('lk', 'live');
+    expect(secret).toMatch(new RegExp(`^lk_live_[0-9A-Za-z]{${BODY_LENGTH}}[0-9A-Za-z]{${CHECKSUM_LENGTH}}$`));
+    expect(secret.slice(-CHECKSUM_LENGTH)).toBe(checksumOf(secret.slice(0, -CHECKSUM_LENGTH)));
+    expect(visiblePrefix).toBe(secret.slice(0, 16));
+    expect(last4).toBe(secret.slice(-4));
+    expect(recognise('lk', secret)).toBe('live');
+    expect(recognise('acme', secret)).toBeNull();
+  });
+
+  it('never repeats a body', () => {
+    const seen = new Set(Array.from({ length: 2000 }, () => mintSecret('lk', 'live').secret));
+    expect(seen.size).toBe(2000);
+  });
+
+  it('detects any single-character change offline', () => {
+    const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    fc.assert(
+      fc.property(fc.nat(), fc.constantFrom(...alphabet), (position, replacement) => {
+        const { secret } = mintSecret('lk', 'live');
+        const at = 8 + (position % (secret.length - 8));
+        fc.pre(secret[at] !== replacement);
+        const changed = secret.slice(0, at) + replacement + secret.slice(at + 1);
+        return recognise('lk', changed) === null;
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('recognises nothing in arbitrary strings', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 80 }), (text) => recognise('lk', `lk_live_${text}`) === null || text.length === BODY_LENGTH + CHECKSUM_LENGTH));
+  });
+});

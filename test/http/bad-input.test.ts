@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSession, createToken, expectError, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+let owner: Session;
+beforeAll(async () => {
+  h = await startHarness();
+  owner = await ownerSession(h);
+});
+afterAll(() => h.close());
+
+describe('malformed requests', () => {
+  it.each([
+    ['malformed JSON', { 'content-type': 'application/json' }, '{"name": "x", '],
+    ['a JSON array', { 'content-type': 'application/json' }, '[1,2]'],
+    ['a JSON string', { 'content-type': 'application/json' }, '"hello"'],
+    ['text/plain', { 'content-type': 'text/plain' }, 'name=x'],
+    ['form encoding', { 'content-type': 'application/x-www-form-urlencoded' }, 'name=x&scopes=domains:read'],
+    ['an empty body', { 'content-type': 'application/json' }, ''],
+    ['deep nesting', { 'content-type': 'application/json' }, `{"name":${'['.repeat(5000)}${']'.repeat(5000)}}`],
+  ])('answers %s with 400 invalid_request in the error shape', async (_label, headers, payload) => {
+    expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: { ...asSession(owner), ...headers }, payload }), 400, 'invalid_request');
+  });
+
+  it('answers an oversized body with 400, not 413 or a crash', async () => {
+    const payload = JSON.stringify({ name: 'x', scopes: ['domains:read'], description: 'x'.repeat(2 * 1024 * 1024) });
+    expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: { ...asSession(owner), 'content-type': 'application/json' }, payload }), 400, 'invalid_request');
+  });
+
+  it('answers unknown routes and ids with 404 in the error shape', async () => {
+    expectError(await h.request({ method: 'GET', url: '/v1/nothing-here' }), 404, 'not_found');
+    expectError(await h.request({ method: 'GET', url: `/v1/tokens/${'x'.repeat(65)}`, headers: asSession(owner) }), 400, 'invalid_request');
+    expectError(await h.request({ method: 'GET', url: '/v1/tokens/tok_nonexistent', headers: asSession(owner) }), 404, 'not_found');
+  });
+
+  it('names the field for type errors in nested and query input', async () => {
+    const err = expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'x', scopes: ['domains:read'], ip_allowlist: [42] } }), 400, 'invalid_request');
+    expect(err.details?.field).toBe('ip_allowlist.0');
+    expect(expectError(await h.request({ method: 'GET', url: '/v1/tokens?limit=abc', headers: asSession(owner) }), 400, 'invalid_request').details).toMatchObject({ field: 'limit', location: 'querystring' });
+    expect(expectError(await h.request({ method: 'GET', url: '/v1/tokens?admin=1', headers: asSession(owner) }), 400, 'invalid_request').details?.field).toBe('admin');
+  });
+
+  it('stores names with control characters and markup as given, and returns them as JSON text', async () => {
+    const name = '<img src=x onerror=alert(1)>\u001b[31m\nnext';
+    const { token } = await createToken(h, asSession(owner), { name, scopes: ['domains:read'] });
+    expect(token.name).toBe(name);
+    const fetched = await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: asSession(owner) });
+    expect(fetched.headers['content-type']).toMatch(/^application\/json/);
+    expect(expectStatus(fetched, 200).name).toBe(name);
+  });
+});

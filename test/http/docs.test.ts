@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_STATUS } from '../../src/core/errors.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+describe('documentation', () => {
+  it('generates OpenAPI from the route schemas, covering every /v1 and /admin route', async () => {
+    const doc = JSON.parse((await h.request({ method: 'GET', url: '/openapi.json' })).body);
+    expect(doc.openapi).toMatch(/^3\./);
+    const paths = Object.keys(doc.paths);
+    for (const path of ['/v1/tokens', '/v1/tokens/{id}', '/v1/tokens/{id}/revoke', '/v1/verify', '/v1/scopes', '/v1/domains', '/v1/email', '/admin/v1/accounts', '/v1/auth/login']) {
+      expect(paths).toContain(path);
+    }
+    expect(doc.paths['/v1/tokens'].post.requestBody.content['application/json'].schema.properties.scopes.type).toBe('array');
+    expect((await h.request({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
+  });
+
+  it('keeps the README’s error table equal to the code registry', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('<!-- error-codes -->'), readme.indexOf('<!-- /error-codes -->'));
+    const documented = Object.fromEntries([...table.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]));
+    expect(documented).toEqual(ERROR_STATUS);
+  });
+
+  it('serves health, readiness and Prometheus metrics', async () => {
+    expect(JSON.parse((await h.request({ method: 'GET', url: '/healthz' })).body)).toEqual({ status: 'ok' });
+    expect(JSON.parse((await h.request({ method: 'GET', url: '/readyz' })).body)).toEqual({ status: 'ready' });
+    const metrics = await h.request({ method: 'GET', url: '/metrics' });
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.body).toContain('latchkey_verify_cache_tokens');
+    expect(metrics.body).toContain('process_cpu_seconds_total');
+  });
+});

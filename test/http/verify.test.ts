@@ -1,0 +1,128 @@
+import Sqlite from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintSecret } from '../../src/core/token-format.js';
+import { asSession, bearer, createDomain, createToken, expectError, expectStatus, operator, ownerSession, type Session } from '../helpers/actors.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+let owner: Session;
+let domain: { id: string };
+
+beforeAll(async () => {
+  h = await startHarness();
+  owner = await ownerSession(h);
+  domain = await createDomain(h, asSession(owner));
+});
+afterAll(() => h.close());
+
+const verify = (payload: Record<string, unknown>, headers: Record<string, string> = operator(h)) => h.request({ method: 'POST', url: '/v1/verify', headers, payload });
+
+describe('POST /v1/verify', () => {
+  it('needs the operator credential', async () => {
+    const { secret } = await createToken(h, asSession(owner), { name: 'self', scopes: ['*'] });
+    expectError(await verify({ token: secret }, bearer(secret)), 401, 'unauthorized');
+    expectError(await verify({ token: secret }, {}), 401, 'unauthorized');
+  });
+
+  it('answers valid with the token’s effective access, or invalid with the spec’s code', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'svc', scopes: ['domains:read', 'submission:full', 'messages:read'], domains: [domain.id], ip_allowlist: ['198.51.100.0/24'] });
+    const ok = expectStatus(await verify({ token: secret, scope: 'domains:read', domain: domain.id, ip: '198.51.100.20' }), 200);
+    expect(ok).toEqual({
+      valid: true,
+      token: { id: token.id, account_id: owner.accountId, name: 'svc', type: 'api', scopes: expect.arrayContaining(['domains:read', 'submission:full']), domains: [domain.id], mailbox_id: null, expires_at: null },
+    });
+    expect(expectStatus(await verify({ token: secret, scope: 'domains:full', ip: '198.51.100.20' }), 200)).toEqual({ valid: false, code: 'insufficient_scope' });
+    expect(expectStatus(await verify({ token: secret, scope: 'domains:read', ip: '192.0.2.1' }), 200)).toEqual({ valid: false, code: 'ip_not_allowed' });
+    expect(expectStatus(await verify({ token: secret, domain: 'dom_other', ip: '198.51.100.20' }), 200)).toEqual({ valid: false, code: 'not_found' });
+    expect(expectStatus(await verify({ token: 'lk_live_garbage' }), 200)).toEqual({ valid: false, code: 'unauthorized' });
+    await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/revoke`, headers: asSession(owner), payload: {} });
+    expect(expectStatus(await verify({ token: secret, ip: '198.51.100.20' }), 200)).toEqual({ valid: false, code: 'token_revoked' });
+  });
+});
+
+describe('the verify cache', () => {
+  it('serves a cached token with no database statement at all', async () => {
+    const { secret } = await createToken(h, asSession(owner), { name: 'hot', scopes: ['domains:read'] });
+    expectStatus(await verify({ token: secret, scope: 'domains:read' }), 200);
+    const before = h.queries.length;
+    for (let i = 0; i < 50; i += 1) expect(expectStatus(await verify({ token: secret, scope: 'domains:read' }), 200).valid).toBe(true);
+    expect(h.queries.slice(before)).toEqual([]);
+  });
+
+  it('rejects a token with a bad checksum before any lookup, and remembers unknown hashes', async () => {
+    const real = mintSecret('lk', 'live').secret;
+    const typo = real.slice(0, 20) + (real[20] === 'a' ? 'b' : 'a') + real.slice(21);
+    let before = h.queries.length;
+    expectError(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(typo) }), 401, 'unauthorized');
+    expect(h.queries.length).toBe(before);
+
+    // Well formed but never issued: one lookup, then none while it is remembered.
+    expectError(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(real) }), 401, 'unauthorized');
+    before = h.queries.length;
+    for (let i = 0; i < 5; i += 1) expectError(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(real) }), 401, 'unauthorized');
+    expect(h.queries.length).toBe(before);
+    const metrics = (await h.request({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/latchkey_token_lookups_total\{outcome="malformed"\} [1-9]/);
+    expect(metrics).toMatch(/latchkey_token_lookups_total\{outcome="negative_hit"\} [5-9]/);
+    expect(metrics).toMatch(/latchkey_token_lookups_total\{outcome="hit"\} [1-9]/);
+  });
+
+  it('is invalidated by every change: patch, revoke, delete and plan change take effect on the next request', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'changing', scopes: ['domains:read', 'activity:read'] });
+    const use = (url = '/v1/activity') => h.request({ method: 'GET', url, headers: bearer(secret) });
+    expectStatus(await use(), 200);
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: asSession(owner), payload: { scopes: ['domains:read'] } }), 200);
+    expectError(await use(), 403, 'insufficient_scope');
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: asSession(owner), payload: { ip_allowlist: ['192.0.2.1'] } }), 200);
+    expectError(await use('/v1/domains'), 403, 'ip_not_allowed');
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: asSession(owner), payload: { ip_allowlist: null } }), 200);
+    expectStatus(await use('/v1/domains'), 200);
+    expect((await h.request({ method: 'DELETE', url: `/v1/tokens/${token.id}`, headers: asSession(owner) })).statusCode).toBe(204);
+    expectError(await use('/v1/domains'), 401, 'token_revoked');
+  });
+});
+
+describe('last use', () => {
+  it('is visible at once, written in one batch per interval rather than per request, and moves only forward', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'used', scopes: ['domains:read'] });
+    const get = () => h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: asSession(owner) });
+    expect(expectStatus(await get(), 200)).toMatchObject({ first_used_at: null, last_used_at: null });
+    await h.ctx.usage.flush();
+    const firstAt = new Date(h.clock.now()).toISOString();
+    const before = h.queries.length;
+    for (let i = 0; i < 20; i += 1) {
+      expectStatus(await h.request({ method: 'GET', url: '/v1/domains', remoteAddress: '127.0.0.9', headers: bearer(secret) }), 200);
+      h.clock.advance(1000);
+    }
+    const writes = h.queries.slice(before).filter((q) => /^update "tokens"/.test(q));
+    expect(writes).toEqual([]);
+    const lastAt = new Date(h.clock.now() - 1000).toISOString();
+    expect(expectStatus(await get(), 200)).toMatchObject({ first_used_at: firstAt, last_used_at: lastAt, last_used_ip: '127.0.0.9' });
+
+    await h.ctx.usage.flush();
+    const row = await h.ctx.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ first_used_at: firstAt, last_used_at: lastAt, last_used_ip: '127.0.0.9' });
+    expect(h.queries.slice(before).filter((q) => /^update "tokens"/.test(q))).toHaveLength(2);
+
+    // A late flush from another node with an older use does not move last use backwards.
+    await h.ctx.db.updateTable('tokens').set({ last_used_at: '2099-01-01T00:00:00.000Z' }).where('id', '=', token.id).execute();
+    await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    await h.ctx.usage.flush();
+    const after = await h.ctx.db.selectFrom('tokens').select(['last_used_at', 'first_used_at']).where('id', '=', token.id).executeTakeFirstOrThrow();
+    expect(after).toEqual({ last_used_at: '2099-01-01T00:00:00.000Z', first_used_at: firstAt });
+  });
+
+  it('is flushed on shutdown', async () => {
+    const other = await startHarness();
+    const s = await ownerSession(other);
+    const { secret, token } = await createToken(other, asSession(s), { name: 'flush on close', scopes: ['domains:read'] });
+    await other.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    await other.app.close();
+    await other.ctx.usage.stop();
+    const db = new Sqlite(other.dbPath, { readonly: true });
+    const row = db.prepare('select last_used_at from tokens where id = ?').get(token.id) as { last_used_at: string | null };
+    db.close();
+    expect(row.last_used_at).not.toBeNull();
+    await other.close().catch(() => undefined);
+  });
+});
