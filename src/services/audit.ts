@@ -114,23 +114,29 @@ export async function listAudit(db: Db, accountId: string, filter: AuditFilter) 
   };
 }
 
-/** Re-walks the account's chain from the first event; names the first event that does not fit. */
+export type ChainBreak = { id: string | null; seq: number; reason: 'hash_mismatch' | 'link_mismatch' | 'missing' };
+
+/**
+ * Re-walks the account's chain from the first event and names the first event that does not fit:
+ * an altered event no longer matches its hash, a removed one leaves a gap in the sequence or a
+ * link that points nowhere, and a removed tail no longer reaches the head the account row holds.
+ */
 export async function verifyAuditChain(db: Db, accountId: string) {
-  const rows = await db
-    .selectFrom('audit_events')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .orderBy('seq', 'asc')
-    .execute();
+  const rows = await db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('seq', 'asc').execute();
+  const broken = (first_broken: ChainBreak, checked: number) => ({ valid: false, checked, first_broken });
   let prev = '';
   let checked = 0;
   for (const row of rows) {
     const { hash, ...rest } = row;
-    if (row.seq !== checked + 1 || row.prev_hash !== prev || chainHash(rest) !== hash) {
-      return { valid: false, checked, first_broken: { id: row.id, seq: row.seq } };
-    }
+    if (row.seq !== checked + 1) return broken({ id: null, seq: checked + 1, reason: 'missing' }, checked);
+    if (row.prev_hash !== prev) return broken({ id: row.id, seq: row.seq, reason: 'link_mismatch' }, checked);
+    if (chainHash(rest) !== hash) return broken({ id: row.id, seq: row.seq, reason: 'hash_mismatch' }, checked);
     prev = hash;
     checked += 1;
+  }
+  const head = await db.selectFrom('accounts').select(['audit_seq', 'audit_head']).where('id', '=', accountId).executeTakeFirst();
+  if (head && (head.audit_seq !== checked || head.audit_head !== prev)) {
+    return broken({ id: null, seq: checked + 1, reason: 'missing' }, checked);
   }
   return { valid: true, checked, first_broken: null };
 }
