@@ -17,9 +17,15 @@ import { platformRoutes } from './http/routes/platform.js';
 import { sessionRoutes } from './http/routes/session.js';
 import { systemRoutes } from './http/routes/system.js';
 import { tokenRoutes } from './http/routes/tokens.js';
+import { tokenLifecycleRoutes } from './http/routes/token-lifecycle.js';
 import { verifyRoutes } from './http/routes/verify.js';
 import { errorSchema, tokenSchema } from './http/schemas.js';
+import { accessLogRoutes } from './http/routes/access-logs.js';
+import { installAccessLog } from './http/access-log-hook.js';
+import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
 import { AccountService } from './services/accounts.js';
+import { startHousekeeping } from './services/housekeeping.js';
+import { TokenLifecycle } from './services/tokens/lifecycle.js';
 import { argon2Hasher, type PasswordHasher } from './services/passwords.js';
 import { PlatformService } from './services/platform.js';
 import { TokenService } from './services/tokens/token-service.js';
@@ -63,8 +69,17 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     onPlanChanged: (accountId) => verifier.invalidateAccount(accountId),
   });
   const tokens = new TokenService({ db, clock, verifier, usage, tokenPrefix: config.tokenPrefix, allowScopeEdits: config.allowScopeEdits });
-  const platform = new PlatformService(db, clock);
-  const ctx: AppContext = { config, clock, db, verifier, usage, accounts, tokens, platform, metrics };
+  const lifecycle = new TokenLifecycle({
+    db, clock, verifier, usage, tokenPrefix: config.tokenPrefix, defaultGraceSeconds: config.rotationGraceSeconds, retentionDays: config.tokenRetentionDays,
+  });
+  const platform = new PlatformService({ db, clock, tokens, lifecycle, tokenPrefix: config.tokenPrefix });
+  const accessLog = new AccessLogWriter(db, { ...config.accessLog, onDropped: (n) => metrics.accessLogDropped.inc(n) });
+  accessLog.start();
+  const housekeeping = startHousekeeping(config.purgeIntervalMs, async () => {
+    await lifecycle.purgeExpired();
+    await purgeAccessLogs(db, clock, config.accessLogRetentionDays);
+  });
+  const ctx: AppContext = { config, clock, db, verifier, usage, accounts, tokens, lifecycle, platform, accessLog, metrics };
 
   const app = Fastify({
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
@@ -94,15 +109,18 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   app.addSchema(tokenSchema);
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
-  installAuth(app, { config, clock, verifier, usage, accounts, operatorTokenHash: options.operatorTokenHash });
+  installAuth(app, { config, clock, verifier, usage, accounts, operatorTokenHash: options.operatorTokenHash, metrics });
+  installAccessLog(app, accessLog);
 
   systemRoutes(app, ctx);
   adminRoutes(app, ctx);
   sessionRoutes(app, ctx);
   catalogRoutes(app, ctx);
   tokenRoutes(app, ctx);
+  tokenLifecycleRoutes(app, ctx);
   platformRoutes(app, ctx);
   auditRoutes(app, ctx);
+  accessLogRoutes(app, ctx);
   verifyRoutes(app, ctx);
   await app.ready();
 
@@ -110,8 +128,9 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     app,
     ctx,
     async close() {
+      housekeeping.stop();
       await app.close();
-      await usage.stop();
+      await Promise.all([usage.stop(), accessLog.stop()]);
       await db.destroy();
     },
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from './core/duration.js';
 import { normaliseAllowlist } from './core/ip-allowlist.js';
 
 /**
@@ -19,6 +20,12 @@ export interface Config {
   allowScopeEdits: boolean;
   tokenManagers: readonly ('owner' | 'admin')[];
   usageFlushIntervalMs: number;
+  /** How long the old secret keeps working after a rotation when the request names no grace period. */
+  rotationGraceSeconds: number;
+  tokenRetentionDays: number;
+  accessLogRetentionDays: number;
+  purgeIntervalMs: number;
+  accessLog: { flushIntervalMs: number; maxQueue: number };
   verifyCacheMaxTokens: number;
   negativeCacheMaxEntries: number;
   negativeCacheTtlMs: number;
@@ -69,6 +76,16 @@ const EnvSchema = z.object({
   LATCHKEY_ALLOW_SCOPE_EDITS: bool.default(true),
   LATCHKEY_TOKEN_MANAGERS: z.enum(['owner,admin', 'owner']).default('owner,admin'),
   LATCHKEY_USAGE_FLUSH_INTERVAL_MS: int(10, 600_000).default(2000),
+  LATCHKEY_ROTATION_GRACE: z
+    .string()
+    .regex(/^(0|\d{1,6}[smhd])$/, 'must be a duration such as 12h (0 to 7d)')
+    .refine((v) => v === '0' || (parseDuration(v) ?? Infinity) <= 7 * 86_400, 'must be at most 7d')
+    .default('12h'),
+  LATCHKEY_TOKEN_RETENTION_DAYS: int(0, 3650).default(30),
+  LATCHKEY_ACCESS_LOG_RETENTION_DAYS: int(1, 3650).default(90),
+  LATCHKEY_PURGE_INTERVAL_MS: int(1000, 86_400_000).default(3_600_000),
+  LATCHKEY_ACCESS_LOG_FLUSH_INTERVAL_MS: int(10, 60_000).default(1000),
+  LATCHKEY_ACCESS_LOG_MAX_QUEUE: int(100, 10_000_000).default(100_000),
   LATCHKEY_VERIFY_CACHE_MAX_TOKENS: int(1, 50_000_000).default(2_000_000),
   LATCHKEY_NEGATIVE_CACHE_MAX: int(0, 10_000_000).default(100_000),
   LATCHKEY_NEGATIVE_CACHE_TTL_MS: int(0, 3_600_000).default(30_000),
@@ -102,6 +119,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowScopeEdits: e.LATCHKEY_ALLOW_SCOPE_EDITS,
     tokenManagers: e.LATCHKEY_TOKEN_MANAGERS === 'owner' ? ['owner'] : ['owner', 'admin'],
     usageFlushIntervalMs: e.LATCHKEY_USAGE_FLUSH_INTERVAL_MS,
+    rotationGraceSeconds: e.LATCHKEY_ROTATION_GRACE === '0' ? 0 : parseDuration(e.LATCHKEY_ROTATION_GRACE)!,
+    tokenRetentionDays: e.LATCHKEY_TOKEN_RETENTION_DAYS,
+    accessLogRetentionDays: e.LATCHKEY_ACCESS_LOG_RETENTION_DAYS,
+    purgeIntervalMs: e.LATCHKEY_PURGE_INTERVAL_MS,
+    accessLog: { flushIntervalMs: e.LATCHKEY_ACCESS_LOG_FLUSH_INTERVAL_MS, maxQueue: e.LATCHKEY_ACCESS_LOG_MAX_QUEUE },
     verifyCacheMaxTokens: e.LATCHKEY_VERIFY_CACHE_MAX_TOKENS,
     negativeCacheMaxEntries: e.LATCHKEY_NEGATIVE_CACHE_MAX,
     negativeCacheTtlMs: e.LATCHKEY_NEGATIVE_CACHE_TTL_MS,

@@ -82,7 +82,7 @@ export const PLANS = {
   starter: {
     label: 'Starter',
     apiAccess: true,
-    grants: [{ level: 'read' }, { type: 'api', resource: 'email_verification' }],
+    grants: [{ type: 'api', level: 'read' }, { type: 'mcp', level: 'read' }, { type: 'api', resource: 'email_verification' }],
   },
   pro: { label: 'Pro', apiAccess: true, grants: [{}] },
   agency: { label: 'Agency', apiAccess: true, grants: [{}] },

@@ -11,6 +11,7 @@ import { SEES_EVERYTHING } from '../services/context.js';
 import type { UsageRecorder } from '../services/usage.js';
 import type { Verifier } from '../services/verifier.js';
 import type { Clock } from '../core/clock.js';
+import type { Metrics } from './metrics.js';
 import type {} from '@fastify/cookie';
 
 /** The scope a route needs from each token type; a type that is absent may not use the route. */
@@ -53,6 +54,7 @@ export interface AuthDeps {
   usage: UsageRecorder;
   accounts: AccountService;
   operatorTokenHash: string;
+  metrics: Metrics;
 }
 
 const unauthorized = (message = 'a valid token or session is required') => new ApiError('unauthorized', message);
@@ -82,7 +84,7 @@ function rejectCredentialInQuery(request: FastifyRequest, prefix: string): void 
 }
 
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { config, verifier, usage, accounts, clock } = deps;
+  const { config, verifier, usage, accounts, clock, metrics } = deps;
   const operatorHash = Buffer.from(deps.operatorTokenHash);
   app.decorateRequest('caller', null);
 
@@ -111,7 +113,9 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
       const resolved = verifier.resolve(bearerOf(header));
       const grant = resolved instanceof Promise ? await resolved : resolved;
       if (grant === null) throw unauthorized();
+      request.presentedToken = grant;
       const denial = decide(grant, { scope: rule.scope[grant.type], ip: request.ip, now: clock.now() });
+      metrics.recordDecision(denial === null ? 'ok' : denial.code);
       if (denial !== null) throw new ApiError(denial.code, denial.message, denial.details);
       usage.touch(grant.id, request.ip);
       request.caller = { kind: 'token', grant };

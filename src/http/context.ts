@@ -1,7 +1,9 @@
 import type {} from '@fastify/swagger';
 import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
+import type { AccessLogWriter } from '../services/access-log.js';
 import type { AccountService } from '../services/accounts.js';
+import type { TokenLifecycle } from '../services/tokens/lifecycle.js';
 import type { PlatformService } from '../services/platform.js';
 import type { TokenService } from '../services/tokens/token-service.js';
 import type { UsageRecorder } from '../services/usage.js';
@@ -18,6 +20,8 @@ export interface AppContext {
   usage: UsageRecorder;
   accounts: AccountService;
   tokens: TokenService;
+  lifecycle: TokenLifecycle;
   platform: PlatformService;
+  accessLog: AccessLogWriter;
   metrics: Metrics;
 }

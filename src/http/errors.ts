@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Socket } from 'node:net';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
+import './access-log-hook.js';
 
 /** The one place where errors become HTTP: every response with an error has the spec's shape. */
 export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>) {
@@ -11,6 +12,7 @@ export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
   if (error.code === 'rate_limited' && typeof error.details?.retry_after === 'number') {
     reply.header('retry-after', String(error.details.retry_after));
   }
+  reply.errorCode = error.code;
   return reply.code(ERROR_STATUS[error.code]).send(errorBody(error.code, error.message, error.details));
 }
 

@@ -22,8 +22,14 @@ export function createMetrics() {
     registers: [registry],
   });
   const cachedTokens = new Gauge({ name: 'latchkey_verify_cache_tokens', help: 'Tokens held in the verify cache', registers: [registry] });
+  const accessLogDropped = new Counter({
+    name: 'latchkey_access_log_dropped_total',
+    help: 'Access-log entries dropped because the write queue was full',
+    registers: [registry],
+  });
   return {
     registry,
+    accessLogDropped,
     recordLookup: (outcome: VerifyOutcome) => byOutcome[outcome].inc(),
     recordDecision: (result: string) => decisions.labels(result).inc(),
     cachedTokens,

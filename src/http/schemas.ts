@@ -68,6 +68,27 @@ export const tokenSchema = {
 } as const;
 
 export const tokenRef = { $ref: 'Token#' } as const;
+export const created = { type: 'object', properties: { token: tokenRef, secret: { type: 'string' } } } as const;
+export const single = { type: 'object', properties: { token: tokenRef } } as const;
+
+export const accessLogEntrySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, at: { type: 'string' }, token_id: { type: 'string' }, token_name: { type: 'string' },
+    method: { type: 'string' }, route: { type: 'string' }, path: { type: 'string' }, status: { type: 'integer' },
+    ip: { type: 'string' }, user_agent: { type: 'string' }, duration_ms: { type: 'number' }, error_code: nullable({ type: 'string' }),
+    request_summary: { type: 'string' },
+  },
+} as const;
+
+export const accessLogQuery = {
+  status: { type: 'integer', minimum: 100, maximum: 599 },
+  method: { type: 'string', enum: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'get', 'post', 'patch', 'put', 'delete', 'head', 'options'] },
+  since: { type: 'string', format: 'date-time' },
+  until: { type: 'string', format: 'date-time' },
+  cursor: str(64),
+  limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
+} as const;
 
 export const domainSchema = {
   type: 'object',

@@ -5,6 +5,11 @@ import type { Db } from '../store/database.js';
 import type { DomainsTable, MailboxesTable, MessagesTable } from '../store/schema.js';
 import { appendAudit } from './audit.js';
 import type { Principal, Visibility } from './context.js';
+import { mintDomainToken, mintMessageToken, type MessageTokenInput } from './tokens/derived-tokens.js';
+import type { TokenLifecycle } from './tokens/lifecycle.js';
+import type { TokenService } from './tokens/token-service.js';
+import { planOf } from './tokens/token-store.js';
+import type { TokenView } from './tokens/token-view.js';
 
 /**
  * The platform's own resources, the things tokens guard: small, but real rows in the database.
@@ -65,8 +70,22 @@ export function splitAddress(address: string, field: string): { local: string; d
   return { local, domain };
 }
 
+export interface PlatformDeps {
+  db: Db;
+  clock: Clock;
+  tokens: TokenService;
+  lifecycle: TokenLifecycle;
+  tokenPrefix: string;
+}
+
 export class PlatformService {
-  constructor(private readonly db: Db, private readonly clock: Clock) {}
+  private readonly db: Db;
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: PlatformDeps) {
+    this.db = deps.db;
+    this.clock = deps.clock;
+  }
 
   private seesDomain(visibility: Visibility, domainId: string): boolean {
     return visibility.domains === null || visibility.domains.has(domainId);
@@ -89,7 +108,8 @@ export class PlatformService {
     return domainView(row);
   }
 
-  async createDomain(principal: Principal, name: string): Promise<DomainView> {
+  /** Creates a domain and, in the same transaction, its own domain-admin token (shown once). */
+  async createDomain(principal: Principal, name: string): Promise<{ domain: DomainView; token: TokenView | null; secret: string | null }> {
     const domainName = name.trim().toLowerCase();
     if (!DOMAIN_NAME.test(domainName)) throw invalidRequest('name', `'${name}' is not a domain name`);
     if (principal.visibility.domains !== null) {
@@ -106,18 +126,32 @@ export class PlatformService {
       await appendAudit(trx, principal.accountId, {
         action: 'domain.created', actor: principal.actor, target: { type: 'domain', id: row.id, name: row.name }, meta: principal.meta,
       }, now);
-      return domainView(row);
+      const minted = await mintDomainToken(trx, principal, row, this.deps.tokenPrefix, now);
+      const plan = await planOf(trx, principal.accountId);
+      return { domain: domainView(row), token: minted ? this.deps.tokens.view(minted.row, plan) : null, secret: minted?.secret ?? null };
     });
   }
 
+  /** Deletes a domain and revokes the tokens constrained to it alone; a re-created domain is a new one. */
   async deleteDomain(principal: Principal, id: string): Promise<void> {
     const domain = await this.getDomain(principal, id);
     const now = this.clock.now();
-    await this.db.transaction().execute(async (trx) => {
+    const hashes = await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('domains').set({ deleted_at: iso(now) }).where('id', '=', id).execute();
       await appendAudit(trx, principal.accountId, {
         action: 'domain.deleted', actor: principal.actor, target: { type: 'domain', id, name: domain.name }, meta: principal.meta,
       }, now);
+      return this.deps.lifecycle.revokeDomainTokens(trx, principal, id, now);
+    });
+    this.deps.lifecycle.forgetAll(hashes);
+  }
+
+  async mintMessageToken(principal: Principal, mailboxId: string, input: MessageTokenInput) {
+    const mailbox = await this.getMailbox(principal, mailboxId);
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (trx) => {
+      const { row, secret } = await mintMessageToken(trx, principal, mailbox, input, this.deps.tokenPrefix, now);
+      return { token: this.deps.tokens.view(row, await planOf(trx, principal.accountId)), secret };
     });
   }
 

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { listAudit, verifyAuditChain } from '../../services/audit.js';
-import { principalOf, type AuthRule } from '../auth.js';
+import { accountWidePrincipal } from './access-logs.js';
 import type { AppContext } from '../context.js';
+import { MANAGE } from './tokens.js';
 
-const MANAGE: AuthRule = { kind: 'account', scope: { api: 'tokens:full' }, manage: true };
+
 
 export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Querystring: { action?: string; since?: string; until?: string; cursor?: string; limit: number } }>(
@@ -21,10 +22,10 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
         },
       },
     },
-    async (request) => listAudit(ctx.db, principalOf(request, ctx.config, ctx.clock).accountId, request.query),
+    async (request) => listAudit(ctx.db, accountWidePrincipal(request, ctx).accountId, request.query),
   );
 
   app.get('/v1/audit-log/verify', { config: { auth: MANAGE }, schema: { tags: ['logs'] } }, async (request) =>
-    verifyAuditChain(ctx.db, principalOf(request, ctx.config, ctx.clock).accountId),
+    verifyAuditChain(ctx.db, accountWidePrincipal(request, ctx).accountId),
   );
 }

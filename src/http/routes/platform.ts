@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { principalOf, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { domainSchema, idParams, mailboxSchema, page, pageQuery } from '../schemas.js';
+import type { MessageTokenInput } from '../../services/tokens/derived-tokens.js';
+import {
+  created, DESCRIPTION, domainSchema, EXPIRES_AT, EXPIRES_IN, idParams, mailboxSchema, page, pageQuery, SCOPE_LIST, TOKEN_NAME, tokenRef,
+} from '../schemas.js';
 
 /** Which scope each token type needs: api tokens by resource, AI agents by read / write / send. */
 const rule = (api: string, mcp: string, message?: string): AuthRule => ({
@@ -59,10 +62,11 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['platform'],
         body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 253 } } },
-        response: { 201: { type: 'object', properties: { domain: domainSchema } } },
+        response: { 201: { type: 'object', properties: { domain: domainSchema, token: { anyOf: [tokenRef, { type: 'null' }] }, secret: { type: ['string', 'null'] } } } },
       },
     },
-    async (request, reply) => reply.code(201).send({ domain: await ctx.platform.createDomain(principal(request), request.body.name) }),
+    async (request, reply) =>
+      reply.code(201).header('cache-control', 'no-store').send(await ctx.platform.createDomain(principal(request), request.body.name)),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -125,6 +129,25 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: { tags: ['platform'], params: idParams, querystring: listQuery, response: { 200: page(messageSchema) } },
     },
     async (request) => ctx.platform.listMessages(principal(request), request.params.id, request.query.limit, request.query.cursor),
+  );
+
+  app.post<{ Params: { id: string }; Body: MessageTokenInput }>(
+    '/v1/mailboxes/:id/message-tokens',
+    {
+      config: { auth: { kind: 'account', scope: { api: 'message_tokens:full' }, manage: true } },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Mint a message token bound to this mailbox; the secret is shown once',
+        params: idParams,
+        body: {
+          type: 'object', required: ['name', 'scopes'], additionalProperties: false,
+          properties: { name: TOKEN_NAME, description: DESCRIPTION, scopes: SCOPE_LIST, expires_in: EXPIRES_IN, expires_at: EXPIRES_AT },
+        },
+        response: { 201: created },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).header('cache-control', 'no-store').send(await ctx.platform.mintMessageToken(principal(request), request.params.id, request.body)),
   );
 
   app.post<{ Params: { id: string }; Body: Omit<Email, 'from'> }>(

@@ -3,13 +3,12 @@ import type { CreateTokenInput, ListTokensFilter, UpdateTokenInput } from '../..
 import { principalOf, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
 import {
-  DESCRIPTION, DOMAIN_LIST, EXPIRES_AT, EXPIRES_IN, idParams, IP_LIST, page, pageQuery, SCOPE_LIST, TOKEN_NAME, tokenRef,
+  created, single, DESCRIPTION, DOMAIN_LIST, EXPIRES_AT, EXPIRES_IN, idParams, IP_LIST, page, pageQuery, SCOPE_LIST, TOKEN_NAME, tokenRef,
 } from '../schemas.js';
 
-const MANAGE: AuthRule = { kind: 'account', scope: { api: 'tokens:full' }, manage: true };
+export const MANAGE: AuthRule = { kind: 'account', scope: { api: 'tokens:full' }, manage: true };
 const TYPE = { type: 'string', enum: ['api', 'mcp', 'message'] } as const;
-const created = { type: 'object', properties: { token: tokenRef, secret: { type: 'string' } } } as const;
-const single = { type: 'object', properties: { token: tokenRef } } as const;
+
 
 export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
   const principal = (request: Parameters<typeof principalOf>[0]) => principalOf(request, ctx.config, ctx.clock);
@@ -76,27 +75,5 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => ({ token: await ctx.tokens.update(principal(request), request.params.id, request.body) }),
-  );
-
-  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
-    '/v1/tokens/:id/revoke',
-    {
-      config: { auth: MANAGE },
-      schema: {
-        tags: ['tokens'], params: idParams,
-        body: { type: ['object', 'null'], additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500 } } },
-        response: { 200: single },
-      },
-    },
-    async (request) => ({ token: await ctx.tokens.revoke(principal(request), request.params.id, request.body?.reason) }),
-  );
-
-  app.delete<{ Params: { id: string } }>(
-    '/v1/tokens/:id',
-    { config: { auth: MANAGE }, schema: { tags: ['tokens'], params: idParams, response: { 204: { type: 'null' } } } },
-    async (request, reply) => {
-      await ctx.tokens.delete(principal(request), request.params.id);
-      return reply.code(204).send();
-    },
   );
 }

@@ -5,12 +5,17 @@ import type { TokenGrant } from '../../core/policy.js';
 import { closure } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { TokensTable } from '../../store/schema.js';
+import type { Principal } from '../context.js';
 
 /**
  * The rules that keep a token-minting token from granting more than it holds (SPEC §1 row 20),
  * and the parsing of the inputs they apply to. A session user has no ceiling: owners and admins
  * hold everything the plan allows.
  */
+
+export function requireFreshAuth(principal: Principal, action: string): void {
+  if (!principal.freshAuth) throw new ApiError('reauth_required', `confirm your password to ${action}`, { action });
+}
 
 const widen = (field: string, message: string): ApiError => new ApiError('forbidden', message, { field });
 

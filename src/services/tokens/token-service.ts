@@ -1,10 +1,9 @@
-import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import { PLANS, type PlanName } from '../../core/catalog.js';
 import { iso, type Clock } from '../../core/clock.js';
-import { ApiError, notFound } from '../../core/errors.js';
-import { newId } from '../../core/ids.js';
+import { ApiError } from '../../core/errors.js';
 import { normaliseScopes } from '../../core/scopes.js';
-import { mintSecret, TYPE_WORD, type TokenType } from '../../core/token-format.js';
+import type { TokenType } from '../../core/token-format.js';
 import type { Db } from '../../store/database.js';
 import type { Database, TokensTable } from '../../store/schema.js';
 import { appendAudit } from '../audit.js';
@@ -12,8 +11,9 @@ import type { Principal } from '../context.js';
 import type { UsageRecorder } from '../usage.js';
 import type { Verifier } from '../verifier.js';
 import {
-  checkScopeCeiling, parseExpiry, resolveAllowlist, resolveDomains, resolveExpiry, widensAccess, withinCeiling,
+  checkScopeCeiling, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveExpiry, widensAccess, withinCeiling,
 } from './token-rules.js';
+import { insertToken, liveDomainIds, planOf, visibleRow } from './token-store.js';
 import { toTokenView, type TokenView } from './token-view.js';
 
 export interface CreateTokenInput {
@@ -56,28 +56,10 @@ export interface TokenServiceDeps {
   allowScopeEdits: boolean;
 }
 
-type Trx = Transaction<Database>;
-
-const requireFreshAuth = (principal: Principal, action: string): void => {
-  if (!principal.freshAuth) {
-    throw new ApiError('reauth_required', `confirm your password to ${action}`, { action });
-  }
-};
-
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
 export class TokenService {
   constructor(private readonly deps: TokenServiceDeps) {}
-
-  private async planOf(db: Db | Trx, accountId: string): Promise<PlanName> {
-    const row = await db.selectFrom('accounts').select('plan').where('id', '=', accountId).executeTakeFirstOrThrow();
-    return row.plan as PlanName;
-  }
-
-  private async liveDomainIds(db: Db | Trx, accountId: string): Promise<Set<string>> {
-    const rows = await db.selectFrom('domains').select('id').where('account_id', '=', accountId).where('deleted_at', 'is', null).execute();
-    return new Set(rows.map((r) => r.id));
-  }
 
   view(row: TokensTable, plan: PlanName): TokenView {
     return this.deps.usage.overlay(row.id, toTokenView(row, plan, this.deps.clock.now()));
@@ -94,69 +76,30 @@ export class TokenService {
     if (ceiling && type !== ceiling.type) {
       throw new ApiError('forbidden', `an ${ceiling.type} token cannot create ${type} tokens`, { field: 'type' });
     }
-    const plan = await this.planOf(db, principal.accountId);
+    const plan = await planOf(db, principal.accountId);
     if (!PLANS[plan].apiAccess) {
       throw new ApiError('plan_restricted', `the ${plan} plan has no API access`, { plan });
     }
     const now = clock.now();
     const scopes = normaliseScopes(type, input.scopes, plan, ceiling?.effective);
     checkScopeCeiling(type, scopes, ceiling);
-    const domains = resolveDomains(input.domains, await this.liveDomainIds(db, principal.accountId), ceiling);
+    const domains = resolveDomains(input.domains, await liveDomainIds(db, principal.accountId), ceiling);
     const ipAllowlist = resolveAllowlist(input.ip_allowlist, ceiling);
     const expiresAt = resolveExpiry(parseExpiry(input, now), ceiling);
-    return this.insert(principal, { type, name: input.name, description: input.description ?? '', scopes, domains, ipAllowlist, expiresAt, mailboxId: null }, plan, now);
-  }
-
-  /** Writes a new token and its audit event in one transaction; the secret leaves only through the return value. */
-  private async insert(
-    principal: Principal,
-    spec: { type: TokenType; name: string; description: string; scopes: string[]; domains: string[] | null; ipAllowlist: string[] | null; expiresAt: number | null; mailboxId: string | null },
-    plan: PlanName,
-    now: number,
-    trx?: Trx,
-  ): Promise<{ token: TokenView; secret: string }> {
-    const minted = mintSecret(this.deps.tokenPrefix, TYPE_WORD[spec.type]);
-    const row: TokensTable = {
-      id: newId('tok'), account_id: principal.accountId, name: spec.name, description: spec.description, type: spec.type,
-      hash: minted.hash, visible_prefix: minted.visiblePrefix, last4: minted.last4, scopes: JSON.stringify(spec.scopes),
-      domains: spec.domains === null ? null : JSON.stringify(spec.domains), mailbox_id: spec.mailboxId,
-      ip_allowlist: spec.ipAllowlist === null ? null : JSON.stringify(spec.ipAllowlist), created_at: iso(now),
-      created_by_type: principal.actor.type, created_by_id: principal.actor.id, created_by_name: principal.actor.name,
-      parent_token_id: principal.grant?.id ?? null, expires_at: spec.expiresAt === null ? null : iso(spec.expiresAt),
-      paused_at: null, revoked_at: null, revoke_reason: null, deleted_at: null, first_used_at: null, last_used_at: null,
-      last_used_ip: null, rotated_from: null, rotated_to: null,
-    };
-    const write = async (t: Trx) => {
-      await t.insertInto('tokens').values(row).execute();
-      await appendAudit(t, principal.accountId, {
-        action: 'token.created', actor: principal.actor, target: { type: 'token', id: row.id, name: row.name },
-        details: { type: spec.type, scopes: spec.scopes, domains: spec.domains, ip_allowlist: spec.ipAllowlist, expires_at: row.expires_at },
-        meta: principal.meta,
-      }, now);
-    };
-    if (trx) await write(trx);
-    else await this.deps.db.transaction().execute(write);
-    return { token: this.view(row, plan), secret: minted.secret };
-  }
-
-  /** A token the principal may see: absent, deleted, another account's or above its ceiling all read as not found. */
-  private async visibleRow(db: Db | Trx, principal: Principal, id: string): Promise<TokensTable> {
-    const row = await db.selectFrom('tokens').selectAll()
-      .where('id', '=', id).where('account_id', '=', principal.accountId).where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (!row || (principal.grant && !withinCeiling(row, principal.grant))) throw notFound('token');
-    return row;
+    const spec = { type, name: input.name, description: input.description ?? '', scopes, domains, ipAllowlist, expiresAt, mailboxId: null };
+    const { row, secret } = await db.transaction().execute((trx) => insertToken(trx, principal, spec, this.deps.tokenPrefix, now));
+    return { token: this.view(row, plan), secret };
   }
 
   async get(principal: Principal, id: string): Promise<TokenView> {
-    const row = await this.visibleRow(this.deps.db, principal, id);
-    return this.view(row, await this.planOf(this.deps.db, principal.accountId));
+    const row = await visibleRow(this.deps.db, principal, id);
+    return this.view(row, await planOf(this.deps.db, principal.accountId));
   }
 
   async list(principal: Principal, filter: ListTokensFilter): Promise<{ data: TokenView[]; next_cursor: string | null }> {
     const { db, clock } = this.deps;
     const now = iso(clock.now());
-    const plan = await this.planOf(db, principal.accountId);
+    const plan = await planOf(db, principal.accountId);
     let query = db.selectFrom('tokens').selectAll().where('account_id', '=', principal.accountId).where('deleted_at', 'is', null);
     if (filter.type) query = query.where('type', '=', filter.type);
     if (filter.q) {
@@ -195,9 +138,9 @@ export class TokenService {
     const now = clock.now();
     const ceiling = principal.grant;
     const result = await db.transaction().execute(async (trx) => {
-      const row = await this.visibleRow(trx, principal, id);
+      const row = await visibleRow(trx, principal, id);
       if (row.revoked_at !== null) throw new ApiError('conflict', 'a revoked token cannot be changed');
-      const plan = await this.planOf(trx, principal.accountId);
+      const plan = await planOf(trx, principal.accountId);
       const type = row.type as TokenType;
       const changes: Record<string, { from: unknown; to: unknown }> = {};
       const next: Partial<TokensTable> = {};
@@ -223,7 +166,7 @@ export class TokenService {
       let domains = oldDomains;
       if (input.domains !== undefined) {
         if (type === 'message') throw new ApiError('forbidden', 'a message token is bound to its mailbox', { field: 'domains' });
-        domains = resolveDomains(input.domains, await this.liveDomainIds(trx, principal.accountId), ceiling);
+        domains = resolveDomains(input.domains, await liveDomainIds(trx, principal.accountId), ceiling);
         note('domains', 'domains', oldDomains, domains, domains === null ? null : JSON.stringify(domains));
       }
       const oldAllowlist = row.ip_allowlist === null ? null : (JSON.parse(row.ip_allowlist) as string[]);
@@ -249,42 +192,5 @@ export class TokenService {
     });
     if (result.changed) verifier.invalidate(result.row.hash);
     return this.view(result.row, result.plan);
-  }
-
-  async revoke(principal: Principal, id: string, reason: string | undefined): Promise<TokenView> {
-    requireFreshAuth(principal, 'revoke a token');
-    const { db, clock, verifier } = this.deps;
-    const now = clock.now();
-    const result = await db.transaction().execute(async (trx) => {
-      const row = await this.visibleRow(trx, principal, id);
-      const plan = await this.planOf(trx, principal.accountId);
-      if (row.revoked_at !== null) return { row, plan };
-      const revoked = { revoked_at: iso(now), revoke_reason: reason ?? null };
-      await trx.updateTable('tokens').set(revoked).where('id', '=', id).where('revoked_at', 'is', null).execute();
-      await appendAudit(trx, principal.accountId, {
-        action: 'token.revoked', actor: principal.actor, target: { type: 'token', id, name: row.name },
-        details: reason ? { reason } : {}, meta: principal.meta,
-      }, now);
-      return { row: { ...row, ...revoked }, plan };
-    });
-    verifier.invalidate(result.row.hash);
-    return this.view(result.row, result.plan);
-  }
-
-  async delete(principal: Principal, id: string): Promise<void> {
-    requireFreshAuth(principal, 'delete a token');
-    const { db, clock, verifier } = this.deps;
-    const now = clock.now();
-    const row = await db.transaction().execute(async (trx) => {
-      const row = await this.visibleRow(trx, principal, id);
-      await trx.updateTable('tokens')
-        .set({ deleted_at: iso(now), revoked_at: row.revoked_at ?? iso(now) })
-        .where('id', '=', id).execute();
-      await appendAudit(trx, principal.accountId, {
-        action: 'token.deleted', actor: principal.actor, target: { type: 'token', id, name: row.name }, meta: principal.meta,
-      }, now);
-      return row;
-    });
-    verifier.invalidate(row.hash);
   }
 }

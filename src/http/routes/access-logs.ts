@@ -1,0 +1,51 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError } from '../../core/errors.js';
+import { accessLogsToCsv, queryAccessLogs, type AccessLogFilter } from '../../services/access-log.js';
+import { principalOf } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { accessLogEntrySchema, accessLogQuery, page } from '../schemas.js';
+import { MANAGE } from './tokens.js';
+
+const CSV_MAX_ROWS = 10_000;
+
+/** Account-wide logs: for owners and admins, and for tokens with `tokens:full` that see the whole account. */
+export function accountWidePrincipal(request: FastifyRequest, ctx: AppContext) {
+  const principal = principalOf(request, ctx.config, ctx.clock);
+  if (principal.visibility.domains !== null || principal.visibility.mailboxId !== null) {
+    throw new ApiError('forbidden', 'a domain-constrained token cannot read account-wide logs');
+  }
+  return principal;
+}
+
+export function accessLogRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get<{ Querystring: AccessLogFilter & { format?: 'json' | 'csv' } }>(
+    '/v1/access-logs',
+    {
+      config: { auth: MANAGE },
+      schema: {
+        tags: ['logs'],
+        querystring: {
+          type: 'object', additionalProperties: false,
+          properties: { token_id: { type: 'string', maxLength: 64 }, format: { type: 'string', enum: ['json', 'csv'] }, ...accessLogQuery, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 } },
+        },
+        response: { 200: page(accessLogEntrySchema) },
+      },
+    },
+    async (request, reply) => {
+      const { format, ...filter } = request.query;
+      const principal = accountWidePrincipal(request, ctx);
+      if (format !== 'csv' && filter.limit > 100) {
+        throw new ApiError('invalid_request', 'limit must be at most 100 (up to 10000 with format=csv)', { field: 'limit' });
+      }
+      const result = await queryAccessLogs(ctx.db, principal.accountId, filter);
+      if (format !== 'csv') return result;
+      if (result.next_cursor) reply.header('x-next-cursor', result.next_cursor);
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="latchkey-access-log.csv"')
+        .serializer((body: string) => body)
+        .send(accessLogsToCsv(result.data));
+    },
+  );
+}
+

@@ -1,0 +1,145 @@
+import { stringify } from 'csv-stringify/sync';
+import { iso, type Clock } from '../core/clock.js';
+import { newId } from '../core/ids.js';
+import type { Db } from '../store/database.js';
+import type { AccessLogsTable } from '../store/schema.js';
+
+export type AccessLogEntry = Omit<AccessLogsTable, 'id'>;
+
+export interface AccessLogOptions {
+  flushIntervalMs: number;
+  maxQueue: number;
+  onDropped?: (count: number) => void;
+}
+
+/** SQLite allows 32,766 bound variables per statement; 14 columns × 1,000 rows stays well inside. */
+const ROWS_PER_INSERT = 1000;
+
+/**
+ * Every request made with a token, written off the request path: entries queue in memory and go
+ * to the database as multi-row inserts, one transaction per interval and one at shutdown. The
+ * queue is bounded; what overflows is counted (and exported as a metric), never silently lost.
+ */
+export class AccessLogWriter {
+  private queue: AccessLogsTable[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  dropped = 0;
+
+  constructor(private readonly db: Db, private readonly options: AccessLogOptions) {}
+
+  record(entry: AccessLogEntry): void {
+    if (this.queue.length >= this.options.maxQueue) {
+      this.dropped += 1;
+      this.options.onDropped?.(1);
+      return;
+    }
+    (entry as AccessLogsTable).id = newId('log');
+    this.queue.push(entry as AccessLogsTable);
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), this.options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  flush(): Promise<void> {
+    this.writing = this.writing.then(() => this.write());
+    return this.writing;
+  }
+
+  private async write(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
+          await trx.insertInto('access_logs').values(batch.slice(i, i + ROWS_PER_INSERT)).execute();
+        }
+      });
+    } catch (error) {
+      // Keep what fits for the next attempt; the rest is counted as dropped.
+      const room = Math.max(0, this.options.maxQueue - this.queue.length);
+      this.queue = [...batch.slice(0, room), ...this.queue];
+      if (batch.length > room) {
+        this.dropped += batch.length - room;
+        this.options.onDropped?.(batch.length - room);
+      }
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}
+
+export interface AccessLogFilter {
+  token_id?: string;
+  status?: number;
+  method?: string;
+  since?: string;
+  until?: string;
+  cursor?: string;
+  limit: number;
+}
+
+export interface AccessLogView {
+  id: string;
+  at: string;
+  token_id: string;
+  token_name: string;
+  method: string;
+  route: string;
+  path: string;
+  status: number;
+  ip: string;
+  user_agent: string;
+  duration_ms: number;
+  error_code: string | null;
+  request_summary: string;
+}
+
+const toView = ({ account_id: _account, ...rest }: AccessLogsTable): AccessLogView => rest;
+
+export async function queryAccessLogs(db: Db, accountId: string, filter: AccessLogFilter) {
+  let query = db.selectFrom('access_logs').selectAll().where('account_id', '=', accountId);
+  if (filter.token_id) query = query.where('token_id', '=', filter.token_id);
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.method) query = query.where('method', '=', filter.method.toUpperCase());
+  if (filter.since) query = query.where('at', '>=', new Date(filter.since).toISOString());
+  if (filter.until) query = query.where('at', '<', new Date(filter.until).toISOString());
+  if (filter.cursor) query = query.where('id', '<', filter.cursor);
+  const rows = await query.orderBy('id', 'desc').limit(filter.limit + 1).execute();
+  const page = rows.slice(0, filter.limit);
+  return { data: page.map(toView), next_cursor: rows.length > filter.limit ? page[page.length - 1]!.id : null };
+}
+
+export async function purgeAccessLogs(db: Db, clock: Clock, retentionDays: number): Promise<number> {
+  const result = await db.deleteFrom('access_logs').where('at', '<', iso(clock.now() - retentionDays * 86_400_000)).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+const CSV_COLUMNS = ['at', 'token_id', 'token_name', 'method', 'route', 'path', 'status', 'ip', 'user_agent', 'duration_ms', 'error_code', 'request_summary'] as const;
+
+/**
+ * A cell that a spreadsheet would read as a formula (=, +, -, @, tab, carriage return) gets a
+ * leading apostrophe; control characters become visible escapes so a log line stays one line.
+ */
+export function neutraliseCell(value: unknown): string {
+  const text = value === null || value === undefined ? '' : String(value);
+  // eslint-disable-next-line no-control-regex
+  const visible = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).replace(/\r?\n/g, '\\n');
+  return /^[=+\-@\t\r]/.test(text) ? `'${visible}` : visible;
+}
+
+export function accessLogsToCsv(rows: AccessLogView[]): string {
+  return stringify([[...CSV_COLUMNS], ...rows.map((row) => CSV_COLUMNS.map((column) => neutraliseCell(row[column])))]);
+}
