@@ -25,6 +25,7 @@ import { installAccessLog } from './http/access-log-hook.js';
 import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
 import { AccountService } from './services/accounts.js';
 import { startHousekeeping } from './services/housekeeping.js';
+import { PasswordThrottle } from './services/throttle.js';
 import { TokenLifecycle } from './services/tokens/lifecycle.js';
 import { argon2Hasher, type PasswordHasher } from './services/passwords.js';
 import { PlatformService } from './services/platform.js';
@@ -66,6 +67,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   usage.start(config.usageFlushIntervalMs);
   const accounts = new AccountService({
     db, clock, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
+    throttle: new PasswordThrottle(config.passwordThrottle),
     onPlanChanged: (accountId) => verifier.invalidateAccount(accountId),
   });
   const tokens = new TokenService({ db, clock, verifier, usage, tokenPrefix: config.tokenPrefix, allowScopeEdits: config.allowScopeEdits });

@@ -30,6 +30,7 @@ export interface Config {
   negativeCacheMaxEntries: number;
   negativeCacheTtlMs: number;
   cookieSecure: boolean;
+  passwordThrottle: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
   createDemoAccount: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** argon2id cost; the defaults follow OWASP's recommendation (19 MiB, 2 passes). */
@@ -90,6 +91,9 @@ const EnvSchema = z.object({
   LATCHKEY_NEGATIVE_CACHE_MAX: int(0, 10_000_000).default(100_000),
   LATCHKEY_NEGATIVE_CACHE_TTL_MS: int(0, 3_600_000).default(30_000),
   LATCHKEY_COOKIE_SECURE: bool.default(false),
+  LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1, 10_000).default(10),
+  LATCHKEY_LOGIN_MAX_FAILURES_PER_IP: int(1, 100_000).default(50),
+  LATCHKEY_LOGIN_FAILURE_WINDOW: int(1, 86_400).default(900),
   LATCHKEY_DEMO_ACCOUNT: bool.default(true),
   LATCHKEY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LATCHKEY_ARGON2_MEMORY_KIB: int(1024, 1_048_576).default(19_456),
@@ -128,6 +132,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     negativeCacheMaxEntries: e.LATCHKEY_NEGATIVE_CACHE_MAX,
     negativeCacheTtlMs: e.LATCHKEY_NEGATIVE_CACHE_TTL_MS,
     cookieSecure: e.LATCHKEY_COOKIE_SECURE,
+    passwordThrottle: {
+      maxFailuresPerAccount: e.LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerIp: e.LATCHKEY_LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: e.LATCHKEY_LOGIN_FAILURE_WINDOW,
+    },
     createDemoAccount: e.LATCHKEY_DEMO_ACCOUNT,
     logLevel: e.LATCHKEY_LOG_LEVEL,
     argon2: { memoryCost: e.LATCHKEY_ARGON2_MEMORY_KIB, timeCost: e.LATCHKEY_ARGON2_PASSES },

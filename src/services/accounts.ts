@@ -9,6 +9,7 @@ import type { Database } from '../store/schema.js';
 import { appendAudit } from './audit.js';
 import type { Actor, RequestMeta } from './context.js';
 import type { PasswordHasher } from './passwords.js';
+import type { PasswordThrottle } from './throttle.js';
 
 export type Role = 'owner' | 'admin' | 'member';
 
@@ -44,6 +45,7 @@ export interface AccountServiceDeps {
   clock: Clock;
   passwords: PasswordHasher;
   sessionTtlSeconds: number;
+  throttle: PasswordThrottle;
   /** Called after a plan change commits: every cached token of the account must be re-read. */
   onPlanChanged(accountId: string): void;
 }
@@ -125,22 +127,31 @@ export class AccountService {
 
   /** Returns the new session's secrets; the caller sets the cookie and hands out the CSRF token. */
   async login(email: string, password: string, meta: RequestMeta) {
-    const { db, clock, passwords, sessionTtlSeconds } = this.deps;
+    const { db, clock, passwords, sessionTtlSeconds, throttle } = this.deps;
+    const key = `login:${email.trim().toLowerCase()}`;
     const row = await db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
-    if (!row) {
-      await passwords.burn(password);
-      throw new ApiError('unauthorized', 'email or password is incorrect');
-    }
-    const user = toUserView(row);
     const now = clock.now();
-    if (!(await passwords.verify(row.password_hash, password))) {
-      await db.transaction().execute((trx) =>
-        appendAudit(trx, row.account_id, {
-          action: 'auth.login_failed', actor: userActor(user), target: { type: 'user', id: user.id, name: user.email }, meta,
-        }, now),
-      );
+    const audit = (action: string) =>
+      row
+        ? db.transaction().execute((trx) =>
+            appendAudit(trx, row.account_id, {
+              action, actor: userActor(toUserView(row)), target: { type: 'user', id: row.id, name: row.email }, meta,
+            }, now))
+        : Promise.resolve();
+    try {
+      await throttle.check(key, meta.ip);
+    } catch (error) {
+      await audit('auth.login_throttled');
+      throw error;
+    }
+    if (!row || !(await passwords.verify(row.password_hash, password))) {
+      if (!row) await passwords.burn(password);
+      await throttle.failed(key, meta.ip);
+      await audit('auth.login_failed');
       throw new ApiError('unauthorized', 'email or password is incorrect');
     }
+    await throttle.succeeded(key);
+    const user = toUserView(row);
     const sessionSecret = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(32).toString('base64url');
     await db.transaction().execute(async (trx) => {
@@ -185,18 +196,33 @@ export class AccountService {
   }
 
   async reauth(session: SessionCaller, password: string, meta: RequestMeta): Promise<number> {
-    const { db, clock, passwords } = this.deps;
-    const row = await db.selectFrom('users').select('password_hash').where('id', '=', session.user.id).executeTakeFirstOrThrow();
+    const { db, clock, passwords, throttle } = this.deps;
+    const key = `reauth:${session.user.id}`;
     const now = clock.now();
-    const ok = await passwords.verify(row.password_hash, password);
+    const audit = (action: string) =>
+      db.transaction().execute((trx) =>
+        appendAudit(trx, session.account.id, {
+          action, actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
+        }, now));
+    try {
+      await throttle.check(key, meta.ip);
+    } catch (error) {
+      await audit('auth.reauth_throttled');
+      throw error;
+    }
+    const row = await db.selectFrom('users').select('password_hash').where('id', '=', session.user.id).executeTakeFirstOrThrow();
+    if (!(await passwords.verify(row.password_hash, password))) {
+      await throttle.failed(key, meta.ip);
+      await audit('auth.reauth_failed');
+      throw new ApiError('unauthorized', 'password is incorrect');
+    }
+    await throttle.succeeded(key);
     await db.transaction().execute(async (trx) => {
-      if (ok) await trx.updateTable('sessions').set({ reauth_at: iso(now) }).where('id', '=', session.sessionId).execute();
+      await trx.updateTable('sessions').set({ reauth_at: iso(now) }).where('id', '=', session.sessionId).execute();
       await appendAudit(trx, session.account.id, {
-        action: ok ? 'auth.reauth' : 'auth.reauth_failed', actor: userActor(session.user),
-        target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
+        action: 'auth.reauth', actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
       }, now);
     });
-    if (!ok) throw new ApiError('unauthorized', 'password is incorrect');
     return now;
   }
 

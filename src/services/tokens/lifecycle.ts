@@ -71,7 +71,7 @@ export class TokenLifecycle {
     return this.view(row, plan);
   }
 
-  /** Revokes a token and, at any depth, every token it minted. */
+  /** Revokes a token, every token it minted at any depth, and its predecessors still in a rotation grace period. */
   async revoke(principal: Principal, id: string, reason: string | undefined): Promise<TokenView> {
     requireFreshAuth(principal, 'revoke a token');
     const { db, clock } = this.deps;
@@ -103,8 +103,12 @@ export class TokenLifecycle {
           details: cascade ? { cascade_from: root.id } : reason ? { reason } : {}, meta: principal.meta,
         }, now);
       }
-      const parents = level.map((r) => r.id);
-      level = await trx.selectFrom('tokens').selectAll().where('parent_token_id', 'in', parents).execute();
+      // Next: what these tokens minted, and the predecessors still in their rotation grace period.
+      const ids = level.map((r) => r.id);
+      level = await trx.selectFrom('tokens').selectAll()
+        .where((eb) => eb.or([eb('parent_token_id', 'in', ids), eb('rotated_to', 'in', ids)]))
+        .where('revoked_at', 'is', null)
+        .execute();
     }
     return hashes;
   }
