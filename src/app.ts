@@ -64,7 +64,6 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     negativeMaxEntries: config.negativeCacheMaxEntries, negativeTtlMs: config.negativeCacheTtlMs, onOutcome: metrics.recordLookup,
   });
   const usage = new UsageRecorder(db, clock);
-  usage.start(config.usageFlushIntervalMs);
   const accounts = new AccountService({
     db, clock, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
     throttle: new PasswordThrottle(config.passwordThrottle),
@@ -76,11 +75,6 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   });
   const platform = new PlatformService({ db, clock, tokens, lifecycle, tokenPrefix: config.tokenPrefix });
   const accessLog = new AccessLogWriter(db, { ...config.accessLog, onDropped: (n) => metrics.accessLogDropped.inc(n) });
-  accessLog.start();
-  const housekeeping = startHousekeeping(config.purgeIntervalMs, async () => {
-    await lifecycle.purgeExpired();
-    await purgeAccessLogs(db, clock, config.accessLogRetentionDays);
-  });
   const ctx: AppContext = { config, clock, db, verifier, usage, accounts, tokens, lifecycle, platform, accessLog, metrics };
 
   const app = Fastify({
@@ -112,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
   installAuth(app, { config, clock, verifier, usage, accounts, operatorTokenHash: options.operatorTokenHash, metrics });
-  installAccessLog(app, accessLog);
+  installAccessLog(app, accessLog, clock);
 
   systemRoutes(app, ctx);
   adminRoutes(app, ctx);
@@ -125,6 +119,15 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   accessLogRoutes(app, ctx);
   verifyRoutes(app, ctx);
   await app.ready();
+
+  // Background work starts once the logger exists, so that a failed flush or purge is reported.
+  const report = (job: string) => (error: unknown) => app.log.error({ err: error, job }, 'background job failed; it will retry');
+  usage.start(config.usageFlushIntervalMs, report('last-use flush'));
+  accessLog.start(report('access-log flush'));
+  const housekeeping = startHousekeeping(config.purgeIntervalMs, async () => {
+    await lifecycle.purgeExpired();
+    await purgeAccessLogs(db, clock, config.accessLogRetentionDays);
+  }, report('retention purge'));
 
   return {
     app,

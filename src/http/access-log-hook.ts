@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { iso, type Clock } from '../core/clock.js';
 import type { TokenGrant } from '../core/policy.js';
 import type { AccessLogWriter } from '../services/access-log.js';
 
@@ -22,7 +23,7 @@ function summarise(url: string, contentLength: string | undefined): string {
   return parts.join('; ');
 }
 
-export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter): void {
+export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter, clock: Clock): void {
   app.decorateRequest('presentedToken', null);
   app.decorateReply('errorCode', null);
   app.addHook('onResponse', (request, reply, done) => {
@@ -31,7 +32,7 @@ export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter):
       const url = request.url;
       const q = url.indexOf('?');
       writer.record({
-        at: new Date().toISOString(),
+        at: iso(clock.now()),
         account_id: grant.accountId,
         token_id: grant.id,
         token_name: grant.name,

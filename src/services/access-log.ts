@@ -42,8 +42,8 @@ export class AccessLogWriter {
     return this.queue.length;
   }
 
-  start(): void {
-    this.timer = setInterval(() => void this.flush().catch(() => undefined), this.options.flushIntervalMs);
+  start(onError: (error: unknown) => void): void {
+    this.timer = setInterval(() => void this.flush().catch(onError), this.options.flushIntervalMs);
     this.timer.unref();
   }
 

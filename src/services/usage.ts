@@ -49,8 +49,8 @@ export class UsageRecorder {
     };
   }
 
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.flush().catch(() => undefined), intervalMs);
+  start(intervalMs: number, onError: (error: unknown) => void): void {
+    this.timer = setInterval(() => void this.flush().catch(onError), intervalMs);
     this.timer.unref();
   }
 

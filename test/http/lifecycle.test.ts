@@ -13,7 +13,7 @@ afterAll(() => h.close());
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const use = (secret: string) => h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
-const post = (url: string, payload: unknown = {}) => h.request({ method: 'POST', url, headers: asSession(owner), payload });
+const post = (url: string, payload: Record<string, unknown> = {}) => h.request({ method: 'POST', url, headers: asSession(owner), payload });
 const fresh = async () => {
   owner = await login(h, owner.email);
 };

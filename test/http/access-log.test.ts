@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { purgeAccessLogs } from '../../src/services/access-log.js';
+import { asSession, bearer, createToken, expectError, expectStatus, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+let owner: Session;
+beforeAll(async () => {
+  h = await startHarness();
+  owner = await ownerSession(h);
+});
+afterAll(() => h.close());
+
+const logs = async (query = '') => {
+  await h.ctx.accessLog.flush();
+  return expectStatus(await h.request({ method: 'GET', url: `/v1/access-logs?${query}`, headers: asSession(owner) }), 200);
+};
+
+describe('access log', () => {
+  it('records every request made with a token, allowed or refused, without secrets or bodies', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'logged', scopes: ['domains:read'] });
+    await h.request({ method: 'GET', url: '/v1/domains?limit=5', headers: { ...bearer(secret), 'user-agent': 'deploy-bot/1.0' } });
+    await h.request({ method: 'POST', url: '/v1/domains', headers: bearer(secret), payload: { name: 'secret-project.example.com' } });
+    const { data } = await logs(`token_id=${token.id}`);
+    expect(data).toHaveLength(2);
+    expect(data[1]).toMatchObject({
+      token_id: token.id, token_name: 'logged', method: 'GET', route: '/v1/domains', path: '/v1/domains', status: 200, ip: '127.0.0.1',
+      user_agent: 'deploy-bot/1.0', error_code: null, request_summary: 'query: limit',
+    });
+    expect(data[1].duration_ms).toBeGreaterThanOrEqual(0);
+    expect(data[0]).toMatchObject({ method: 'POST', status: 403, error_code: 'insufficient_scope', request_summary: expect.stringMatching(/^body: \d+ bytes$/) });
+    const stored = JSON.stringify(await h.ctx.db.selectFrom('access_logs').selectAll().execute());
+    expect(stored).not.toContain(secret);
+    expect(stored).not.toContain('secret-project');
+    expect(stored).not.toContain(PASSWORD);
+  });
+
+  it('is written in batches off the request path, one multi-row insert per flush', async () => {
+    const { secret } = await createToken(h, asSession(owner), { name: 'batched', scopes: ['domains:read'] });
+    await h.ctx.accessLog.flush();
+    const before = h.queries.length;
+    for (let i = 0; i < 30; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    expect(h.queries.slice(before).filter((q) => q.startsWith('insert into "access_logs"'))).toEqual([]);
+    expect(h.ctx.accessLog.pending).toBe(30);
+    await h.ctx.accessLog.flush();
+    expect(h.queries.slice(before).filter((q) => q.startsWith('insert into "access_logs"'))).toHaveLength(1);
+  });
+
+  it('filters by token, status, method and time, pages with a cursor, and shows a token’s own activity', async () => {
+    const s = await ownerSession(h);
+    const { secret, token } = await createToken(h, asSession(s), { name: 'filtered', scopes: ['domains:read'] });
+    const startedAt = new Date(h.clock.now()).toISOString();
+    for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    await h.request({ method: 'GET', url: '/v1/activity', headers: bearer(secret) });
+    await h.ctx.accessLog.flush();
+    const q = async (query: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/access-logs?${query}`, headers: asSession(s) }), 200);
+    expect((await q(`token_id=${token.id}`)).data).toHaveLength(4);
+    expect((await q('status=403')).data.map((e: any) => e.route)).toEqual(['/v1/activity']);
+    expect((await q('method=get')).data).toHaveLength(4);
+    expect((await q('method=POST')).data).toHaveLength(0);
+    expect((await q(`until=${startedAt}`)).data).toHaveLength(0);
+    const first = await q('limit=3');
+    const second = await q(`limit=3&cursor=${first.next_cursor}`);
+    expect([...first.data, ...second.data]).toHaveLength(4);
+    expect(second.next_cursor).toBeNull();
+    const activity = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}/activity`, headers: asSession(s) }), 200);
+    expect(activity.data).toHaveLength(4);
+    expect((await q('')).data.every((e: any) => e.token_id === token.id)).toBe(true);
+  });
+
+  it('exports CSV with names escaped and spreadsheet formulas neutralised', async () => {
+    const s = await ownerSession(h);
+    const name = '=HYPERLINK("http://evil.example","x"),\n\u001b[31mred<b>';
+    const { secret } = await createToken(h, asSession(s), { name, scopes: ['domains:read'] });
+    await h.request({ method: 'GET', url: '/v1/domains', headers: { ...bearer(secret), 'user-agent': '@SUM(1+1)' } });
+    await h.ctx.accessLog.flush();
+    const response = await h.request({ method: 'GET', url: '/v1/access-logs?format=csv', headers: asSession(s) });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(response.headers['content-disposition']).toContain('attachment');
+    const lines = response.body.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe('at,token_id,token_name,method,route,path,status,ip,user_agent,duration_ms,error_code,request_summary');
+    expect(lines[1]).toContain(`"'=HYPERLINK(""http://evil.example"",""x""),\\n\\u001b[31mred<b>"`);
+    expect(lines[1]).toContain(`'@SUM(1+1)`);
+    expect(response.body).not.toContain('\u001b');
+  });
+
+  it('refuses account-wide logs to domain-constrained tokens', async () => {
+    const domain = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: asSession(owner), payload: { name: 'logs.example.com' } }), 201).domain;
+    const { secret } = await createToken(h, asSession(owner), { name: 'constrained', scopes: ['tokens:full'], domains: [domain.id] });
+    expectError(await h.request({ method: 'GET', url: '/v1/access-logs', headers: bearer(secret) }), 403, 'forbidden');
+    expectError(await h.request({ method: 'GET', url: '/v1/audit-log', headers: bearer(secret) }), 403, 'forbidden');
+    const { secret: wide } = await createToken(h, asSession(owner), { name: 'wide', scopes: ['tokens:full'] });
+    expectStatus(await h.request({ method: 'GET', url: '/v1/access-logs', headers: bearer(wide) }), 200);
+  });
+
+  it('counts what overflows its bounded queue in /metrics, and flushes on shutdown', async () => {
+    const small = await startHarness({ LATCHKEY_ACCESS_LOG_MAX_QUEUE: '100', LATCHKEY_ACCESS_LOG_FLUSH_INTERVAL_MS: '60000' });
+    try {
+      const s = await ownerSession(small);
+      const { secret } = await createToken(small, asSession(s), { name: 'flood', scopes: ['domains:read'] });
+      for (let i = 0; i < 130; i += 1) await small.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+      expect(small.ctx.accessLog.dropped).toBe(30);
+      expect((await small.request({ method: 'GET', url: '/metrics' })).body).toMatch(/^latchkey_access_log_dropped_total 30$/m);
+      await small.app.close();
+      await small.ctx.accessLog.stop();
+      const rows = await small.ctx.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      expect(Number(rows.n)).toBe(100);
+    } finally {
+      await small.close().catch(() => undefined);
+    }
+  });
+
+  it('purges entries older than the retention period', async () => {
+    const { secret } = await createToken(h, asSession(owner), { name: 'old traffic', scopes: ['domains:read'] });
+    await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    await h.ctx.accessLog.flush();
+    const total = async () => Number((await h.ctx.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    expect(await total()).toBeGreaterThan(0);
+    expect(await purgeAccessLogs(h.ctx.db, h.clock, 90)).toBe(0);
+    h.clock.advance(91 * 86_400_000);
+    expect(await purgeAccessLogs(h.ctx.db, h.clock, 90)).toBeGreaterThan(0);
+    expect(await total()).toBe(0);
+  });
+});
