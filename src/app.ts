@@ -24,7 +24,7 @@ import { accessLogRoutes } from './http/routes/access-logs.js';
 import { installAccessLog } from './http/access-log-hook.js';
 import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
 import { AccountService } from './services/accounts.js';
-import { startHousekeeping } from './services/housekeeping.js';
+import { PeriodicJob } from './services/periodic.js';
 import { PasswordThrottle } from './services/throttle.js';
 import { TokenLifecycle } from './services/tokens/lifecycle.js';
 import { argon2Hasher, type PasswordHasher } from './services/passwords.js';
@@ -124,16 +124,16 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const report = (job: string) => (error: unknown) => app.log.error({ err: error, job }, 'background job failed; it will retry');
   usage.start(config.usageFlushIntervalMs, report('last-use flush'));
   accessLog.start(report('access-log flush'));
-  const housekeeping = startHousekeeping(config.purgeIntervalMs, async () => {
+  const housekeeping = new PeriodicJob(async () => {
     await lifecycle.purgeExpired();
     await purgeAccessLogs(db, clock, config.accessLogRetentionDays);
-  }, report('retention purge'));
+  }).start(config.purgeIntervalMs, report('retention purge'));
 
   return {
     app,
     ctx,
     async close() {
-      housekeeping.stop();
+      await housekeeping.stop(false);
       await app.close();
       await Promise.all([usage.stop(), accessLog.stop()]);
       await db.destroy();

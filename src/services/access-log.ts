@@ -3,6 +3,7 @@ import { iso, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Db } from '../store/database.js';
 import type { AccessLogsTable } from '../store/schema.js';
+import { PeriodicJob } from './periodic.js';
 
 export type AccessLogEntry = Omit<AccessLogsTable, 'id'>;
 
@@ -22,8 +23,7 @@ const ROWS_PER_INSERT = 1000;
  */
 export class AccessLogWriter {
   private queue: AccessLogsTable[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly job = new PeriodicJob(() => this.write());
   dropped = 0;
 
   constructor(private readonly db: Db, private readonly options: AccessLogOptions) {}
@@ -43,13 +43,11 @@ export class AccessLogWriter {
   }
 
   start(onError: (error: unknown) => void): void {
-    this.timer = setInterval(() => void this.flush().catch(onError), this.options.flushIntervalMs);
-    this.timer.unref();
+    this.job.start(this.options.flushIntervalMs, onError);
   }
 
   flush(): Promise<void> {
-    this.writing = this.writing.then(() => this.write());
-    return this.writing;
+    return this.job.run();
   }
 
   private async write(): Promise<void> {
@@ -74,10 +72,8 @@ export class AccessLogWriter {
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.flush();
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 }
 
@@ -91,21 +87,7 @@ export interface AccessLogFilter {
   limit: number;
 }
 
-export interface AccessLogView {
-  id: string;
-  at: string;
-  token_id: string;
-  token_name: string;
-  method: string;
-  route: string;
-  path: string;
-  status: number;
-  ip: string;
-  user_agent: string;
-  duration_ms: number;
-  error_code: string | null;
-  request_summary: string;
-}
+export type AccessLogView = Omit<AccessLogsTable, 'account_id'>;
 
 const toView = ({ account_id: _account, ...rest }: AccessLogsTable): AccessLogView => rest;
 

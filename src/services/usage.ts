@@ -1,5 +1,6 @@
 import { iso, type Clock } from '../core/clock.js';
 import type { Db } from '../store/database.js';
+import { PeriodicJob } from './periodic.js';
 
 interface PendingUse {
   first: number;
@@ -21,8 +22,7 @@ export interface UsageView {
  */
 export class UsageRecorder {
   private pending = new Map<string, PendingUse>();
-  private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly job = new PeriodicJob(() => this.write());
 
   constructor(private readonly db: Db, private readonly clock: Clock) {}
 
@@ -50,13 +50,11 @@ export class UsageRecorder {
   }
 
   start(intervalMs: number, onError: (error: unknown) => void): void {
-    this.timer = setInterval(() => void this.flush().catch(onError), intervalMs);
-    this.timer.unref();
+    this.job.start(intervalMs, onError);
   }
 
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.write());
-    return this.flushing;
+    return this.job.run();
   }
 
   private async write(): Promise<void> {
@@ -84,9 +82,7 @@ export class UsageRecorder {
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.flush();
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 }
