@@ -127,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const housekeeping = new PeriodicJob(async () => {
     await lifecycle.purgeExpired();
     await purgeAccessLogs(db, clock, config.accessLogRetentionDays);
+    await accounts.purgeExpiredSessions();
   }).start(config.purgeIntervalMs, report('retention purge'));
 
   return {

@@ -236,6 +236,12 @@ export class AccountService {
     });
   }
 
+  /** Removes sessions past their lifetime; they already fail to resolve, this only reclaims the rows. */
+  async purgeExpiredSessions(): Promise<number> {
+    const result = await this.deps.db.deleteFrom('sessions').where('expires_at', '<=', iso(this.deps.clock.now())).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async hasAnyAccount(): Promise<boolean> {
     return (await this.deps.db.selectFrom('accounts').select('id').limit(1).executeTakeFirst()) !== undefined;
   }

@@ -33,6 +33,8 @@ describe('access log', () => {
     expect(stored).not.toContain(secret);
     expect(stored).not.toContain('secret-project');
     expect(stored).not.toContain(PASSWORD);
+    // Nothing token-shaped at all, whichever test put it there.
+    expect(stored).not.toMatch(/lk_(live|mcp|msg|admin)_[0-9A-Za-z]{12,}/);
   });
 
   it('is written in batches off the request path, one multi-row insert per flush', async () => {

@@ -29,6 +29,16 @@ describe('signing in', () => {
     expect(audit.data.find((e: any) => e.action === 'auth.login_failed')).toMatchObject({ ip: '127.0.0.1', actor: { type: 'user' } });
   });
 
+  it('expires sessions after LATCHKEY_SESSION_TTL and reclaims their rows', async () => {
+    const s = await ownerSession(h);
+    expectStatus(await h.request({ method: 'GET', url: '/v1/auth/session', headers: asSession(s) }), 200);
+    h.clock.advance(43_200_000);
+    expectError(await h.request({ method: 'GET', url: '/v1/auth/session', headers: asSession(s) }), 401, 'unauthorized');
+    expect(await h.ctx.accounts.purgeExpiredSessions()).toBeGreaterThanOrEqual(1);
+    const left = await h.ctx.db.selectFrom('sessions').select('expires_at').execute();
+    expect(left.every((row) => Date.parse(row.expires_at) > h.clock.now())).toBe(true);
+  });
+
   it('logs out: the cookie stops working', async () => {
     const s = await ownerSession(h);
     expect((await h.request({ method: 'POST', url: '/v1/auth/logout', headers: asSession(s) })).statusCode).toBe(204);
