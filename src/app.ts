@@ -10,6 +10,7 @@ import type { AppContext } from './http/context.js';
 import { clientErrorHandler, installErrorHandling } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { validatorCompiler } from './http/validation.js';
+import { installDashboard } from './http/dashboard.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { catalogRoutes } from './http/routes/catalog.js';
@@ -104,7 +105,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   app.addSchema(errorSchema);
   app.addSchema(tokenSchema);
   app.setValidatorCompiler(validatorCompiler);
-  installErrorHandling(app);
+  installErrorHandling(app, await installDashboard(app, config.dashboardDir));
   installAuth(app, { config, clock, verifier, usage, accounts, operatorTokenHash: options.operatorTokenHash, metrics });
   installAccessLog(app, accessLog, clock);
 

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseDuration } from './core/duration.js';
 import { normaliseAllowlist } from './core/ip-allowlist.js';
@@ -32,6 +35,8 @@ export interface Config {
   cookieSecure: boolean;
   passwordThrottle: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
   createDemoAccount: boolean;
+  /** The built dashboard (`npm run build:dashboard`); absent, the API still runs. */
+  dashboardDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** argon2id cost; the defaults follow OWASP's recommendation (19 MiB, 2 passes). */
   argon2: { memoryCost: number; timeCost: number };
@@ -95,10 +100,18 @@ const EnvSchema = z.object({
   LATCHKEY_LOGIN_MAX_FAILURES_PER_IP: int(1, 100_000).default(50),
   LATCHKEY_LOGIN_FAILURE_WINDOW: int(1, 86_400).default(900),
   LATCHKEY_DEMO_ACCOUNT: bool.default(true),
+  LATCHKEY_DASHBOARD_DIR: z.string().min(1).optional(),
   LATCHKEY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LATCHKEY_ARGON2_MEMORY_KIB: int(1024, 1_048_576).default(19_456),
   LATCHKEY_ARGON2_PASSES: int(1, 10).default(2),
 });
+
+/** The folder holding package.json, whether running from src/ (tsx) or dist/src/ (built). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -138,6 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       windowSeconds: e.LATCHKEY_LOGIN_FAILURE_WINDOW,
     },
     createDemoAccount: e.LATCHKEY_DEMO_ACCOUNT,
+    dashboardDir: e.LATCHKEY_DASHBOARD_DIR ?? join(packageRoot(), 'dist', 'dashboard'),
     logLevel: e.LATCHKEY_LOG_LEVEL,
     argon2: { memoryCost: e.LATCHKEY_ARGON2_MEMORY_KIB, timeCost: e.LATCHKEY_ARGON2_PASSES },
   };

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Socket } from 'node:net';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import './access-log-hook.js';
+import { isDashboardRoute, sendDashboard } from './dashboard.js';
 
 /** The one place where errors become HTTP: every response with an error has the spec's shape. */
 export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>) {
@@ -44,7 +45,7 @@ function fromFastifyError(error: FastifyError): ApiError | null {
   return null;
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, dashboard: { served: boolean }): void {
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) return sendError(reply, error);
     const mapped = fromFastifyError(error);
@@ -53,7 +54,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendError(reply, new ApiError('internal_error', 'an internal error occurred; it has been logged'));
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new ApiError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+    dashboard.served && isDashboardRoute(request)
+      ? sendDashboard(reply)
+      : sendError(reply, new ApiError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );
 }
 

@@ -1,0 +1,71 @@
+import { useEffect, useState } from 'react';
+import { api, onSessionEnded, setCsrf } from './api';
+import { ReauthProvider } from './components/Reauth';
+import { CreateToken } from './pages/CreateToken';
+import { Domains } from './pages/Domains';
+import { Login } from './pages/Login';
+import { AccessLogs, AuditLog } from './pages/Logs';
+import { TokenDetail } from './pages/TokenDetail';
+import { TokensList } from './pages/TokensList';
+import { Link, navigate, usePath } from './router';
+
+export interface Session {
+  user: { id: string; email: string; name: string; role: string };
+  account: { id: string; name: string; plan: string };
+}
+
+const NAV = [
+  { to: '/tokens', label: 'Tokens' },
+  { to: '/domains', label: 'Domains' },
+  { to: '/audit-log', label: 'Audit log' },
+  { to: '/access-logs', label: 'Access logs' },
+];
+
+function Page({ path }: { path: string }) {
+  if (path === '/tokens/new') return <CreateToken />;
+  const detail = /^\/tokens\/([\w-]+)$/.exec(path);
+  if (detail) return <TokenDetail id={detail[1]!} />;
+  if (path === '/domains') return <Domains />;
+  if (path === '/audit-log') return <AuditLog />;
+  if (path === '/access-logs') return <AccessLogs />;
+  return <TokensList />;
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const path = usePath();
+  useEffect(() => {
+    onSessionEnded(() => setSession(null));
+    api<Session>('GET', '/v1/auth/session').then(setSession, () => setSession(null));
+  }, []);
+
+  if (session === undefined) return <p aria-live="polite">Loading…</p>;
+  if (session === null) {
+    return <Login onSignedIn={(s) => {
+      setSession(s);
+      if (path === '/' || path === '/login') navigate('/tokens');
+    }} />;
+  }
+  const signOut = async () => {
+    await api('POST', '/v1/auth/logout').catch(() => undefined);
+    setCsrf(null);
+    setSession(null);
+  };
+  return (
+    <>
+      <a href="#content" className="skip">Skip to content</a>
+      <header className="top">
+        <strong className="brand">Latchkey</strong>
+        <nav aria-label="Main">
+          {NAV.map((item) => (
+            <Link key={item.to} to={item.to} aria-current={path.startsWith(item.to) ? 'page' : undefined}>{item.label}</Link>
+          ))}
+        </nav>
+        <span className="who">{session.account.name} · {session.account.plan} · {session.user.email}</span>
+        <button type="button" onClick={() => void signOut()}>Sign out</button>
+      </header>
+      <div id="content"><Page path={path} /></div>
+      <ReauthProvider />
+    </>
+  );
+}

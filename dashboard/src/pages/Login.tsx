@@ -1,0 +1,37 @@
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, setCsrf } from '../api';
+import type { Session } from '../App';
+
+export function Login({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      const result = await api<Session & { csrf_token: string }>('POST', '/v1/auth/login', { email, password });
+      setCsrf(result.csrf_token);
+      onSignedIn({ user: result.user, account: result.account });
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : 'Could not sign in.');
+    }
+  };
+  return (
+    <main className="login">
+      <h1>Latchkey</h1>
+      <form onSubmit={submit} aria-label="Sign in">
+        <label>
+          Email
+          <input type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required />
+        </label>
+        <label>
+          Password
+          <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        </label>
+        {error && <p className="error" role="alert">{error}</p>}
+        <button type="submit" className="primary">Sign in</button>
+      </form>
+    </main>
+  );
+}

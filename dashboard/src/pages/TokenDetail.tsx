@@ -1,0 +1,208 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError, type AccessLogEntry, type Domain, type Page, type ScopeInfo, type Token } from '../api';
+import { ActivityChart } from '../components/ActivityChart';
+import { ConfirmDialog, Dialog } from '../components/Dialog';
+import { ScopeMatrix } from '../components/ScopeMatrix';
+import { SecretReveal } from '../components/SecretReveal';
+import { ErrorText, StatusBadge } from '../components/StatusBadge';
+import { dateTime, expiry, levelWord } from '../format';
+import { Link, navigate } from '../router';
+import { domainSummary } from './TokensList';
+
+type Modal = 'revoke' | 'delete' | 'rotate' | 'edit' | null;
+
+/** "What it can access", in words: one line per resource. */
+function accessInWords(token: Token, catalog: ScopeInfo[]): string[] {
+  return token.scopes.map((scope) => {
+    const info = catalog.find((s) => s.scope === scope && s.type === token.type);
+    const [resource, level] = scope.split(':') as [string, string];
+    const lost = !token.effective_scopes.includes(scope) ? ' (not on the current plan)' : '';
+    return `${info?.label ?? resource}: ${levelWord(level)}${lost}`;
+  });
+}
+
+export function TokenDetail({ id }: { id: string }) {
+  const [token, setToken] = useState<Token | null>(null);
+  const [catalog, setCatalog] = useState<ScopeInfo[]>([]);
+  const [domains, setDomains] = useState<Domain[]>([]);
+  const [activity, setActivity] = useState<AccessLogEntry[]>([]);
+  const [modal, setModal] = useState<Modal>(null);
+  const [rotated, setRotated] = useState<{ token: Token; secret: string } | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setToken(await api<Token>('GET', `/v1/tokens/${id}`));
+      setActivity((await api<Page<AccessLogEntry>>('GET', `/v1/tokens/${id}/activity?limit=100`)).data);
+    } catch (e) {
+      setError(e instanceof ApiError ? e : null);
+    }
+  }, [id]);
+  useEffect(() => {
+    setRotated(null);
+    void load();
+    void api<{ data: ScopeInfo[] }>('GET', '/v1/scopes').then((c) => setCatalog(c.data));
+    void api<Page<Domain>>('GET', '/v1/domains?limit=100').then((d) => setDomains(d.data), () => undefined);
+  }, [id, load]);
+
+  const act = async (action: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await action();
+      setModal(null);
+      await load();
+    } catch (e) {
+      setModal(null);
+      setError(e instanceof ApiError ? e : new ApiError(0, 'internal_error', 'Something went wrong.'));
+    }
+  };
+
+  if (!token) return <main>{error ? <p className="error" role="alert">{error.message}</p> : <p aria-live="polite">Loading…</p>}</main>;
+  const live = token.status === 'active' || token.status === 'paused';
+  return (
+    <main>
+      <p><Link to="/tokens">← All tokens</Link></p>
+      <div className="heading">
+        <h1>{token.name}</h1>
+        <StatusBadge status={token.status} />
+      </div>
+      {token.description && <p>{token.description}</p>}
+      {error && <p className="error" role="alert">{error.message}</p>}
+      {rotated && (
+        <>
+          <SecretReveal secret={rotated.secret} name={rotated.token.name} />
+          <p><Link to={`/tokens/${rotated.token.id}`}>Open the new token</Link></p>
+        </>
+      )}
+      <div className="actions">
+        {live && <button type="button" onClick={() => setModal('edit')}>Edit</button>}
+        {token.status === 'active' && <button type="button" onClick={() => void act(() => api('POST', `/v1/tokens/${id}/pause`, {}))}>Pause</button>}
+        {token.status === 'paused' && <button type="button" onClick={() => void act(() => api('POST', `/v1/tokens/${id}/resume`, {}))}>Resume</button>}
+        {live && !token.rotated_to && <button type="button" onClick={() => setModal('rotate')}>Rotate</button>}
+        {token.status !== 'revoked' && <button type="button" className="danger" onClick={() => setModal('revoke')}>Revoke</button>}
+        <button type="button" className="danger" onClick={() => setModal('delete')}>Delete</button>
+      </div>
+
+      <section aria-labelledby="access-title">
+        <h2 id="access-title">What it can access</h2>
+        <ul>{accessInWords(token, catalog).map((line) => <li key={line}>{line}</li>)}</ul>
+        <dl className="facts">
+          <dt>Domains</dt><dd>{token.type === 'message' ? 'One mailbox' : domainSummary(token.domains, domains)}</dd>
+          <dt>IP allowlist</dt><dd>{token.ip_allowlist?.join(', ') ?? 'Any address'}</dd>
+          <dt>Token</dt><dd><code>{token.visible_prefix}…{token.last4}</code></dd>
+          <dt>Created</dt><dd>{dateTime(token.created_at)} by {token.created_by.name}</dd>
+          <dt>First used</dt><dd>{token.first_used_at ? dateTime(token.first_used_at) : 'Never'}</dd>
+          <dt>Last used</dt><dd data-testid="last-used">{token.last_used_at ? `${dateTime(token.last_used_at)} from ${token.last_used_ip}` : 'Never'}</dd>
+          <dt>Expires</dt><dd>{expiry(token.expires_at)}</dd>
+          {token.rotated_from && <><dt>Replaces</dt><dd><Link to={`/tokens/${token.rotated_from}`}>previous token</Link></dd></>}
+          {token.rotated_to && <><dt>Replaced by</dt><dd><Link to={`/tokens/${token.rotated_to}`}>newer token</Link></dd></>}
+        </dl>
+      </section>
+
+      <section aria-labelledby="activity-title">
+        <h2 id="activity-title">Recent activity</h2>
+        <ActivityChart entries={activity} />
+        {activity.length === 0 ? <p>No requests yet.</p> : (
+          <div className="table-wrap">
+            <table>
+              <thead><tr><th scope="col">Time</th><th scope="col">Method</th><th scope="col">Endpoint</th><th scope="col">Status</th><th scope="col">IP</th></tr></thead>
+              <tbody>
+                {activity.slice(0, 25).map((e) => (
+                  <tr key={e.id}><td>{dateTime(e.at)}</td><td>{e.method}</td><td><code>{e.path}</code></td><td>{e.status}{e.error_code ? ` ${e.error_code}` : ''}</td><td>{e.ip}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      {modal === 'revoke' && (
+        <ConfirmDialog title={`Revoke “${token.name}”?`} confirm="Revoke token" danger onClose={() => setModal(null)}
+          body={<p>Anything using “{token.name}” stops working at once, and so does every token it created. This cannot be undone.</p>}
+          onConfirm={() => act(() => api('POST', `/v1/tokens/${id}/revoke`, {}))} />
+      )}
+      {modal === 'delete' && (
+        <ConfirmDialog title={`Delete “${token.name}”?`} confirm="Delete token" danger onClose={() => setModal(null)}
+          body={<p>“{token.name}” is revoked and removed from the list. The audit log keeps its history.</p>}
+          onConfirm={() => act(async () => {
+            await api('DELETE', `/v1/tokens/${id}`);
+            navigate('/tokens');
+          })} />
+      )}
+      {modal === 'rotate' && <RotateDialog token={token} onClose={() => setModal(null)} onRotated={(r) => void act(async () => setRotated(r))} />}
+      {modal === 'edit' && <EditDialog token={token} catalog={catalog} onClose={() => setModal(null)} onSaved={() => void act(async () => undefined)} />}
+    </main>
+  );
+}
+
+function RotateDialog({ token, onClose, onRotated }: { token: Token; onClose: () => void; onRotated: (r: { token: Token; secret: string }) => void }) {
+  const [grace, setGrace] = useState('12h');
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      onRotated(await api<{ token: Token; secret: string }>('POST', `/v1/tokens/${token.id}/rotate`, { grace_period: grace }));
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : 'Could not rotate.');
+    }
+  };
+  return (
+    <Dialog title={`Rotate “${token.name}”`} onClose={onClose}>
+      <form onSubmit={submit}>
+        <p>A new secret with the same settings is created. The current one keeps working for the grace period, then expires.</p>
+        <label>
+          Grace period
+          <select value={grace} onChange={(e) => setGrace(e.target.value)}>
+            <option value="0s">None: stop the old secret now</option>
+            <option value="1h">1 hour</option>
+            <option value="12h">12 hours</option>
+            <option value="24h">24 hours</option>
+            <option value="7d">7 days</option>
+          </select>
+        </label>
+        {error && <p className="error" role="alert">{error}</p>}
+        <div className="actions"><button type="button" onClick={onClose}>Cancel</button><button type="submit" className="primary">Rotate</button></div>
+      </form>
+    </Dialog>
+  );
+}
+
+function EditDialog({ token, catalog, onClose, onSaved }: { token: Token; catalog: ScopeInfo[]; onClose: () => void; onSaved: () => void }) {
+  const [name, setName] = useState(token.name);
+  const [description, setDescription] = useState(token.description);
+  const [ips, setIps] = useState((token.ip_allowlist ?? []).join(', '));
+  const [expiresOn, setExpiresOn] = useState(token.expires_at ? token.expires_at.slice(0, 10) : '');
+  const [scopes, setScopes] = useState(new Set(token.scopes));
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const ipList = ips.split(/[\s,]+/).filter(Boolean);
+    const body: Record<string, unknown> = { name, description, ip_allowlist: ipList.length ? ipList : null };
+    const newExpiry = expiresOn ? new Date(`${expiresOn}T23:59:59`).toISOString() : null;
+    if ((token.expires_at?.slice(0, 10) ?? '') !== expiresOn) body.expires_at = newExpiry;
+    if (token.type !== 'message') body.scopes = [...scopes];
+    try {
+      await api('PATCH', `/v1/tokens/${token.id}`, body);
+      onSaved();
+    } catch (e) {
+      setError(e instanceof ApiError ? e : null);
+    }
+  };
+  return (
+    <Dialog title={`Edit “${token.name}”`} onClose={onClose}>
+      <form onSubmit={submit} className="form">
+        <label>Name<input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required /></label>
+        <ErrorText error={error} field="name" />
+        <label>Description<textarea value={description} onChange={(e) => setDescription(e.target.value)} maxLength={1000} rows={2} /></label>
+        <label>IP allowlist<textarea value={ips} onChange={(e) => setIps(e.target.value)} rows={2} /></label>
+        <ErrorText error={error} field="ip_allowlist" />
+        <label>Expires on (empty: never)<input type="date" value={expiresOn} onChange={(e) => setExpiresOn(e.target.value)} /></label>
+        <ErrorText error={error} field="expires_at" />
+        {token.type !== 'message' && <ScopeMatrix catalog={catalog} type={token.type} selected={scopes} onChange={setScopes} />}
+        {error && !error.field && <p className="error" role="alert">{error.message}</p>}
+        {error?.field === 'scopes' && <p className="error" role="alert">{error.message}</p>}
+        <div className="actions"><button type="button" onClick={onClose}>Cancel</button><button type="submit" className="primary">Save</button></div>
+      </form>
+    </Dialog>
+  );
+}

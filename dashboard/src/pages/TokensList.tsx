@@ -1,0 +1,118 @@
+import { useEffect, useState } from 'react';
+import { api, ApiError, query, type Domain, type Page, type Token } from '../api';
+import { StatusBadge } from '../components/StatusBadge';
+import { dateTime, expiry } from '../format';
+import { Link } from '../router';
+
+const TYPE_LABELS = { api: 'API', mcp: 'AI agent', message: 'Mailbox' } as const;
+
+export function scopeSummary(scopes: string[]): string {
+  if (scopes.length <= 3) return scopes.join(', ');
+  return `${scopes.slice(0, 3).join(', ')} +${scopes.length - 3} more`;
+}
+
+export function domainSummary(ids: string[] | null, domains: Domain[]): string {
+  if (ids === null) return 'All domains';
+  return ids.map((id) => domains.find((d) => d.id === id)?.name ?? 'deleted domain').join(', ');
+}
+
+export function TokensList() {
+  const [status, setStatus] = useState('');
+  const [type, setType] = useState('');
+  const [q, setQ] = useState('');
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [page, setPage] = useState<Page<Token> | null>(null);
+  const [domains, setDomains] = useState<Domain[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const cursor = cursors[cursors.length - 1] ?? null;
+
+  useEffect(() => {
+    void api<Page<Domain>>('GET', '/v1/domains?limit=100').then((d) => setDomains(d.data), () => undefined);
+  }, []);
+  useEffect(() => {
+    setPage(null);
+    api<Page<Token>>('GET', `/v1/tokens${query({ status, type, q, cursor, limit: 20 })}`).then(setPage, (e) =>
+      setError(e instanceof ApiError ? e.message : 'Could not load tokens.'),
+    );
+  }, [status, type, q, cursor]);
+  const filter = (set: (v: string) => void) => (value: string) => {
+    set(value);
+    setCursors([null]);
+  };
+
+  return (
+    <main>
+      <div className="heading">
+        <h1>API tokens</h1>
+        <Link to="/tokens/new" className="button primary">Create token</Link>
+      </div>
+      <div className="filters" role="search">
+        <label>
+          Status
+          <select value={status} onChange={(e) => filter(setStatus)(e.target.value)}>
+            <option value="">All</option>
+            <option value="active">Active</option>
+            <option value="paused">Paused</option>
+            <option value="expired">Expired</option>
+            <option value="revoked">Revoked</option>
+          </select>
+        </label>
+        <label>
+          Type
+          <select value={type} onChange={(e) => filter(setType)(e.target.value)}>
+            <option value="">All</option>
+            <option value="api">API</option>
+            <option value="mcp">AI agent</option>
+            <option value="message">Mailbox</option>
+          </select>
+        </label>
+        <label>
+          Search
+          <input type="search" value={q} placeholder="Name, description or prefix" onChange={(e) => filter(setQ)(e.target.value)} />
+        </label>
+      </div>
+      {error && <p className="error" role="alert">{error}</p>}
+      {!page && !error && <p aria-live="polite">Loading…</p>}
+      {page && page.data.length === 0 && (
+        <div className="empty">
+          <h2>No tokens {status || type || q ? 'match these filters' : 'yet'}</h2>
+          <p>
+            A token lets a script, CI job, integration or AI agent use this account's API with exactly the access you choose: which
+            resources, which domains, from which addresses, and for how long. It is shown once, and you can pause, rotate or revoke it at
+            any time.
+          </p>
+        </div>
+      )}
+      {page && page.data.length > 0 && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th><th scope="col">Status</th><th scope="col">Token</th><th scope="col">Scopes</th>
+                <th scope="col">Domains</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.data.map((t) => (
+                <tr key={t.id}>
+                  <td><Link to={`/tokens/${t.id}`}>{t.name}</Link><span className="hint">{TYPE_LABELS[t.type]}</span></td>
+                  <td><StatusBadge status={t.status} /></td>
+                  <td><code>{t.visible_prefix}…{t.last4}</code></td>
+                  <td>{scopeSummary(t.scopes)}</td>
+                  <td>{t.type === 'message' ? 'One mailbox' : domainSummary(t.domains, domains)}</td>
+                  <td>{dateTime(t.created_at)}<span className="hint">by {t.created_by.name}</span></td>
+                  <td>{t.last_used_at ? <>{dateTime(t.last_used_at)}<span className="hint">from {t.last_used_ip}</span></> : 'Never'}</td>
+                  <td>{expiry(t.expires_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav className="pager" aria-label="Pages">
+        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</button>
+        <button type="button" disabled={!page?.next_cursor} onClick={() => page?.next_cursor && setCursors([...cursors, page.next_cursor])}>Next page</button>
+      </nav>
+    </main>
+  );
+}
