@@ -122,6 +122,10 @@ export function neutraliseCell(value: unknown): string {
   return /^[=+\-@\t\r]/.test(text) ? `'${visible}` : visible;
 }
 
-export function accessLogsToCsv(rows: AccessLogView[]): string {
-  return stringify([[...CSV_COLUMNS], ...rows.map((row) => CSV_COLUMNS.map((column) => neutraliseCell(row[column])))]);
+/** A CSV export whose every cell is neutralised: log data is attacker-influenced text. */
+export function toCsv<T>(columns: readonly string[], rows: T[], cell: (row: T, column: string) => unknown): string {
+  return stringify([[...columns], ...rows.map((row) => columns.map((column) => neutraliseCell(cell(row, column))))]);
 }
+
+export const accessLogsToCsv = (rows: AccessLogView[]): string =>
+  toCsv(CSV_COLUMNS, rows, (row, column) => row[column as (typeof CSV_COLUMNS)[number]]);

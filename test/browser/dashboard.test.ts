@@ -202,11 +202,53 @@ describe.skipIf(missing.length > 0)('dashboard in a real browser', () => {
     await expect.poll(async () => (await page.locator('tbody tr').allTextContents()).every((t) => t.includes('401'))).toBe(true);
   });
 
+  it('downloads the audit log as CSV', async () => {
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Download CSV' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toBe('latchkey-audit-log.csv');
+  });
+
+  it('edits a token and deletes one behind a confirmation that names it', async () => {
+    await page.getByRole('link', { name: 'Tokens', exact: true }).click();
+    await page.getByRole('link', { name: 'after reauth' }).click();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit “after reauth”' });
+    await edit.getByLabel('Name').fill('renamed in the dashboard');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'renamed in the dashboard' }).isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete “renamed in the dashboard”?' });
+    await confirm.getByRole('button', { name: 'Delete token' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'API tokens' }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('link', { name: 'renamed in the dashboard' }).count()).toBe(0);
+  });
+
+  it('shows scopes the plan lacks as disabled, naming the plan that unlocks them', async () => {
+    const account = (await page.evaluate(async () => (await (await fetch('/v1/auth/session')).json()).account.id)) as string;
+    await h.request({ method: 'PATCH', url: `/admin/v1/accounts/${account}`, headers: { authorization: `Bearer ${h.operatorToken}` }, payload: { plan: 'starter' } });
+    await page.getByRole('link', { name: 'Create token' }).click();
+    await expect.poll(() => page.getByLabel('Domains: Read only').isChecked()).toBe(true);
+    expect(await page.getByLabel('Domains: Full access').isDisabled()).toBe(true);
+    expect(await page.getByLabel('Domains: Read only').isEnabled()).toBe(true);
+    const row = page.getByRole('row', { name: /^Domains/ });
+    expect(await row.textContent()).toContain('Pro');
+    await h.request({ method: 'PATCH', url: `/admin/v1/accounts/${account}`, headers: { authorization: `Bearer ${h.operatorToken}` }, payload: { plan: 'pro' } });
+  });
+
   it('stays usable on a narrow window', async () => {
     await page.setViewportSize({ width: 390, height: 800 });
     await page.getByRole('link', { name: 'Tokens', exact: true }).click();
     await expect.poll(() => page.getByRole('link', { name: 'Create token' }).isVisible()).toBe(true);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+  });
+
+  it('signs out', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
+    expect(await page.evaluate(async () => (await fetch('/v1/tokens')).status)).toBe(401);
   });
 });

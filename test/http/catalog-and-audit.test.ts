@@ -68,6 +68,19 @@ describe('audit log', () => {
     expect(await verify()).toMatchObject({ valid: false, first_broken: { id: null, seq: last.seq, reason: 'missing' } });
   });
 
+  it('exports CSV with cells neutralised', async () => {
+    const s = await ownerSession(h);
+    await createToken(h, { ...asSession(s), 'user-agent': '=cmd|calc' }, { name: '+SUM(A1)', scopes: ['domains:read'] });
+    const response = await h.request({ method: 'GET', url: '/v1/audit-log?format=csv&action=token.created', headers: asSession(s) });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
+    const [header, row] = response.body.trim().split('\n');
+    expect(header).toBe('seq,at,action,actor,target,ip,user_agent,details,hash');
+    expect(row).toContain('token:+SUM(A1)');
+    expect(row).toContain("'=cmd|calc");
+    expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?limit=500', headers: asSession(s) }), 400);
+  });
+
   it('pages with a cursor and filters by time', async () => {
     const s = await ownerSession(h);
     for (let i = 0; i < 4; i += 1) {
