@@ -75,6 +75,11 @@ describe.skipIf(missing.length > 0)('dashboard in a real browser', () => {
     await page.getByLabel('Domain name').fill('blog.example.com');
     await page.getByRole('button', { name: 'Add domain' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'blog.example.com' }).isVisible()).toBe(true);
+    const shop = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'shop.example.com' }) });
+    await shop.getByRole('button', { name: 'Mailboxes' }).click();
+    await shop.getByLabel('Mailbox', { exact: true }).fill('support');
+    await shop.getByRole('button', { name: 'Add mailbox' }).click();
+    await expect.poll(() => shop.getByText('support@shop.example.com').isVisible()).toBe(true);
   });
 
   let secret = '';
