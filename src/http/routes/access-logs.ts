@@ -3,10 +3,10 @@ import { ApiError } from '../../core/errors.js';
 import { accessLogsToCsv, queryAccessLogs, type AccessLogFilter } from '../../services/access-log.js';
 import { principalOf } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
 import { accessLogEntrySchema, accessLogQuery, page } from '../schemas.js';
 import { MANAGE } from './tokens.js';
 
-const CSV_MAX_ROWS = 10_000;
 
 /** Account-wide logs: for owners and admins, and for tokens with `tokens:full` that see the whole account. */
 export function accountWidePrincipal(request: FastifyRequest, ctx: AppContext) {
@@ -34,17 +34,10 @@ export function accessLogRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request, reply) => {
       const { format, ...filter } = request.query;
       const principal = accountWidePrincipal(request, ctx);
-      if (format !== 'csv' && filter.limit > 100) {
-        throw new ApiError('invalid_request', 'limit must be at most 100 (up to 10000 with format=csv)', { field: 'limit' });
-      }
+      checkExportLimit(format, filter.limit);
       const result = await queryAccessLogs(ctx.db, principal.accountId, filter);
       if (format !== 'csv') return result;
-      if (result.next_cursor) reply.header('x-next-cursor', result.next_cursor);
-      return reply
-        .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', 'attachment; filename="latchkey-access-log.csv"')
-        .serializer((body: string) => body)
-        .send(accessLogsToCsv(result.data));
+      return sendCsv(reply, 'latchkey-access-log.csv', accessLogsToCsv(result.data), result.next_cursor);
     },
   );
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../core/errors.js';
+import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
 import { toCsv } from '../../services/access-log.js';
 import { listAudit, verifyAuditChain } from '../../services/audit.js';
 
@@ -21,7 +21,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
           type: 'object', additionalProperties: false,
           properties: {
             action: { type: 'string', maxLength: 64 }, since: { type: 'string', format: 'date-time' }, until: { type: 'string', format: 'date-time' },
-            cursor: { type: 'string', pattern: '^[0-9]{1,12}$' }, limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 50 },
+            cursor: { type: 'string', pattern: '^[0-9]{1,12}$' }, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 },
             format: { type: 'string', enum: ['json', 'csv'] },
           },
         },
@@ -30,23 +30,16 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request, reply) => {
       const { format, ...filter } = request.query;
       const accountId = accountWidePrincipal(request, ctx).accountId;
-      if (format !== 'csv' && filter.limit > 100) {
-        throw new ApiError('invalid_request', 'limit must be at most 100 (up to 10000 with format=csv)', { field: 'limit' });
-      }
+      checkExportLimit(format, filter.limit);
       const page = await listAudit(ctx.db, accountId, filter);
       if (format !== 'csv') return page;
-      if (page.next_cursor) reply.header('x-next-cursor', page.next_cursor);
       const csv = toCsv(AUDIT_COLUMNS, page.data, (event, column) => {
         if (column === 'actor') return `${event.actor.type}:${event.actor.name}`;
         if (column === 'target') return event.target ? `${event.target.type}:${event.target.name ?? event.target.id}` : '';
         if (column === 'details') return JSON.stringify(event.details);
         return event[column as 'at'];
       });
-      return reply
-        .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', 'attachment; filename="latchkey-audit-log.csv"')
-        .serializer((body: string) => body)
-        .send(csv);
+      return sendCsv(reply, 'latchkey-audit-log.csv', csv, page.next_cursor);
     },
   );
 
