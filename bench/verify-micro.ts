@@ -38,7 +38,7 @@ async function measure(count: number) {
   const sqlite = new SqliteDatabase(join(dir, 'bench.db'));
   sqlite.pragma('journal_mode = WAL');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  await migrate(db);
+  await migrate(db, 'sqlite');
   const now = new Date().toISOString();
   sqlite.prepare("insert into accounts (id, name, plan, audit_seq, audit_head, created_at) values ('acc_bench', 'bench', 'pro', 0, '', ?)").run(now);
   const insert = sqlite.prepare(`insert into tokens (id, account_id, name, description, type, hash, visible_prefix, last4, scopes, domains,

@@ -58,7 +58,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const db = options.db ?? openDatabase(config.database);
-  await migrate(db);
+  await migrate(db, config.database.dialect);
   const metrics = createMetrics();
   const verifier = new Verifier({
     db, clock, tokenPrefix: config.tokenPrefix, maxTokens: config.verifyCacheMaxTokens,

@@ -18,7 +18,7 @@ function configOrExit(): Config {
 async function main(): Promise<void> {
   const config = configOrExit();
   const db = openDatabase(config.database);
-  await migrate(db);
+  await migrate(db, config.database.dialect);
   const operator = await ensureOperatorToken(db, config.adminToken, config.tokenPrefix);
   const latchkey = await buildApp({ config, db, operatorTokenHash: operator.hash });
   const demo = config.createDemoAccount ? await ensureDemoAccount(latchkey.ctx.accounts) : null;

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type KyselyConfig } from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type Latchkey } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -35,12 +36,62 @@ export interface Harness extends Latchkey {
 
 const OPERATOR_TOKEN = 'test-operator-token-0123456789abcdefghijklmnop';
 
+/**
+ * The store every HTTP test runs on: SQLite by default; PostgreSQL when LATCHKEY_TEST_DATABASE_URL
+ * names a server, each app then in a schema of its own so that parallel test files never meet.
+ */
+export const TEST_POSTGRES_URL = process.env.LATCHKEY_TEST_DATABASE_URL ?? null;
+export const DIALECT: 'sqlite' | 'postgres' = TEST_POSTGRES_URL ? 'postgres' : 'sqlite';
+let schemas = 0;
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL! });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function openTestDatabase(dbPath: string, log: KyselyConfig['log']): Promise<{ db: Kysely<Database>; drop: () => Promise<void> }> {
+  if (TEST_POSTGRES_URL) {
+    const schema = `lk_test_${process.pid}_${(schemas += 1)}_${Math.random().toString(36).slice(2, 8)}`;
+    await adminQuery(`create schema "${schema}"`);
+    const pool = new pg.Pool({ connectionString: TEST_POSTGRES_URL, max: 10, options: `-c search_path=${schema}` });
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), drop: () => adminQuery(`drop schema "${schema}" cascade`) };
+  }
+  const sqlite = new SqliteDatabase(dbPath);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log }), drop: async () => undefined };
+}
+
+/**
+ * Makes every update of `column` on `table` fail inside the database, as a crash mid-transaction
+ * would; returns the function that removes the fault.
+ */
+export async function injectUpdateFailure(h: Harness, table: string, column: string): Promise<() => Promise<void>> {
+  if (DIALECT === 'postgres') {
+    await sql.raw(`create function lk_injected_failure() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`).execute(h.ctx.db);
+    await sql.raw(`create trigger lk_injected_failure before update of ${column} on ${table} for each row execute function lk_injected_failure()`).execute(h.ctx.db);
+    return async () => {
+      await sql.raw(`drop trigger lk_injected_failure on ${table}`).execute(h.ctx.db);
+      await sql.raw('drop function lk_injected_failure()').execute(h.ctx.db);
+    };
+  }
+  await sql.raw(`create trigger lk_injected_failure before update of ${column} on ${table} begin select raise(abort, 'injected failure'); end`).execute(h.ctx.db);
+  return async () => {
+    await sql.raw('drop trigger lk_injected_failure').execute(h.ctx.db);
+  };
+}
+
 /** A real app on a real SQLite file in a fresh directory, with a hand-moved clock. */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'));
   const dbPath = join(dir, 'latchkey.db');
   const config: Config = loadConfig({
-    LATCHKEY_DATABASE_URL: `sqlite:${dbPath}`,
+    LATCHKEY_DATABASE_URL: TEST_POSTGRES_URL ?? `sqlite:${dbPath}`,
     LATCHKEY_ADMIN_TOKEN: OPERATOR_TOKEN,
     LATCHKEY_LOG_LEVEL: 'info',
     LATCHKEY_ARGON2_MEMORY_KIB: '1024',
@@ -49,14 +100,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ...env,
   });
   const queries: string[] = [];
-  const sqlite = new SqliteDatabase(dbPath);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: sqlite }),
-    log: (event) => {
-      if (event.level === 'query') queries.push(event.query.sql);
-    },
+  const { db, drop } = await openTestDatabase(dbPath, (event) => {
+    if (event.level === 'query') queries.push(event.query.sql);
   });
   const logs: string[] = [];
   const logStream = new Writable({
@@ -68,7 +113,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const clock = new TestClock();
   const operator = await (async () => {
     const { migrate } = await import('../../src/store/database.js');
-    await migrate(db);
+    await migrate(db, DIALECT);
     return ensureOperatorToken(db, OPERATOR_TOKEN, config.tokenPrefix);
   })();
   const latchkey = await buildApp({ config, clock, db, operatorTokenHash: operator.hash, logStream });
@@ -83,6 +128,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     request: (options) => latchkey.app.inject(options),
     async close() {
       await latchkey.close();
+      await drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

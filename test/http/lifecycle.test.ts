@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { injectUpdateFailure, startHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 let owner: Session;
@@ -104,12 +103,12 @@ describe('rotation', () => {
 
   it('leaves the old token working and no orphan behind when rotation fails midway', async () => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'fragile', scopes: ['domains:read'] });
-    await sql`create trigger fail_rotation before update of rotated_to on tokens begin select raise(abort, 'injected failure'); end`.execute(h.ctx.db);
+    const removeFault = await injectUpdateFailure(h, 'tokens', 'rotated_to');
     try {
       const response = await post(`/v1/tokens/${token.id}/rotate`);
       expect(response.statusCode).toBe(500);
     } finally {
-      await sql`drop trigger fail_rotation`.execute(h.ctx.db);
+      await removeFault();
     }
     expectStatus(await use(secret), 200);
     expect(await h.ctx.db.selectFrom('tokens').select('id').where('rotated_from', '=', token.id).execute()).toEqual([]);

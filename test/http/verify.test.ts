@@ -1,4 +1,3 @@
-import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintSecret } from '../../src/core/token-format.js';
 import { asSession, bearer, createDomain, createToken, expectError, expectStatus, operator, ownerSession, type Session } from '../helpers/actors.js';
@@ -119,9 +118,7 @@ describe('last use', () => {
     await other.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     await other.app.close();
     await other.ctx.usage.stop();
-    const db = new Sqlite(other.dbPath, { readonly: true });
-    const row = db.prepare('select last_used_at from tokens where id = ?').get(token.id) as { last_used_at: string | null };
-    db.close();
+    const row = await other.ctx.db.selectFrom('tokens').select('last_used_at').where('id', '=', token.id).executeTakeFirstOrThrow();
     expect(row.last_used_at).not.toBeNull();
     await other.close().catch(() => undefined);
   });
