@@ -41,6 +41,19 @@ describe('domain tokens', () => {
     expect((await h.request({ method: 'DELETE', url: `/v1/tokens/${second.id}`, headers: asSession(owner) })).statusCode).toBe(204);
   });
 
+  it('survive parallel deletes: at most all but one of a domain’s tokens go', async () => {
+    const { domain, token } = await newDomain();
+    const others = [];
+    for (let i = 0; i < 4; i += 1) others.push((await createToken(h, asSession(owner), { name: `extra ${i}`, scopes: ['domains:read'], domains: [domain.id] })).token);
+    const ids = [token.id, ...others.map((t) => t.id)];
+    const results = await Promise.all(ids.map((id) => h.request({ method: 'DELETE', url: `/v1/tokens/${id}`, headers: asSession(owner) })));
+    const codes = results.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 204)).toHaveLength(4);
+    expect(codes.filter((c) => c === 409)).toHaveLength(1);
+    const live = await h.ctx.db.selectFrom('tokens').select('id').where('id', 'in', ids).where('deleted_at', 'is', null).execute();
+    expect(live).toHaveLength(1);
+  });
+
   it('are revoked with their domain; a domain re-created under the same name is a new domain to old tokens', async () => {
     const { domain, secret } = await newDomain('recreated.example.com');
     const other = await newDomain();

@@ -9,7 +9,7 @@ import type { Actor, Principal } from '../context.js';
 import type { UsageRecorder } from '../usage.js';
 import type { Verifier } from '../verifier.js';
 import { requireFreshAuth } from './token-rules.js';
-import { insertToken, planOf, visibleRow, type Trx } from './token-store.js';
+import { insertToken, lockAccount, planOf, visibleRow, type Trx } from './token-store.js';
 import { tokenStatus, toTokenView, type TokenView } from './token-view.js';
 
 export interface LifecycleDeps {
@@ -174,6 +174,7 @@ export class TokenLifecycle {
     const { db, clock } = this.deps;
     const now = clock.now();
     const hashes = await db.transaction().execute(async (trx) => {
+      await lockAccount(trx, principal.accountId);
       const row = await visibleRow(trx, principal, id);
       await this.assertNotLastDomainToken(trx, row, now);
       const hashes = await this.revokeTree(trx, principal, row, 'deleted', now);

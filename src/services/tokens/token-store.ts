@@ -14,6 +14,14 @@ import { withinCeiling } from './token-rules.js';
 export type Trx = Transaction<Database>;
 export type DbOrTrx = Db | Trx;
 
+/**
+ * Serialises check-then-act changes within one account across nodes: a no-op update takes the
+ * account row's lock on PostgreSQL until the transaction ends (SQLite already runs one writer).
+ */
+export async function lockAccount(trx: Trx, accountId: string): Promise<void> {
+  await trx.updateTable('accounts').set((eb) => ({ audit_seq: eb.ref('audit_seq') })).where('id', '=', accountId).execute();
+}
+
 export async function planOf(db: DbOrTrx, accountId: string): Promise<PlanName> {
   const row = await db.selectFrom('accounts').select('plan').where('id', '=', accountId).executeTakeFirstOrThrow();
   return row.plan as PlanName;
