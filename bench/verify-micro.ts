@@ -55,7 +55,7 @@ async function measure(count: number) {
   });
   for (let from = 0; from < count; from += 50_000) load(from, Math.min(count, from + 50_000));
 
-  const verifier = new Verifier({ db, clock: systemClock, tokenPrefix: 'lk', maxTokens: count, negativeMaxEntries: 1000, negativeTtlMs: 30_000 });
+  const verifier = new Verifier({ db, clock: systemClock, tokenPrefix: 'lk', maxTokens: count, maxAgeMs: 3_600_000, negativeMaxEntries: 1000, negativeTtlMs: 30_000 });
   const heapBefore = process.memoryUsage().heapUsed;
   for (let i = 0; i < count; i += 1) {
     const resolved = verifier.resolve(secrets[i]!);

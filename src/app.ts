@@ -33,6 +33,7 @@ import { PlatformService } from './services/platform.js';
 import { TokenService } from './services/tokens/token-service.js';
 import { UsageRecorder } from './services/usage.js';
 import { Verifier } from './services/verifier.js';
+import { localOnlyFeed, PostgresChangeFeed, type ChangeFeed } from './store/change-feed.js';
 import { migrate, openDatabase, type Db } from './store/database.js';
 
 export interface AppOptions {
@@ -60,9 +61,14 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const db = options.db ?? openDatabase(config.database);
   await migrate(db, config.database.dialect);
   const metrics = createMetrics();
+  let report: (job: string) => (error: unknown) => void = () => () => undefined;
+  const feed: ChangeFeed =
+    config.database.dialect === 'postgres'
+      ? new PostgresChangeFeed(config.database.url, db, (message, error) => report('invalidation feed')(error ?? new Error(message)))
+      : localOnlyFeed;
   const verifier = new Verifier({
-    db, clock, tokenPrefix: config.tokenPrefix, maxTokens: config.verifyCacheMaxTokens,
-    negativeMaxEntries: config.negativeCacheMaxEntries, negativeTtlMs: config.negativeCacheTtlMs, onOutcome: metrics.recordLookup,
+    db, clock, tokenPrefix: config.tokenPrefix, maxTokens: config.verifyCacheMaxTokens, maxAgeMs: config.verifyCacheMaxAgeMs,
+    negativeMaxEntries: config.negativeCacheMaxEntries, negativeTtlMs: config.negativeCacheTtlMs, onOutcome: metrics.recordLookup, feed,
   });
   const usage = new UsageRecorder(db, clock);
   const accounts = new AccountService({
@@ -122,7 +128,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   await app.ready();
 
   // Background work starts once the logger exists, so that a failed flush or purge is reported.
-  const report = (job: string) => (error: unknown) => app.log.error({ err: error, job }, 'background job failed; it will retry');
+  report = (job: string) => (error: unknown) => app.log.error({ err: error, job }, 'background job failed; it will retry');
+  await feed.start((change) => verifier.forget(change), () => verifier.clear());
   usage.start(config.usageFlushIntervalMs, report('last-use flush'));
   accessLog.start(report('access-log flush'));
   const housekeeping = new PeriodicJob(async () => {
@@ -135,6 +142,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     app,
     ctx,
     async close() {
+      await feed.stop();
       await housekeeping.stop(false);
       await app.close();
       await Promise.all([usage.stop(), accessLog.stop()]);

@@ -32,6 +32,7 @@ export interface Config {
   verifyCacheMaxTokens: number;
   negativeCacheMaxEntries: number;
   negativeCacheTtlMs: number;
+  verifyCacheMaxAgeMs: number;
   cookieSecure: boolean;
   passwordThrottle: { maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number };
   createDemoAccount: boolean;
@@ -95,6 +96,7 @@ const EnvSchema = z.object({
   LATCHKEY_VERIFY_CACHE_MAX_TOKENS: int(1, 50_000_000).default(2_000_000),
   LATCHKEY_NEGATIVE_CACHE_MAX: int(0, 10_000_000).default(100_000),
   LATCHKEY_NEGATIVE_CACHE_TTL_MS: int(0, 3_600_000).default(30_000),
+  LATCHKEY_VERIFY_CACHE_MAX_AGE_MS: int(1000, 86_400_000).default(60_000),
   LATCHKEY_COOKIE_SECURE: bool.default(false),
   LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1, 10_000).default(10),
   LATCHKEY_LOGIN_MAX_FAILURES_PER_IP: int(1, 100_000).default(50),
@@ -144,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     verifyCacheMaxTokens: e.LATCHKEY_VERIFY_CACHE_MAX_TOKENS,
     negativeCacheMaxEntries: e.LATCHKEY_NEGATIVE_CACHE_MAX,
     negativeCacheTtlMs: e.LATCHKEY_NEGATIVE_CACHE_TTL_MS,
+    verifyCacheMaxAgeMs: e.LATCHKEY_VERIFY_CACHE_MAX_AGE_MS,
     cookieSecure: e.LATCHKEY_COOKIE_SECURE,
     passwordThrottle: {
       maxFailuresPerAccount: e.LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT,

@@ -3,7 +3,10 @@ import type { PlanName } from '../core/catalog.js';
 import type { TokenGrant } from '../core/policy.js';
 import { hashSecret, recognise, tokenTypeOfWord } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
+import type { ChangeFeed, Invalidation } from '../store/change-feed.js';
 import { compileGrant } from './grants.js';
+
+type CachedGrant = TokenGrant & { loadedAt: number };
 
 export interface VerifierOptions {
   db: Db;
@@ -12,6 +15,10 @@ export interface VerifierOptions {
   maxTokens: number;
   negativeMaxEntries: number;
   negativeTtlMs: number;
+  /** A cached grant older than this is read again: the safety net should a notification be missed. */
+  maxAgeMs: number;
+  /** Tells other nodes what this one invalidated. */
+  feed?: ChangeFeed;
   onOutcome?: (outcome: 'hit' | 'miss' | 'negative_hit' | 'unknown' | 'malformed') => void;
 }
 
@@ -21,7 +28,7 @@ export interface VerifierOptions {
  * an unknown hash is remembered for a while so that guessing does not reach the database.
  */
 export class Verifier {
-  private readonly grants = new Map<string, TokenGrant>();
+  private readonly grants = new Map<string, CachedGrant>();
   private readonly unknown = new Map<string, number>();
   /** Bumped by every invalidation; a database read that raced one is not cached. */
   private generation = 0;
@@ -37,7 +44,7 @@ export class Verifier {
     }
     const hash = hashSecret(secret);
     const grant = this.grants.get(hash);
-    if (grant !== undefined) {
+    if (grant !== undefined && this.options.clock.now() - grant.loadedAt <= this.options.maxAgeMs) {
       this.options.onOutcome?.('hit');
       return grant;
     }
@@ -70,12 +77,13 @@ export class Verifier {
       return null;
     }
     this.options.onOutcome?.('miss');
-    const grant = compileGrant(row, row.plan as PlanName);
+    const grant = compileGrant(row, row.plan as PlanName) as CachedGrant;
+    grant.loadedAt = this.options.clock.now();
     if (generation === this.generation) this.remember(hash, grant);
     return grant;
   }
 
-  private remember(hash: string, grant: TokenGrant): void {
+  private remember(hash: string, grant: CachedGrant): void {
     if (this.grants.size >= this.options.maxTokens) {
       // Oldest first: Map iteration order is insertion order.
       const oldest = this.grants.keys().next().value;
@@ -93,16 +101,28 @@ export class Verifier {
     this.unknown.set(hash, this.options.clock.now() + this.options.negativeTtlMs);
   }
 
-  /** After any change to a token: the next use reads it again. */
-  invalidate(hash: string): void {
-    this.generation += 1;
-    this.grants.delete(hash);
-    this.unknown.delete(hash);
+  /** After any change to tokens: the next use reads them again, here and on every other node. */
+  invalidate(...hashes: string[]): void {
+    this.forget({ hashes });
+    if (hashes.length) this.options.feed?.publish({ hashes });
   }
 
   invalidateAccount(accountId: string): void {
+    this.forget({ accountId });
+    this.options.feed?.publish({ accountId });
+  }
+
+  /** Applies an invalidation, local or from another node. */
+  forget(change: Invalidation): void {
     this.generation += 1;
-    for (const [hash, grant] of this.grants) if (grant.accountId === accountId) this.grants.delete(hash);
+    if ('hashes' in change) {
+      for (const hash of change.hashes) {
+        this.grants.delete(hash);
+        this.unknown.delete(hash);
+      }
+      return;
+    }
+    for (const [hash, grant] of this.grants) if (grant.accountId === change.accountId) this.grants.delete(hash);
   }
 
   clear(): void {

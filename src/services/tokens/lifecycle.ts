@@ -38,7 +38,7 @@ export class TokenLifecycle {
   }
 
   private forget(hashes: string[]): void {
-    for (const hash of hashes) this.deps.verifier.invalidate(hash);
+    this.deps.verifier.invalidate(...hashes);
   }
 
   async pause(principal: Principal, id: string): Promise<TokenView> {
