@@ -1,43 +1,22 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startService, type ServiceProcess } from './helpers/process.js';
 
 /** The service as a newcomer runs it: a real process, a real port, the default embedded SQLite. */
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-server-'));
-// The child runs in an empty directory, so the TypeScript loader is named by its full path.
-const TSX = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/loader.mjs')).href;
-const MAIN = join(process.cwd(), 'src/main.ts');
-const children: ChildProcessWithoutNullStreams[] = [];
+const started: ServiceProcess[] = [];
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  for (const service of started) service.child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(): Promise<{ child: ChildProcessWithoutNullStreams; output: () => string; base: string }> {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, PORT: '0', LATCHKEY_LOG_LEVEL: 'warn', LATCHKEY_ARGON2_MEMORY_KIB: '1024', LATCHKEY_ARGON2_PASSES: '1' },
-  });
-  children.push(child);
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start within 20 s:\n${output}`)), 20_000);
-    child.stdout.on('data', () => {
-      const match = /listening on (http:\/\/[^\s]+) /.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
-  return { child, output: () => output, base };
+async function start(): Promise<ServiceProcess> {
+  const service = await startService(dir, {});
+  started.push(service);
+  return service;
 }
 
 async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -83,27 +62,22 @@ describe('npm start on a new machine', () => {
     expect(raw).toMatch(/^HTTP\/1\.1 400/);
     expect(raw).toContain('"code":"invalid_request"');
 
-    first.child.kill('SIGTERM');
-    expect(await new Promise((resolve) => first.child.on('exit', resolve))).toBe(0);
+    expect(await first.stop()).toBe(0);
 
     const second = await start();
     expect(second.output()).not.toMatch(/Demo account owner|Operator token/);
     const again = await call(second.base, 'POST', '/v1/verify', { token: created.body.secret }, { authorization: `Bearer ${operatorToken}` });
     expect(again.body).toEqual({ valid: false, code: 'token_revoked' });
-    second.child.kill('SIGTERM');
-    await new Promise((resolve) => second.child.on('exit', resolve));
+    expect(await second.stop()).toBe(0);
   });
 
   it('refuses to start on a bad setting, naming the variable', async () => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, LATCHKEY_REAUTH_WINDOW: 'soon' },
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect(code).toBe(2);
-    expect(stderr).toContain('LATCHKEY_REAUTH_WINDOW');
+    const failure = await startService(dir, { LATCHKEY_REAUTH_WINDOW: 'soon' }).then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    expect(failure).toMatch(/^exited with 2:/);
+    expect(failure).toContain('LATCHKEY_REAUTH_WINDOW');
   });
 });
 

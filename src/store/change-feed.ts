@@ -48,7 +48,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'latchkey-listener' });
+    const client = new pg.Client({ connectionString: this.url, application_name: `latchkey-listener-${process.pid}` });
     // Until connected, failures surface as the rejected promise below.
     client.on('error', () => undefined);
     try {

@@ -1,0 +1,46 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// The child runs in its own directory, so the TypeScript loader is named by its full path.
+const TSX = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/loader.mjs')).href;
+const MAIN = join(process.cwd(), 'src/main.ts');
+
+export interface ServiceProcess {
+  child: ChildProcessWithoutNullStreams;
+  base: string;
+  output(): string;
+  /** SIGTERM, and the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `src/main.ts` as a real process with only the given environment; resolves once it listens. */
+export function startService(cwd: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LATCHKEY_LOG_LEVEL: 'warn', LATCHKEY_ARGON2_MEMORY_KIB: '1024', LATCHKEY_ARGON2_PASSES: '1', ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start within 30 s:\n${output}`)), 30_000);
+    child.stdout.on('data', () => {
+      const match = /listening on (http:\/\/[^\s]+) /.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          base: match[1]!,
+          output: () => output,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+}

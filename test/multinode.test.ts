@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD } from './helpers/actors.js';
+import { DIALECT, TEST_POSTGRES_URL } from './helpers/harness.js';
+import { startService, type ServiceProcess } from './helpers/process.js';
+
+if (DIALECT !== 'postgres') console.warn('multi-node tests skipped: they need PostgreSQL (the PostgreSQL pass of npm test runs them)');
+
+const OPERATOR = 'multinode-operator-token-0123456789abcdefghij';
+
+async function admin(sql: string, params: unknown[] = []) {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL! });
+  await client.connect();
+  try {
+    return await client.query(sql, params);
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(DIALECT !== 'postgres')('two nodes on one PostgreSQL', () => {
+  const schema = `lk_nodes_${process.pid}_${Date.now().toString(36)}`;
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-nodes-'));
+  let node1: ServiceProcess;
+  let node2: ServiceProcess;
+  let session: Record<string, string>;
+
+  const call = async (node: ServiceProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(node.base + path, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+  };
+
+  /** Polls node 2 until it refuses the token; returns how long that took after `since`. */
+  const refusedWithin = async (secret: string, since: number): Promise<number> => {
+    for (;;) {
+      const response = await call(node2, 'GET', '/v1/domains', undefined, { authorization: `Bearer ${secret}` });
+      if (response.status === 401) return Date.now() - since;
+      if (Date.now() - since > 5000) throw new Error('node 2 still accepts the token after 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  const mint = async (name: string) => {
+    const created = await call(node1, 'POST', '/v1/tokens', { name, scopes: ['domains:read'] }, session);
+    expect(created.status).toBe(201);
+    const secret = created.body.secret as string;
+    expect((await call(node2, 'GET', '/v1/domains', undefined, { authorization: `Bearer ${secret}` })).status).toBe(200);
+    // Used twice on node 2: the second answer comes from its cache.
+    expect((await call(node2, 'GET', '/v1/domains', undefined, { authorization: `Bearer ${secret}` })).status).toBe(200);
+    return { id: created.body.token.id as string, secret };
+  };
+
+  beforeAll(async () => {
+    await admin(`create schema "${schema}"`);
+    const url = `${TEST_POSTGRES_URL}${TEST_POSTGRES_URL!.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const env = { LATCHKEY_DATABASE_URL: url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' };
+    node1 = await startService(dir, env);
+    node2 = await startService(dir, env);
+    const email = `nodes-${Date.now()}@example.com`;
+    const account = await call(node1, 'POST', '/admin/v1/accounts', { name: 'Nodes', plan: 'pro', owner: { email, password: PASSWORD } }, { authorization: `Bearer ${OPERATOR}` });
+    expect(account.status).toBe(201);
+    const login = await call(node1, 'POST', '/v1/auth/login', { email, password: PASSWORD });
+    session = { cookie: String(login.headers.get('set-cookie')).split(';')[0]!, 'x-csrf-token': login.body.csrf_token };
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all([node1?.stop(), node2?.stop()]);
+    await admin(`drop schema "${schema}" cascade`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a token created on node 1 works on node 2, and a revocation on node 1 reaches node 2 within 1 s', async () => {
+    const { id, secret } = await mint('cross-node');
+    const revokedAt = Date.now();
+    expect((await call(node1, 'POST', `/v1/tokens/${id}/revoke`, {}, session)).status).toBe(200);
+    expect(await refusedWithin(secret, revokedAt)).toBeLessThan(1000);
+  });
+
+  it('pause and plan changes reach node 2 too', async () => {
+    const { id, secret } = await mint('paused elsewhere');
+    const pausedAt = Date.now();
+    expect((await call(node1, 'POST', `/v1/tokens/${id}/pause`, {}, session)).status).toBe(200);
+    expect(await refusedWithin(secret, pausedAt)).toBeLessThan(1000);
+  });
+
+  it('still within 1 s after node 2’s listening connection is killed', async () => {
+    const { id, secret } = await mint('after reconnect');
+    const killed = await admin('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [`latchkey-listener-${node2.child.pid}`]);
+    expect(killed.rowCount).toBe(1);
+    const revokedAt = Date.now();
+    expect((await call(node1, 'POST', `/v1/tokens/${id}/revoke`, {}, session)).status).toBe(200);
+    expect(await refusedWithin(secret, revokedAt)).toBeLessThan(1000);
+
+    // Once reconnected, node 2 hears notifications again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const listening = await admin('select count(*)::int as n from pg_stat_activity where application_name = $1', [`latchkey-listener-${node2.child.pid}`]);
+    expect(listening.rows[0].n).toBe(1);
+    const next = await mint('after reconnect, again');
+    const again = Date.now();
+    expect((await call(node1, 'POST', `/v1/tokens/${next.id}/revoke`, {}, session)).status).toBe(200);
+    expect(await refusedWithin(next.secret, again)).toBeLessThan(1000);
+  });
+});
