@@ -25,6 +25,7 @@ import { accessLogRoutes } from './http/routes/access-logs.js';
 import { installAccessLog } from './http/access-log-hook.js';
 import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
 import { AccountService } from './services/accounts.js';
+import { connectRedis, memoryLimiters, redisLimiters, TokenRateLimiter } from './services/limits.js';
 import { PeriodicJob } from './services/periodic.js';
 import { PasswordThrottle } from './services/throttle.js';
 import { TokenLifecycle } from './services/tokens/lifecycle.js';
@@ -71,9 +72,13 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     negativeMaxEntries: config.negativeCacheMaxEntries, negativeTtlMs: config.negativeCacheTtlMs, onOutcome: metrics.recordLookup, feed,
   });
   const usage = new UsageRecorder(db, clock);
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
+  redis?.on('error', (error) => report('redis')(error));
+  const limiters = redis ? redisLimiters(redis) : memoryLimiters;
+  const tokenRateLimiter = new TokenRateLimiter(limiters);
   const accounts = new AccountService({
     db, clock, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
-    throttle: new PasswordThrottle(config.passwordThrottle),
+    throttle: new PasswordThrottle(config.passwordThrottle, limiters),
     onPlanChanged: (accountId) => verifier.invalidateAccount(accountId),
   });
   const tokens = new TokenService({ db, clock, verifier, usage, tokenPrefix: config.tokenPrefix, allowScopeEdits: config.allowScopeEdits });
@@ -82,7 +87,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   });
   const platform = new PlatformService({ db, clock, tokens, lifecycle, tokenPrefix: config.tokenPrefix });
   const accessLog = new AccessLogWriter(db, { ...config.accessLog, onDropped: (n) => metrics.accessLogDropped.inc(n) });
-  const ctx: AppContext = { config, clock, db, verifier, usage, accounts, tokens, lifecycle, platform, accessLog, metrics };
+  const ctx: AppContext = { config, clock, db, verifier, usage, accounts, tokens, lifecycle, platform, accessLog, metrics, tokenRateLimiter };
 
   const app = Fastify({
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
@@ -112,7 +117,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   app.addSchema(tokenSchema);
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app, await installDashboard(app, config.dashboardDir));
-  installAuth(app, { config, clock, verifier, usage, accounts, operatorTokenHash: options.operatorTokenHash, metrics });
+  installAuth(app, { config, clock, verifier, usage, accounts, operatorTokenHash: options.operatorTokenHash, metrics, tokenRateLimiter });
   installAccessLog(app, accessLog, clock);
 
   systemRoutes(app, ctx);
@@ -147,6 +152,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
       await app.close();
       await Promise.all([usage.stop(), accessLog.stop()]);
       await db.destroy();
+      redis?.disconnect();
     },
   };
 }

@@ -15,6 +15,8 @@ export interface Config {
   database: { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string; poolSize: number };
   /** Operator credential; when absent one is generated on first start and its hash kept. */
   adminToken: string | null;
+  /** Shared counters for throttling and per-token rate limits; null: each node counts in memory. */
+  redisUrl: string | null;
   /** Proxy addresses allowed to set X-Forwarded-For; false: the socket address counts. */
   trustProxy: string[] | false;
   reauthWindowSeconds: number;
@@ -59,6 +61,7 @@ const EnvSchema = z.object({
     .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:<path> or postgres://…')
     .default('sqlite:./data/latchkey.db'),
   LATCHKEY_DATABASE_POOL_SIZE: int(1, 200).default(10),
+  LATCHKEY_REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be redis://… or rediss://…').optional(),
   LATCHKEY_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   LATCHKEY_TRUST_PROXY: z
     .string()
@@ -131,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? { dialect: 'sqlite', path: url.slice('sqlite:'.length) }
       : { dialect: 'postgres', url, poolSize: e.LATCHKEY_DATABASE_POOL_SIZE },
     adminToken: e.LATCHKEY_ADMIN_TOKEN ?? null,
+    redisUrl: e.LATCHKEY_REDIS_URL ?? null,
     trustProxy: e.LATCHKEY_TRUST_PROXY,
     reauthWindowSeconds: e.LATCHKEY_REAUTH_WINDOW,
     sessionTtlSeconds: e.LATCHKEY_SESSION_TTL,

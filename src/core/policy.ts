@@ -26,6 +26,8 @@ export interface TokenGrant {
   readonly revokedAt: number | null;
   readonly pausedAt: number | null;
   readonly expiresAt: number | null;
+  /** Optional per-token limit; enforced by a shared counter after the decision, not by `decide`. */
+  readonly rateLimit: { readonly requests: number; readonly perSeconds: number } | null;
 }
 
 export interface Ask {

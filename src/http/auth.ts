@@ -12,6 +12,7 @@ import type { UsageRecorder } from '../services/usage.js';
 import type { Verifier } from '../services/verifier.js';
 import type { Clock } from '../core/clock.js';
 import type { Metrics } from './metrics.js';
+import type { TokenRateLimiter } from '../services/limits.js';
 import type {} from '@fastify/cookie';
 
 /** The scope a route needs from each token type; a type that is absent may not use the route. */
@@ -55,6 +56,7 @@ export interface AuthDeps {
   accounts: AccountService;
   operatorTokenHash: string;
   metrics: Metrics;
+  tokenRateLimiter: TokenRateLimiter;
 }
 
 const unauthorized = (message = 'a valid token or session is required') => new ApiError('unauthorized', message);
@@ -117,6 +119,7 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
       const denial = decide(grant, { scope: rule.scope[grant.type], ip: request.ip, now: clock.now() });
       metrics.recordDecision(denial === null ? 'ok' : denial.code);
       if (denial !== null) throw new ApiError(denial.code, denial.message, denial.details);
+      if (grant.rateLimit !== null) await deps.tokenRateLimiter.consume(grant.id, grant.rateLimit);
       usage.touch(grant.id, request.ip);
       request.caller = { kind: 'token', grant };
       return;

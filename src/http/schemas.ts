@@ -64,6 +64,7 @@ export const tokenSchema = {
     revoke_reason: nullable({ type: 'string' }),
     rotated_from: nullable({ type: 'string' }),
     rotated_to: nullable({ type: 'string' }),
+    rate_limit: nullable({ type: 'object', properties: { requests: { type: 'integer' }, per: { type: 'string' } } }),
   },
 } as const;
 
@@ -121,4 +122,10 @@ export const IP_LIST = nullable({ type: 'array', maxItems: 100, items: str(64) }
 export const EXPIRES_IN = str(16);
 export const EXPIRES_AT = nullable(str(40));
 export const EMAIL = str(254, { format: 'email' });
+export const RATE_LIMIT = nullable({
+  type: 'object',
+  required: ['requests', 'per'],
+  additionalProperties: false,
+  properties: { requests: { type: 'integer', minimum: 1, maximum: 1_000_000 }, per: str(8) },
+});
 export const PASSWORD = str(1024, { minLength: 10 });

@@ -1,4 +1,5 @@
 import { PLANS, type PlanName } from '../core/catalog.js';
+import { parseDuration } from '../core/duration.js';
 import { compileAllowlist, type IpMatcher } from '../core/ip-allowlist.js';
 import type { TokenGrant } from '../core/policy.js';
 import { closure, effectiveScopes } from '../core/scopes.js';
@@ -13,6 +14,7 @@ import type { TokensTable } from '../store/schema.js';
 const scopeSets = new Map<string, { granted: ReadonlySet<string>; effective: ReadonlySet<string> }>();
 const domainSets = new Map<string, ReadonlySet<string>>();
 const matchers = new Map<string, IpMatcher>();
+const rateLimits = new Map<string, { requests: number; perSeconds: number }>();
 
 function intern<T>(table: Map<string, T>, key: string, make: () => T): T {
   let value = table.get(key);
@@ -27,7 +29,7 @@ const parseTime = (text: string | null): number | null => (text === null ? null 
 
 export type GrantSource = Pick<
   TokensTable,
-  'id' | 'account_id' | 'name' | 'type' | 'scopes' | 'domains' | 'mailbox_id' | 'ip_allowlist' | 'revoked_at' | 'paused_at' | 'expires_at' | 'deleted_at'
+  'id' | 'account_id' | 'name' | 'type' | 'scopes' | 'domains' | 'mailbox_id' | 'ip_allowlist' | 'revoked_at' | 'paused_at' | 'expires_at' | 'deleted_at' | 'rate_limit'
 >;
 
 export function compileGrant(row: GrantSource, plan: PlanName): TokenGrant {
@@ -53,5 +55,9 @@ export function compileGrant(row: GrantSource, plan: PlanName): TokenGrant {
     revokedAt: parseTime(row.revoked_at ?? row.deleted_at),
     pausedAt: parseTime(row.paused_at),
     expiresAt: parseTime(row.expires_at),
+    rateLimit: row.rate_limit === null ? null : intern(rateLimits, row.rate_limit, () => {
+      const { requests, per } = JSON.parse(row.rate_limit!) as { requests: number; per: string };
+      return { requests, perSeconds: parseDuration(per) ?? 1 };
+    }),
   };
 }

@@ -1,5 +1,6 @@
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ApiError } from '../core/errors.js';
+import { memoryLimiters, type LimiterFactory } from './limits.js';
 
 export interface ThrottleLimits {
   maxFailuresPerAccount: number;
@@ -16,7 +17,7 @@ export class PasswordThrottle {
   private readonly perAccount: RateLimiterAbstract;
   private readonly perIp: RateLimiterAbstract;
 
-  constructor(limits: ThrottleLimits, make: (points: number, duration: number, keyPrefix: string) => RateLimiterAbstract = memoryLimiter) {
+  constructor(limits: ThrottleLimits, make: LimiterFactory = memoryLimiters) {
     this.perAccount = make(limits.maxFailuresPerAccount, limits.windowSeconds, 'pw-account');
     this.perIp = make(limits.maxFailuresPerIp, limits.windowSeconds, 'pw-ip');
   }
@@ -41,6 +42,3 @@ export class PasswordThrottle {
     await this.perAccount.delete(account);
   }
 }
-
-const memoryLimiter = (points: number, duration: number, keyPrefix: string): RateLimiterAbstract =>
-  new RateLimiterMemory({ points, duration, keyPrefix });

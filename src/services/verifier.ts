@@ -67,7 +67,7 @@ export class Verifier {
       .select([
         'tokens.id', 'tokens.account_id', 'tokens.name', 'tokens.type', 'tokens.scopes', 'tokens.domains',
         'tokens.mailbox_id', 'tokens.ip_allowlist', 'tokens.revoked_at', 'tokens.paused_at', 'tokens.expires_at',
-        'tokens.deleted_at', 'accounts.plan',
+        'tokens.deleted_at', 'tokens.rate_limit', 'accounts.plan',
       ])
       .where('tokens.hash', '=', hash)
       .executeTakeFirst();

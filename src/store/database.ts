@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration }
 import pg from 'pg';
 import type { Config } from '../config.js';
 import * as initial from './migrations/001-initial.js';
+import * as tokenRateLimit from './migrations/002-token-rate-limit.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -12,6 +13,7 @@ export type Db = Kysely<Database>;
 /** Versioned migrations, in order. A new one is a new file and a new line here. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
+  '002-token-rate-limit': tokenRateLimit,
 };
 
 export function openDatabase(config: Config['database']): Db {

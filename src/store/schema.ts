@@ -101,6 +101,8 @@ export interface TokensTable {
   last_used_ip: string | null;
   rotated_from: string | null;
   rotated_to: string | null;
+  /** JSON `{"requests": n, "per": "1m"}`, or null for no per-token limit. */
+  rate_limit: string | null;
 }
 
 export interface AuditEventsTable {

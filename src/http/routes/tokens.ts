@@ -3,7 +3,7 @@ import type { CreateTokenInput, ListTokensFilter, UpdateTokenInput } from '../..
 import { principalOf, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
 import {
-  created, single, DESCRIPTION, DOMAIN_LIST, EXPIRES_AT, EXPIRES_IN, idParams, IP_LIST, page, pageQuery, SCOPE_LIST, TOKEN_NAME, tokenRef,
+  created, single, DESCRIPTION, RATE_LIMIT, DOMAIN_LIST, EXPIRES_AT, EXPIRES_IN, idParams, IP_LIST, page, pageQuery, SCOPE_LIST, TOKEN_NAME, tokenRef,
 } from '../schemas.js';
 
 export const MANAGE: AuthRule = { kind: 'account', scope: { api: 'tokens:full' }, manage: true };
@@ -24,7 +24,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
           type: 'object', required: ['name', 'scopes'], additionalProperties: false,
           properties: {
             name: TOKEN_NAME, description: DESCRIPTION, type: TYPE, scopes: SCOPE_LIST, domains: DOMAIN_LIST,
-            ip_allowlist: IP_LIST, expires_in: EXPIRES_IN, expires_at: EXPIRES_AT,
+            ip_allowlist: IP_LIST, expires_in: EXPIRES_IN, expires_at: EXPIRES_AT, rate_limit: RATE_LIMIT,
           },
         },
         response: { 201: created },
@@ -68,7 +68,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
           type: 'object', additionalProperties: false,
           properties: {
             name: TOKEN_NAME, description: DESCRIPTION, scopes: SCOPE_LIST, domains: DOMAIN_LIST, ip_allowlist: IP_LIST,
-            expires_in: EXPIRES_IN, expires_at: EXPIRES_AT,
+            expires_in: EXPIRES_IN, expires_at: EXPIRES_AT, rate_limit: RATE_LIMIT,
           },
         },
         response: { 200: single },

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../core/errors.js';
 import { decide } from '../../core/policy.js';
 import type { AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -49,6 +50,14 @@ export function verifyRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (grant === null) return { valid: false, code: 'unauthorized' };
       const denial = decide(grant, { scope: scope ?? null, ip: ip ?? '', now: ctx.clock.now(), domainId: domain ?? null });
       if (denial !== null) return { valid: false, code: denial.code };
+      if (grant.rateLimit !== null) {
+        try {
+          await ctx.tokenRateLimiter.consume(grant.id, grant.rateLimit);
+        } catch (error) {
+          if (error instanceof ApiError) return { valid: false, code: error.code };
+          throw error;
+        }
+      }
       ctx.usage.touch(grant.id, ip ?? null);
       return {
         valid: true,

@@ -149,7 +149,7 @@ export class TokenLifecycle {
       const { row: successor, secret } = await insertToken(trx, principal, {
         type: old.type as TokenType, name: old.name, description: old.description, scopes: JSON.parse(old.scopes) as string[],
         domains: old.domains === null ? null : (JSON.parse(old.domains) as string[]), ipAllowlist: old.ip_allowlist === null ? null : (JSON.parse(old.ip_allowlist) as string[]),
-        expiresAt: originalExpiry, mailboxId: old.mailbox_id, rotatedFrom: old.id, parentTokenId: old.parent_token_id,
+        expiresAt: originalExpiry, mailboxId: old.mailbox_id, rotatedFrom: old.id, parentTokenId: old.parent_token_id, rateLimit: old.rate_limit,
       }, tokenPrefix, now, { rotated_from: old.id });
       const claimed = await trx.updateTable('tokens')
         .set({ rotated_to: successor.id, expires_at: iso(graceEnd) })

@@ -66,6 +66,23 @@ export function resolveAllowlist(requested: readonly string[] | null | undefined
   return entries;
 }
 
+export interface RateLimitInput {
+  requests: number;
+  per: string;
+}
+
+const MAX_RATE_WINDOW_SECONDS = 86_400;
+
+/** Validates a per-token rate limit and returns it as stored: JSON, or null for none. */
+export function storedRateLimit(input: RateLimitInput | null | undefined): string | null | undefined {
+  if (input === undefined || input === null) return input;
+  const seconds = parseDuration(input.per);
+  if (seconds === null || seconds === 0 || seconds > MAX_RATE_WINDOW_SECONDS) {
+    throw invalidRequest('rate_limit.per', 'rate_limit.per must be a duration from 1s to 1d, such as 1m');
+  }
+  return JSON.stringify({ requests: input.requests, per: input.per });
+}
+
 /** Reads `expires_in` or `expires_at`; `undefined` when neither is given. */
 export function parseExpiry(
   input: { expires_in?: string | undefined; expires_at?: string | null | undefined },

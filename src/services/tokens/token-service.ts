@@ -11,7 +11,8 @@ import type { Principal } from '../context.js';
 import type { UsageRecorder } from '../usage.js';
 import type { Verifier } from '../verifier.js';
 import {
-  checkScopeCeiling, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveExpiry, widensAccess, withinCeiling,
+  checkScopeCeiling, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveExpiry, storedRateLimit, widensAccess, withinCeiling,
+  type RateLimitInput,
 } from './token-rules.js';
 import { insertToken, liveDomainIds, planOf, visibleRow } from './token-store.js';
 import { toTokenView, type TokenView } from './token-view.js';
@@ -25,6 +26,7 @@ export interface CreateTokenInput {
   ip_allowlist?: string[] | null;
   expires_in?: string;
   expires_at?: string | null;
+  rate_limit?: RateLimitInput | null;
 }
 
 export interface UpdateTokenInput {
@@ -35,6 +37,7 @@ export interface UpdateTokenInput {
   ip_allowlist?: string[] | null;
   expires_in?: string;
   expires_at?: string | null;
+  rate_limit?: RateLimitInput | null;
 }
 
 export type StatusFilter = 'active' | 'paused' | 'expired' | 'revoked';
@@ -86,7 +89,8 @@ export class TokenService {
     const domains = resolveDomains(input.domains, await liveDomainIds(db, principal.accountId), ceiling);
     const ipAllowlist = resolveAllowlist(input.ip_allowlist, ceiling);
     const expiresAt = resolveExpiry(parseExpiry(input, now), ceiling);
-    const spec = { type, name: input.name, description: input.description ?? '', scopes, domains, ipAllowlist, expiresAt, mailboxId: null };
+    const rateLimit = storedRateLimit(input.rate_limit) ?? null;
+    const spec = { type, name: input.name, description: input.description ?? '', scopes, domains, ipAllowlist, expiresAt, mailboxId: null, rateLimit };
     const { row, secret } = await db.transaction().execute((trx) => insertToken(trx, principal, spec, this.deps.tokenPrefix, now));
     return { token: this.view(row, plan), secret };
   }
@@ -174,6 +178,11 @@ export class TokenService {
       if (input.ip_allowlist !== undefined) {
         ipAllowlist = resolveAllowlist(input.ip_allowlist, ceiling);
         note('ip_allowlist', 'ip_allowlist', oldAllowlist, ipAllowlist, ipAllowlist === null ? null : JSON.stringify(ipAllowlist));
+      }
+      const rateLimit = storedRateLimit(input.rate_limit);
+      if (rateLimit !== undefined) {
+        const parse = (text: string | null) => (text === null ? null : (JSON.parse(text) as unknown));
+        note('rate_limit', 'rate_limit', parse(row.rate_limit), parse(rateLimit), rateLimit);
       }
       const expiry = parseExpiry(input, now);
       if (expiry !== undefined) {

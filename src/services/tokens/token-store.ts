@@ -53,6 +53,8 @@ export interface TokenSpec {
   rotatedFrom?: string | null;
   /** The token this one answers to: revoking it revokes this one. Defaults to the minting token. */
   parentTokenId?: string | null;
+  /** Stored JSON of the per-token rate limit, or null. */
+  rateLimit?: string | null;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function insertToken(
     parent_token_id: spec.parentTokenId !== undefined ? spec.parentTokenId : principal.grant?.id ?? null,
     expires_at: spec.expiresAt === null ? null : iso(spec.expiresAt), paused_at: null, revoked_at: null, revoke_reason: null,
     deleted_at: null, first_used_at: null, last_used_at: null, last_used_ip: null, rotated_from: spec.rotatedFrom ?? null, rotated_to: null,
+    rate_limit: spec.rateLimit ?? null,
   };
   await trx.insertInto('tokens').values(row).execute();
   await appendAudit(trx, principal.accountId, {

@@ -28,6 +28,7 @@ export interface TokenView {
   revoke_reason: string | null;
   rotated_from: string | null;
   rotated_to: string | null;
+  rate_limit: { requests: number; per: string } | null;
 }
 
 const parseList = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
@@ -67,6 +68,7 @@ export function toTokenView(row: TokensTable, plan: PlanName, now: number): Toke
     revoke_reason: row.revoke_reason,
     rotated_from: row.rotated_from,
     rotated_to: row.rotated_to,
+    rate_limit: row.rate_limit === null ? null : (JSON.parse(row.rate_limit) as { requests: number; per: string }),
   };
 }
 

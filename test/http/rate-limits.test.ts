@@ -1,0 +1,105 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSession, bearer, createToken, expectError, expectStatus, operator, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+let owner: Session;
+beforeAll(async () => {
+  h = await startHarness();
+  owner = await ownerSession(h);
+});
+afterAll(() => h.close());
+
+describe('per-token rate limit', () => {
+  it('answers 429 with Retry-After past the limit, for that token only', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'limited', scopes: ['domains:read'], rate_limit: { requests: 3, per: '1m' } });
+    expect(token.rate_limit).toEqual({ requests: 3, per: '1m' });
+    const { secret: free } = await createToken(h, asSession(owner), { name: 'free', scopes: ['domains:read'] });
+    for (let i = 0; i < 3; i += 1) expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
+    const refused = await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    const err = expectError(refused, 429, 'rate_limited');
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(err.details?.retry_after).toBe(retryAfter);
+    expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(free) }), 200);
+    expect(expectStatus(await h.request({ method: 'POST', url: '/v1/verify', headers: operator(h), payload: { token: secret } }), 200)).toEqual({ valid: false, code: 'rate_limited' });
+    await h.ctx.accessLog.flush();
+    const logged = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}/activity`, headers: asSession(owner) }), 200);
+    expect(logged.data[0]).toMatchObject({ status: 429, error_code: 'rate_limited' });
+  });
+
+  it('is validated, editable, removable, and kept by a rotation', async () => {
+    for (const rate_limit of [{ requests: 0, per: '1m' }, { requests: 5, per: '0s' }, { requests: 5, per: 'soon' }, { requests: 5, per: '2d' }, { requests: 5 }]) {
+      expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'x', scopes: ['domains:read'], rate_limit } }), 400, 'invalid_request');
+    }
+    const { token } = await createToken(h, asSession(owner), { name: 'tunable', scopes: ['domains:read'] });
+    const patch = async (rate_limit: unknown) =>
+      expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: asSession(owner), payload: { rate_limit } }), 200).token.rate_limit;
+    expect(await patch({ requests: 100, per: '1s' })).toEqual({ requests: 100, per: '1s' });
+    const rotated = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/rotate`, headers: asSession(owner), payload: {} }), 200);
+    expect(rotated.token.rate_limit).toEqual({ requests: 100, per: '1s' });
+    expect(await patch(null)).toBeNull();
+  });
+});
+
+const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+
+async function redisReachable(): Promise<string | null> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    client.disconnect();
+  }
+}
+
+const redisMissing = await redisReachable();
+if (redisMissing && process.env.CI) throw new Error(`Redis tests cannot run: ${REDIS_URL} is not reachable (${redisMissing})`);
+if (redisMissing) console.warn(`Redis tests skipped: ${REDIS_URL} is not reachable (${redisMissing})`);
+
+describe.skipIf(redisMissing !== null)('shared counters in Redis', () => {
+  let a: Harness;
+  let b: Harness;
+  beforeAll(async () => {
+    const env = { LATCHKEY_REDIS_URL: REDIS_URL, LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' };
+    a = await startHarness(env);
+    b = await startHarness(env);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('count failed logins across nodes', async () => {
+    const email = `shared-${process.pid}-${Date.now()}@example.com`;
+    for (const node of [a, b]) {
+      expectStatus(await node.request({ method: 'POST', url: '/admin/v1/accounts', headers: operator(node), payload: { name: 'S', plan: 'pro', owner: { email, password: PASSWORD } } }), 201);
+    }
+    const fail = (node: Harness) => node.request({ method: 'POST', url: '/v1/auth/login', payload: { email, password: 'wrong password' } });
+    expectError(await fail(a), 401, 'unauthorized');
+    expectError(await fail(a), 401, 'unauthorized');
+    expectError(await fail(b), 401, 'unauthorized');
+    expectError(await b.request({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } }), 429, 'rate_limited');
+    expectError(await a.request({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } }), 429, 'rate_limited');
+  });
+
+  it('count a token’s requests across nodes', async () => {
+    const s = await ownerSession(a);
+    const { secret, token } = await createToken(a, asSession(s), { name: 'shared limit', scopes: ['domains:read'], rate_limit: { requests: 4, per: '1m' } });
+    // The same token on a second node: its row, as a shared database would hold it.
+    const account = await a.ctx.db.selectFrom('accounts').selectAll().where('id', '=', s.accountId).executeTakeFirstOrThrow();
+    const row = await a.ctx.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();
+    await b.ctx.db.insertInto('accounts').values(account).execute();
+    await b.ctx.db.insertInto('tokens').values(row).execute();
+    for (const node of [a, b, a, b]) expectStatus(await node.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
+    expectError(await b.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 429, 'rate_limited');
+    expectError(await a.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 429, 'rate_limited');
+  });
+});
