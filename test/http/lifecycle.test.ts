@@ -145,6 +145,22 @@ describe('expiry and retention', () => {
     expect((await h.request({ method: 'GET', url: '/v1/audit-log/verify', headers: asSession(owner) })).json().valid).toBe(true);
   });
 
+  it('purges each token once when several nodes purge at the same time', async () => {
+    const s = await ownerSession(h);
+    for (let i = 0; i < 5; i += 1) {
+      const { token } = await createToken(h, asSession(s), { name: `raced ${i}`, scopes: ['domains:read'] });
+      await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/revoke`, headers: asSession(s), payload: {} });
+    }
+    h.clock.advance(31 * DAY);
+    const counts = await Promise.all([h.ctx.lifecycle.purgeExpired(), h.ctx.lifecycle.purgeExpired(), h.ctx.lifecycle.purgeExpired()]);
+    const events = await h.ctx.db.selectFrom('audit_events').select('target_id').where('account_id', '=', s.accountId).where('action', '=', 'token.purged').execute();
+    expect(events).toHaveLength(5);
+    expect(new Set(events.map((e) => e.target_id)).size).toBe(5);
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5);
+    owner = await login(h, s.email);
+    expect((await h.request({ method: 'GET', url: '/v1/audit-log/verify', headers: asSession(owner) })).json().valid).toBe(true);
+  });
+
   it('takes the retention from LATCHKEY_TOKEN_RETENTION_DAYS', async () => {
     const short = await startHarness({ LATCHKEY_TOKEN_RETENTION_DAYS: '1' });
     try {
