@@ -59,6 +59,23 @@ export interface IpMatcher {
   covers(other: readonly string[]): boolean;
 }
 
+/**
+ * Client addresses repeat from request to request, and parsing one costs about as much as the
+ * token's SHA-256: remember recent ones (bounded; forgotten all at once when full).
+ */
+const CLIENT_CACHE_MAX = 10_000;
+const clientAddresses = new Map<string, Address | null>();
+
+function parseClient(ip: string): Address | null {
+  let address = clientAddresses.get(ip);
+  if (address === undefined) {
+    address = parseAddress(ip);
+    if (clientAddresses.size >= CLIENT_CACHE_MAX) clientAddresses.clear();
+    clientAddresses.set(ip, address);
+  }
+  return address;
+}
+
 const rangeMatches = (address: Address, [network, bits]: Range): boolean =>
   address.kind() === network.kind() && address.match(network, bits);
 
@@ -68,7 +85,7 @@ export function compileAllowlist(entries: readonly string[]): IpMatcher {
   return {
     entries,
     allows(ip: string): boolean {
-      const address = parseAddress(ip);
+      const address = parseClient(ip);
       return address !== null && ranges.some((range) => rangeMatches(address, range));
     },
     covers(other: readonly string[]): boolean {
