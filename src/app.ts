@@ -4,7 +4,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { hashSecret } from './core/token-format.js';
 import { installAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
 import { clientErrorHandler, installErrorHandling } from './http/errors.js';
@@ -62,6 +61,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const db = options.db ?? openDatabase(config.database);
   await migrate(db, config.database.dialect);
   const metrics = createMetrics();
+  // Set once the logger exists; nothing that can fail runs before then.
   let report: (job: string) => (error: unknown) => void = () => () => undefined;
   const feed: ChangeFeed =
     config.database.dialect === 'postgres'
@@ -134,6 +134,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
 
   // Background work starts once the logger exists, so that a failed flush or purge is reported.
   report = (job: string) => (error: unknown) => app.log.error({ err: error, job }, 'background job failed; it will retry');
+  await redis?.connect().catch(report('redis'));
   await feed.start((change) => verifier.forget(change), () => verifier.clear());
   usage.start(config.usageFlushIntervalMs, report('last-use flush'));
   accessLog.start(report('access-log flush'));
@@ -157,4 +158,3 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   };
 }
 
-export const operatorHashOf = hashSecret;

@@ -23,8 +23,9 @@ export function redisLimiters(client: Redis): LimiterFactory {
 }
 
 export function connectRedis(url: string): Redis {
-  // Fail fast instead of queueing: the insurance limiter takes over while Redis is away.
-  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  // Fail fast instead of queueing: the insurance limiter takes over while Redis is away. The
+  // caller connects once it can report a failure.
+  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
 }
 
 export interface TokenRateLimit {
