@@ -26,6 +26,7 @@ import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
 import { AccountService } from './services/accounts.js';
 import { connectRedis, memoryLimiters, redisLimiters, TokenRateLimiter } from './services/limits.js';
 import { PeriodicJob } from './services/periodic.js';
+import { TokenGate } from './services/token-gate.js';
 import { PasswordThrottle } from './services/throttle.js';
 import { TokenLifecycle } from './services/tokens/lifecycle.js';
 import { argon2Hasher, type PasswordHasher } from './services/passwords.js';
@@ -87,7 +88,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   });
   const platform = new PlatformService({ db, clock, tokens, lifecycle, tokenPrefix: config.tokenPrefix });
   const accessLog = new AccessLogWriter(db, { ...config.accessLog, onDropped: (n) => metrics.accessLogDropped.inc(n) });
-  const ctx: AppContext = { config, clock, db, verifier, usage, accounts, tokens, lifecycle, platform, accessLog, metrics, tokenRateLimiter };
+  const gate = new TokenGate({ verifier, clock, usage, rateLimiter: tokenRateLimiter, onDecision: metrics.recordDecision });
+  const ctx: AppContext = { config, clock, db, verifier, usage, accounts, tokens, lifecycle, platform, accessLog, metrics, gate };
 
   const app = Fastify({
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
@@ -117,7 +119,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   app.addSchema(tokenSchema);
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app, await installDashboard(app, config.dashboardDir));
-  installAuth(app, { config, clock, verifier, usage, accounts, operatorTokenHash: options.operatorTokenHash, metrics, tokenRateLimiter });
+  installAuth(app, { config, gate, accounts, operatorTokenHash: options.operatorTokenHash });
   installAccessLog(app, accessLog, clock);
 
   systemRoutes(app, ctx);

@@ -2,17 +2,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { ApiError } from '../core/errors.js';
-import { decide, type TokenGrant } from '../core/policy.js';
+import type { TokenGrant } from '../core/policy.js';
 import { recognise } from '../core/token-format.js';
 import type { TokenType } from '../core/token-format.js';
 import { AccountService, type SessionCaller } from '../services/accounts.js';
 import type { Principal, RequestMeta } from '../services/context.js';
 import { SEES_EVERYTHING } from '../services/context.js';
-import type { UsageRecorder } from '../services/usage.js';
-import type { Verifier } from '../services/verifier.js';
+import type { TokenGate } from '../services/token-gate.js';
 import type { Clock } from '../core/clock.js';
-import type { Metrics } from './metrics.js';
-import type { TokenRateLimiter } from '../services/limits.js';
 import type {} from '@fastify/cookie';
 
 /** The scope a route needs from each token type; a type that is absent may not use the route. */
@@ -50,13 +47,9 @@ const QUERY_CREDENTIAL_NAMES = /(^|[?&])(token|access_token|api_key|apikey|key|s
 
 export interface AuthDeps {
   config: Config;
-  clock: Clock;
-  verifier: Verifier;
-  usage: UsageRecorder;
+  gate: TokenGate;
   accounts: AccountService;
   operatorTokenHash: string;
-  metrics: Metrics;
-  tokenRateLimiter: TokenRateLimiter;
 }
 
 const unauthorized = (message = 'a valid token or session is required') => new ApiError('unauthorized', message);
@@ -86,7 +79,7 @@ function rejectCredentialInQuery(request: FastifyRequest, prefix: string): void 
 }
 
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { config, verifier, usage, accounts, clock, metrics } = deps;
+  const { config, gate, accounts } = deps;
   const operatorHash = Buffer.from(deps.operatorTokenHash);
   app.decorateRequest('caller', null);
 
@@ -112,16 +105,10 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
 
     if (header !== undefined) {
       if (rule.kind === 'session') throw unauthorized('this endpoint needs a signed-in session');
-      const resolved = verifier.resolve(bearerOf(header));
-      const grant = resolved instanceof Promise ? await resolved : resolved;
-      if (grant === null) throw unauthorized();
+      const { grant, denial } = await gate.check(bearerOf(header), { scopeFor: (type) => rule.scope[type], ip: request.ip });
       request.presentedToken = grant;
-      const denial = decide(grant, { scope: rule.scope[grant.type], ip: request.ip, now: clock.now() });
-      metrics.recordDecision(denial === null ? 'ok' : denial.code);
       if (denial !== null) throw new ApiError(denial.code, denial.message, denial.details);
-      if (grant.rateLimit !== null) await deps.tokenRateLimiter.consume(grant.id, grant.rateLimit);
-      usage.touch(grant.id, request.ip);
-      request.caller = { kind: 'token', grant };
+      request.caller = { kind: 'token', grant: grant! };
       return;
     }
 

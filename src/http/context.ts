@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { AccessLogWriter } from '../services/access-log.js';
 import type { AccountService } from '../services/accounts.js';
-import type { TokenRateLimiter } from '../services/limits.js';
+import type { TokenGate } from '../services/token-gate.js';
 import type { TokenLifecycle } from '../services/tokens/lifecycle.js';
 import type { PlatformService } from '../services/platform.js';
 import type { TokenService } from '../services/tokens/token-service.js';
@@ -25,5 +25,5 @@ export interface AppContext {
   platform: PlatformService;
   accessLog: AccessLogWriter;
   metrics: Metrics;
-  tokenRateLimiter: TokenRateLimiter;
+  gate: TokenGate;
 }

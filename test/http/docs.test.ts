@@ -28,6 +28,15 @@ describe('documentation', () => {
     expect(documented).toEqual(ERROR_STATUS);
   });
 
+  it('answers /readyz with 503 when the database is gone', async () => {
+    const lost = await startHarness();
+    await lost.ctx.db.destroy();
+    const response = await lost.request({ method: 'GET', url: '/readyz' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ error: { code: 'internal_error' } });
+    await lost.close().catch(() => undefined);
+  });
+
   it('serves health, readiness and Prometheus metrics', async () => {
     expect(JSON.parse((await h.request({ method: 'GET', url: '/healthz' })).body)).toEqual({ status: 'ok' });
     expect(JSON.parse((await h.request({ method: 'GET', url: '/readyz' })).body)).toEqual({ status: 'ready' });

@@ -81,6 +81,18 @@ describe('the verify cache', () => {
   });
 });
 
+describe('the cache’s maximum age', () => {
+  it('re-reads a cached token after LATCHKEY_VERIFY_CACHE_MAX_AGE_MS, even if no invalidation arrived', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'missed notice', scopes: ['domains:read'] });
+    expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
+    // A change this node never hears about, as when another node's notice is lost.
+    await h.ctx.db.updateTable('tokens').set({ revoked_at: new Date(h.clock.now()).toISOString() }).where('id', '=', token.id).execute();
+    expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
+    h.clock.advance(60_001);
+    expectError(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 401, 'token_revoked');
+  });
+});
+
 describe('last use', () => {
   it('is visible at once, written in one batch per interval rather than per request, and moves only forward', async () => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'used', scopes: ['domains:read'] });

@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import { ApiError } from '../../core/errors.js';
-import { sendError } from '../errors.js';
+import { errorBody } from '../errors.js';
 
 export function systemRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -12,7 +11,8 @@ export function systemRoutes(app: FastifyInstance, ctx: AppContext): void {
       await sql`select 1`.execute(ctx.db);
       return { status: 'ready' };
     } catch {
-      return sendError(reply.code(503), new ApiError('internal_error', 'the database is not reachable')).code(503);
+      // Not ready is a state, not a bug: 503 so that a load balancer takes the node out.
+      return reply.code(503).send(errorBody('internal_error', 'the database is not reachable'));
     }
   });
 

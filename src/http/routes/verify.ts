@@ -1,6 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../core/errors.js';
-import { decide } from '../../core/policy.js';
 import type { AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
 
@@ -45,20 +43,8 @@ export function verifyRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const { token, scope, domain, ip } = request.body;
-      const resolved = ctx.verifier.resolve(token);
-      const grant = resolved instanceof Promise ? await resolved : resolved;
-      if (grant === null) return { valid: false, code: 'unauthorized' };
-      const denial = decide(grant, { scope: scope ?? null, ip: ip ?? '', now: ctx.clock.now(), domainId: domain ?? null });
-      if (denial !== null) return { valid: false, code: denial.code };
-      if (grant.rateLimit !== null) {
-        try {
-          await ctx.tokenRateLimiter.consume(grant.id, grant.rateLimit);
-        } catch (error) {
-          if (error instanceof ApiError) return { valid: false, code: error.code };
-          throw error;
-        }
-      }
-      ctx.usage.touch(grant.id, ip ?? null);
+      const { grant, denial } = await ctx.gate.check(token, { scopeFor: () => scope ?? null, ip: ip ?? null, domainId: domain ?? null });
+      if (denial !== null || grant === null) return { valid: false, code: denial?.code ?? 'unauthorized' };
       return {
         valid: true,
         token: {
