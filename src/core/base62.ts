@@ -25,12 +25,21 @@ export function encodeBase62Number(value: number, width: number): string {
   return out.padStart(width, '0');
 }
 
-export function isBase62(text: string, from = 0): boolean {
-  for (let i = from; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
+/** Digit values by char code; -1 for anything that is not a base62 digit. */
+export const BASE62_DIGITS = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i += 1) BASE62_DIGITS[ALPHABET.charCodeAt(i)] = i;
+
+const digitValue = (c: number): number => (c < 128 ? BASE62_DIGITS[c]! : -1);
+
+/** Reads `text[from, to)` as a base62 number (safe integers only), or -1 if a digit is not base62. */
+export function decodeBase62Number(text: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i += 1) {
+    const digit = digitValue(text.charCodeAt(i));
+    if (digit < 0) return -1;
+    value = value * 62 + digit;
   }
-  return true;
+  return value;
 }
 
 export function bytesToBigInt(bytes: Uint8Array): bigint {

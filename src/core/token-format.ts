@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
-import { base62Width, bytesToBigInt, encodeBase62, encodeBase62Number, isBase62 } from './base62.js';
+import { hash, randomBytes } from 'node:crypto';
+import { BASE62_DIGITS, base62Width, bytesToBigInt, decodeBase62Number, encodeBase62, encodeBase62Number } from './base62.js';
+import { crc32Ascii } from './crc32.js';
 
 /**
  * Token format (SPEC §3): `<prefix>_<type word>_<body><checksum>`.
@@ -31,11 +31,12 @@ export interface MintedSecret {
 }
 
 export function checksumOf(text: string): string {
-  return encodeBase62Number(crc32(text), CHECKSUM_LENGTH);
+  return encodeBase62Number(crc32Ascii(text), CHECKSUM_LENGTH);
 }
 
+/** SHA-256 in base64url, through the one-shot API: no Hash object per request. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url');
+  return hash('sha256', secret, 'base64url');
 }
 
 export function mintSecret(prefix: string, word: string): MintedSecret {
@@ -55,15 +56,20 @@ export function mintSecret(prefix: string, word: string): MintedSecret {
  * a matching checksum. Returns the type word, or null for anything else.
  */
 export function recognise(prefix: string, candidate: string): string | null {
-  const tail = BODY_LENGTH + CHECKSUM_LENGTH;
-  if (candidate.length > prefix.length + 8 + tail || !candidate.startsWith(prefix + '_')) return null;
-  const wordEnd = candidate.indexOf('_', prefix.length + 1);
-  if (wordEnd < 0 || candidate.length - wordEnd - 1 !== tail) return null;
-  const word = candidate.slice(prefix.length + 1, wordEnd);
-  if (!isBase62(candidate, wordEnd + 1)) return null;
+  const wordStart = prefix.length + 1;
+  const wordEnd = candidate.length - BODY_LENGTH - CHECKSUM_LENGTH - 1;
+  // Cheap shape checks first; nothing here allocates until the token is known to be well formed.
+  if (wordEnd <= wordStart || wordEnd - wordStart > 8 || !candidate.startsWith(prefix) || candidate.charCodeAt(prefix.length) !== UNDERSCORE) {
+    return null;
+  }
+  if (candidate.indexOf('_', wordStart) !== wordEnd) return null;
   const payloadEnd = candidate.length - CHECKSUM_LENGTH;
-  return candidate.endsWith(checksumOf(candidate.slice(0, payloadEnd))) ? word : null;
+  const checksum = decodeBase62Number(candidate, payloadEnd, candidate.length);
+  if (checksum < 0 || checksum !== crc32Ascii(candidate, payloadEnd, wordEnd + 1, BASE62_DIGITS)) return null;
+  return candidate.slice(wordStart, wordEnd);
 }
+
+const UNDERSCORE = 0x5f;
 
 export function tokenTypeOfWord(word: string): TokenType | null {
   for (const type of TOKEN_TYPES) if (TYPE_WORD[type] === word) return type;

@@ -36,3 +36,16 @@ describe('token format', () => {
     fc.assert(fc.property(fc.string({ maxLength: 80 }), (text) => recognise('lk', `lk_live_${text}`) === null || text.length === BODY_LENGTH + CHECKSUM_LENGTH));
   });
 });
+
+describe('checksum', () => {
+  it('is the CRC-32 zlib computes', async () => {
+    const { crc32 } = await import('node:zlib');
+    const { crc32Ascii } = await import('../../src/core/crc32.js');
+    fc.assert(fc.property(fc.string({ unit: 'binary-ascii', maxLength: 100 }), (text) => crc32Ascii(text) === crc32(text)));
+  });
+
+  it('refuses non-ASCII text rather than guessing its encoding', async () => {
+    const { crc32Ascii } = await import('../../src/core/crc32.js');
+    expect(crc32Ascii('lk_livé_')).toBe(-1);
+  });
+});
