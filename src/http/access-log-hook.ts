@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { iso, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { TokenGrant } from '../core/policy.js';
 import type { AccessLogWriter } from '../services/access-log.js';
 
@@ -32,7 +32,7 @@ export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter, 
       const url = request.url;
       const q = url.indexOf('?');
       writer.record({
-        at: iso(clock.now()),
+        at: clock.now(),
         account_id: grant.accountId,
         token_id: grant.id,
         token_name: grant.name,

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { ApiError } from '../core/errors.js';
 import type { TokenGrant } from '../core/policy.js';
-import { recognise } from '../core/token-format.js';
+import { hashSecret, recognise } from '../core/token-format.js';
 import type { TokenType } from '../core/token-format.js';
 import { AccountService, type SessionCaller } from '../services/accounts.js';
 import type { Principal, RequestMeta } from '../services/context.js';
@@ -95,7 +95,7 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     const header = request.headers.authorization;
 
     if (rule.kind === 'operator') {
-      const presented = Buffer.from(createHash('sha256').update(header === undefined ? '' : bearerOf(header)).digest('base64url'));
+      const presented = Buffer.from(hashSecret(header === undefined ? '' : bearerOf(header)));
       if (header === undefined || presented.length !== operatorHash.length || !timingSafeEqual(presented, operatorHash)) {
         throw unauthorized('the operator token is required');
       }
@@ -105,7 +105,7 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
 
     if (header !== undefined) {
       if (rule.kind === 'session') throw unauthorized('this endpoint needs a signed-in session');
-      const { grant, denial } = await gate.check(bearerOf(header), { scopeFor: (type) => rule.scope[type], ip: request.ip });
+      const { grant, denial } = await gate.check(bearerOf(header), { scope: rule.scope, ip: request.ip });
       request.presentedToken = grant;
       if (denial !== null) throw new ApiError(denial.code, denial.message, denial.details);
       request.caller = { kind: 'token', grant: grant! };

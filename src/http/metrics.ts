@@ -27,11 +27,18 @@ export function createMetrics() {
     help: 'Access-log entries dropped because the write queue was full',
     registers: [registry],
   });
+  // prom-client hashes the label object on every `labels()` call; the hot path asks for a few results.
+  const byResult = new Map<string, ReturnType<typeof decisions.labels>>();
+  const decisionCounter = (result: string) => {
+    let counter = byResult.get(result);
+    if (counter === undefined) byResult.set(result, (counter = decisions.labels(result)));
+    return counter;
+  };
   return {
     registry,
     accessLogDropped,
     recordLookup: (outcome: VerifyOutcome) => byOutcome[outcome].inc(),
-    recordDecision: (result: string) => decisions.labels(result).inc(),
+    recordDecision: (result: string) => decisionCounter(result).inc(),
     cachedTokens,
   };
 }

@@ -4,7 +4,7 @@ import { compileAllowlist, type IpMatcher } from '../core/ip-allowlist.js';
 import type { TokenGrant } from '../core/policy.js';
 import { closure, effectiveScopes } from '../core/scopes.js';
 import type { TokenType } from '../core/token-format.js';
-import type { TokensTable } from '../store/schema.js';
+import type { GrantRow } from '../store/grant-reader.js';
 
 /**
  * Turns a stored token into the precompiled form the policy decides on. Identical scope lists,
@@ -15,6 +15,9 @@ const scopeSets = new Map<string, { granted: ReadonlySet<string>; effective: Rea
 const domainSets = new Map<string, ReadonlySet<string>>();
 const matchers = new Map<string, IpMatcher>();
 const rateLimits = new Map<string, { requests: number; perSeconds: number }>();
+/** Account ids, types and plan names repeat across tokens; each row read brings its own copy. */
+const strings = new Map<string, string>();
+const shared = <T extends string>(text: T): T => intern(strings, text, () => text) as T;
 
 function intern<T>(table: Map<string, T>, key: string, make: () => T): T {
   let value = table.get(key);
@@ -27,20 +30,18 @@ function intern<T>(table: Map<string, T>, key: string, make: () => T): T {
 
 const parseTime = (text: string | null): number | null => (text === null ? null : Date.parse(text));
 
-export type GrantSource = Pick<
-  TokensTable,
-  'id' | 'account_id' | 'name' | 'type' | 'scopes' | 'domains' | 'mailbox_id' | 'ip_allowlist' | 'revoked_at' | 'paused_at' | 'expires_at' | 'deleted_at' | 'rate_limit'
->;
+export type GrantSource = Omit<GrantRow, 'plan'>;
 
-export function compileGrant(row: GrantSource, plan: PlanName): TokenGrant {
-  const type = row.type as TokenType;
+export function compileGrant(row: GrantSource, rowPlan: PlanName): TokenGrant {
+  const type = shared(row.type as TokenType);
+  const plan = shared(rowPlan);
   const scopes = intern(scopeSets, `${type}|${plan}|${row.scopes}`, () => {
     const granted = JSON.parse(row.scopes) as string[];
     return { granted: closure(type, granted), effective: effectiveScopes(type, granted, plan) };
   });
   return {
     id: row.id,
-    accountId: row.account_id,
+    accountId: shared(row.account_id),
     name: row.name,
     type,
     plan,

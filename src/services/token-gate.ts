@@ -15,8 +15,11 @@ export interface TokenGateDeps {
 }
 
 export interface TokenCheck {
-  /** The scope a token of this type needs; undefined: tokens of this type may not. */
-  scopeFor: (type: TokenType) => string | null | undefined;
+  /**
+   * The scope needed: one for every token type, or one per type (a type that is absent may not
+   * use the route). null: no scope.
+   */
+  scope: string | null | Partial<Record<TokenType, string | null>>;
   /** The client address; null when the asking service did not say (an allowlist then refuses). */
   ip: string | null;
   domainId?: string | null;
@@ -38,7 +41,8 @@ export class TokenGate {
     const resolved = this.deps.verifier.resolve(secret);
     const grant = resolved instanceof Promise ? await resolved : resolved;
     if (grant === null) return UNKNOWN;
-    let denial = decide(grant, { scope: check.scopeFor(grant.type), ip: check.ip ?? '', now: this.deps.clock.now(), domainId: check.domainId ?? null });
+    const scope = check.scope === null || typeof check.scope === 'string' ? check.scope : check.scope[grant.type];
+    let denial = decide(grant, { scope, ip: check.ip ?? '', now: this.deps.clock.now(), domainId: check.domainId ?? null });
     if (denial === null && grant.rateLimit !== null) {
       try {
         await this.deps.rateLimiter.consume(grant.id, grant.rateLimit);

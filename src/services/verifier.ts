@@ -4,6 +4,7 @@ import type { TokenGrant } from '../core/policy.js';
 import { hashSecret, recognise, tokenTypeOfWord } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
 import type { ChangeFeed, Invalidation } from '../store/change-feed.js';
+import { grantReader, type GrantReader, type GrantRow } from '../store/grant-reader.js';
 import { compileGrant } from './grants.js';
 
 type CachedGrant = TokenGrant & { loadedAt: number };
@@ -33,7 +34,11 @@ export class Verifier {
   /** Bumped by every invalidation; a database read that raced one is not cached. */
   private generation = 0;
 
-  constructor(private readonly options: VerifierOptions) {}
+  private readonly read: GrantReader;
+
+  constructor(private readonly options: VerifierOptions) {
+    this.read = grantReader(options.db);
+  }
 
   /** A grant, null for no such token, or a promise of either when the store must be asked. */
   resolve(secret: string): TokenGrant | null | Promise<TokenGrant | null> {
@@ -59,18 +64,13 @@ export class Verifier {
     return this.load(hash);
   }
 
-  private async load(hash: string): Promise<TokenGrant | null> {
+  private load(hash: string): TokenGrant | null | Promise<TokenGrant | null> {
     const generation = this.generation;
-    const row = await this.options.db
-      .selectFrom('tokens')
-      .innerJoin('accounts', 'accounts.id', 'tokens.account_id')
-      .select([
-        'tokens.id', 'tokens.account_id', 'tokens.name', 'tokens.type', 'tokens.scopes', 'tokens.domains',
-        'tokens.mailbox_id', 'tokens.ip_allowlist', 'tokens.revoked_at', 'tokens.paused_at', 'tokens.expires_at',
-        'tokens.deleted_at', 'tokens.rate_limit', 'accounts.plan',
-      ])
-      .where('tokens.hash', '=', hash)
-      .executeTakeFirst();
+    const row = this.read(hash);
+    return row instanceof Promise ? row.then((found) => this.admit(hash, found, generation)) : this.admit(hash, row, generation);
+  }
+
+  private admit(hash: string, row: GrantRow | undefined, generation: number): TokenGrant | null {
     if (row === undefined) {
       this.options.onOutcome?.('unknown');
       this.rememberUnknown(hash);

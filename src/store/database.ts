@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type KyselyConfig, type Migration } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import * as initial from './migrations/001-initial.js';
@@ -16,6 +16,17 @@ const MIGRATIONS: Record<string, Migration> = {
   '002-token-rate-limit': tokenRateLimit,
 };
 
+/** The better-sqlite3 connection behind a SQLite Kysely, for the one read that must not wait a tick. */
+const sqliteHandles = new WeakMap<Db, SqliteDatabase.Database>();
+
+export function sqliteKysely(sqlite: SqliteDatabase.Database, log?: KyselyConfig['log']): Db {
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), ...(log ? { log } : {}) });
+  sqliteHandles.set(db, sqlite);
+  return db;
+}
+
+export const sqliteHandleOf = (db: Db): SqliteDatabase.Database | undefined => sqliteHandles.get(db);
+
 export function openDatabase(config: Config['database']): Db {
   if (config.dialect === 'postgres') {
     return new Kysely<Database>({
@@ -28,7 +39,7 @@ export function openDatabase(config: Config['database']): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return sqliteKysely(sqlite);
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type KyselyConfig } from 'kysely';
+import { Kysely, PostgresDialect, sql, type KyselyConfig } from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -10,6 +10,7 @@ import { buildApp, type Latchkey } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import { ensureOperatorToken } from '../../src/services/bootstrap.js';
+import { sqliteKysely } from '../../src/store/database.js';
 import type { Database } from '../../src/store/schema.js';
 
 /** A clock the test moves by hand. */
@@ -54,17 +55,21 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
-async function openTestDatabase(dbPath: string, log: KyselyConfig['log']): Promise<{ db: Kysely<Database>; drop: () => Promise<void> }> {
+async function openTestDatabase(dbPath: string, onStatement: (sql: string) => void): Promise<{ db: Kysely<Database>; drop: () => Promise<void> }> {
   if (TEST_POSTGRES_URL) {
     const schema = `lk_test_${process.pid}_${(schemas += 1)}_${Math.random().toString(36).slice(2, 8)}`;
     await adminQuery(`create schema "${schema}"`);
     const pool = new pg.Pool({ connectionString: TEST_POSTGRES_URL, max: 10, options: `-c search_path=${schema}` });
+    const log: KyselyConfig['log'] = (event) => {
+      if (event.level === 'query') onStatement(event.query.sql);
+    };
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), drop: () => adminQuery(`drop schema "${schema}" cascade`) };
   }
-  const sqlite = new SqliteDatabase(dbPath);
+  // Logged by SQLite itself, so that statements the verify path runs outside Kysely count too.
+  const sqlite = new SqliteDatabase(dbPath, { verbose: (statement) => onStatement(String(statement)) });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log }), drop: async () => undefined };
+  return { db: sqliteKysely(sqlite), drop: async () => undefined };
 }
 
 /**
@@ -100,9 +105,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ...env,
   });
   const queries: string[] = [];
-  const { db, drop } = await openTestDatabase(dbPath, (event) => {
-    if (event.level === 'query') queries.push(event.query.sql);
-  });
+  const { db, drop } = await openTestDatabase(dbPath, (statement) => queries.push(statement));
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _encoding, done) {

@@ -48,6 +48,22 @@ describe('the verify cache', () => {
     expect(h.queries.slice(before)).toEqual([]);
   });
 
+  it('never caches what another request has written but not committed', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'mid-change', scopes: ['domains:read'] });
+    let answer: Promise<Awaited<ReturnType<typeof verify>>> | undefined;
+    await h.ctx.db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.updateTable('tokens').set({ revoked_at: new Date().toISOString() }).where('id', '=', token.id).execute();
+        answer = verify({ token: secret, scope: 'domains:read' });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    expect(expectStatus(await answer!, 200).valid).toBe(true);
+    expect(expectStatus(await verify({ token: secret, scope: 'domains:read' }), 200).valid).toBe(true);
+  });
+
   it('rejects a token with a bad checksum before any lookup, and remembers unknown hashes', async () => {
     const real = mintSecret('lk', 'live').secret;
     const typo = real.slice(0, 20) + (real[20] === 'a' ? 'b' : 'a') + real.slice(21);

@@ -43,7 +43,7 @@ export function verifyRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const { token, scope, domain, ip } = request.body;
-      const { grant, denial } = await ctx.gate.check(token, { scopeFor: () => scope ?? null, ip: ip ?? null, domainId: domain ?? null });
+      const { grant, denial } = await ctx.gate.check(token, { scope: scope ?? null, ip: ip ?? null, domainId: domain ?? null });
       if (denial !== null || grant === null) return { valid: false, code: denial?.code ?? 'unauthorized' };
       return {
         valid: true,
