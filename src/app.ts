@@ -46,6 +46,8 @@ export interface AppOptions {
   passwords?: PasswordHasher;
   /** A pino destination; tests pass one to inspect what was logged. */
   logStream?: NodeJS.WritableStream;
+  /** Registers extra routes before the app is sealed; they pass through the same auth and access log. */
+  extend?: (app: FastifyInstance) => void;
 }
 
 export interface Latchkey {
@@ -132,6 +134,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   auditRoutes(app, ctx);
   accessLogRoutes(app, ctx);
   verifyRoutes(app, ctx);
+  options.extend?.(app);
   await app.ready();
 
   // Background work starts once the logger exists, so that a failed flush or purge is reported.

@@ -1,11 +1,12 @@
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { ensureDemoAccount, ensureOperatorToken } from './services/bootstrap.js';
 import { migrate, openDatabase } from './store/database.js';
 
-function configOrExit(): Config {
+function configOrExit(env: NodeJS.ProcessEnv): Config {
   try {
-    return loadConfig(process.env);
+    return loadConfig(env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`latchkey: ${error.message}\n`);
@@ -15,12 +16,19 @@ function configOrExit(): Config {
   }
 }
 
-async function main(): Promise<void> {
-  const config = configOrExit();
+export interface ServeOptions {
+  env: NodeJS.ProcessEnv;
+  /** Routes to add before the server starts (the HTTP benchmark's reference routes). */
+  extend?: (app: FastifyInstance) => void;
+}
+
+/** The whole service as `npm start` runs it: config, store, app, listening socket, signals. */
+export async function serve({ env, extend }: ServeOptions): Promise<void> {
+  const config = configOrExit(env);
   const db = openDatabase(config.database);
   await migrate(db, config.database.dialect);
   const operator = await ensureOperatorToken(db, config.adminToken, config.tokenPrefix);
-  const latchkey = await buildApp({ config, db, operatorTokenHash: operator.hash });
+  const latchkey = await buildApp({ config, db, operatorTokenHash: operator.hash, ...(extend ? { extend } : {}) });
   const demo = config.createDemoAccount ? await ensureDemoAccount(latchkey.ctx.accounts) : null;
   const address = await latchkey.app.listen({ port: config.port, host: config.host });
 
@@ -49,8 +57,3 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
-
-main().catch((error) => {
-  process.stderr.write(`latchkey: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
