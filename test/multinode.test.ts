@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from './helpers/actors.js';
 import { DIALECT, TEST_POSTGRES_URL } from './helpers/harness.js';
-import { startService, type ServiceProcess } from './helpers/process.js';
+import { call as callService, startService, type ServiceProcess } from './helpers/process.js';
 
 if (DIALECT !== 'postgres') console.warn('multi-node tests skipped: they need PostgreSQL (the PostgreSQL pass of npm test runs them)');
 
@@ -28,15 +28,8 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes on one PostgreSQL', () => {
   let node2: ServiceProcess;
   let session: Record<string, string>;
 
-  const call = async (node: ServiceProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(node.base + path, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
-  };
+  const call = (node: ServiceProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    callService(node.base, method, path, body, headers);
 
   /** Polls node 2 until it refuses the token; returns how long that took after `since`. */
   const refusedWithin = async (secret: string, since: number): Promise<number> => {

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startService, type ServiceProcess } from './helpers/process.js';
+import { call, startService, type ServiceProcess } from './helpers/process.js';
 
 /** The service as a newcomer runs it: a real process, a real port, the default embedded SQLite. */
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-server-'));
@@ -17,16 +17,6 @@ async function start(): Promise<ServiceProcess> {
   const service = await startService(dir, {});
   started.push(service);
   return service;
-}
-
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(base + path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
 }
 
 describe('npm start on a new machine', () => {

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { call } from '../../test/helpers/process.js';
 
 /**
  * With two or more cores and taskset, the server gets core 0 and the load generator core 1, so the
@@ -13,21 +14,8 @@ export function pinToFirstCore(pid: number): void {
   if (PINNING) execFileSync('/usr/bin/taskset', ['-a', '-pc', '0', String(pid)], { stdio: 'ignore' });
 }
 
-export interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-export async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const response = await fetch(base + path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
-}
+export { call } from '../../test/helpers/process.js';
+type Reply = Awaited<ReturnType<typeof call>>;
 
 export function expectOk(reply: Reply, what: string): any {
   if (reply.status >= 300) throw new Error(`${what}: ${reply.status} ${JSON.stringify(reply.body)}`);

@@ -47,3 +47,14 @@ export function startService(cwd: string, env: Record<string, string>, entry = M
     void exited.then((code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
 }
+
+/** One JSON request to a running service: status, headers and the parsed body. */
+export async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(base + path, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+}
