@@ -31,7 +31,7 @@ try {
   const session = await ownerSession(server.base, OPERATOR);
   const domain = expectOk(await call(server.base, 'POST', '/v1/domains', { name: 'bench.example.com' }, session), 'create domain');
   const created = expectOk(
-    await call(server.base, 'POST', '/v1/tokens', { name: 'bench', scopes: ['domains:read'], domains: [domain.domain?.id ?? domain.id], ip_allowlist: ['127.0.0.0/8', '::1/128'] }, session),
+    await call(server.base, 'POST', '/v1/tokens', { name: 'bench', scopes: ['domains:read'], domains: [domain.domain.id], ip_allowlist: ['127.0.0.0/8', '::1/128'] }, session),
     'create token',
   );
   const secret = created.secret as string;

@@ -51,8 +51,8 @@ try {
   for (let trial = 0; trial < TRIALS; trial += 1) {
     const created = expectOk(await call(node1.base, 'POST', '/v1/tokens', { name: `trial ${trial}`, scopes: ['domains:read'] }, session), 'create token');
     if (!(await ask(created.secret))) throw new Error('node 2 refused a fresh token');
-    const revoking = call(node1.base, 'POST', `/v1/tokens/${created.token.id}/revoke`, {}, session);
     const sent = performance.now();
+    const revoking = call(node1.base, 'POST', `/v1/tokens/${created.token.id}/revoke`, {}, session);
     let refusedAt: number | null = null;
     while (refusedAt === null) {
       if (!(await ask(created.secret))) refusedAt = performance.now();

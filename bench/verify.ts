@@ -6,11 +6,7 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { systemClock } from '../src/core/clock.js';
-import { decide, type TokenGrant } from '../src/core/policy.js';
-import { Verifier } from '../src/services/verifier.js';
-import type { Db } from '../src/store/database.js';
-import { BENCH_ASK, seedTokenStore } from './lib/token-store.js';
+import { benchVerifier, decideCached, seedTokenStore } from './lib/token-store.js';
 import { log, median, opsPerSecond, report } from './lib/measure.js';
 
 const LARGE = Number(process.env.BENCH_LARGE ?? 1_000_000);
@@ -23,16 +19,6 @@ const gc = (): void => {
   globalThis.gc();
 };
 
-function verifierFor(db: Db, size: number) {
-  return new Verifier({ db, clock: systemClock, tokenPrefix: 'lk', maxTokens: size, maxAgeMs: 3_600_000, negativeMaxEntries: 1000, negativeTtlMs: 30_000 });
-}
-
-/** One decision, exactly as the auth hook makes it; throws if the benchmark tokens were refused. */
-function decideFor(verifier: Verifier, secret: string): void {
-  const grant = verifier.resolve(secret) as TokenGrant;
-  if (decide(grant, { scope: BENCH_ASK.scope, domainId: BENCH_ASK.domainId, ip: BENCH_ASK.ip, now: Date.now() }) !== null) throw new Error('a benchmark token was refused');
-}
-
 /** A random sample, so that a million-token cache is read all over, not through a warm corner. */
 function sampleOf(secrets: string[]): string[] {
   if (secrets.length <= SAMPLE) return secrets;
@@ -42,7 +28,7 @@ function sampleOf(secrets: string[]): string[] {
 async function cachedRun(count: number) {
   log(`seeding ${count.toLocaleString('en')} tokens`);
   const store = await seedTokenStore(count);
-  const verifier = verifierFor(store.db, count);
+  const verifier = benchVerifier(store.db, count);
 
   // Filling the cache is the miss path: each token is read from SQLite once, in chunks.
   gc();
@@ -52,7 +38,7 @@ async function cachedRun(count: number) {
   for (let from = 0; from < count; from += chunk) {
     const to = Math.min(count, from + chunk);
     const start = process.hrtime.bigint();
-    for (let i = from; i < to; i += 1) decideFor(verifier, store.secrets[i]!);
+    for (let i = from; i < to; i += 1) decideCached(verifier, store.secrets[i]!);
     coldRates.push((to - from) / (Number(process.hrtime.bigint() - start) / 1e9));
   }
   gc();
@@ -63,7 +49,7 @@ async function cachedRun(count: number) {
   const n = sample.length;
   const sha256 = opsPerSecond((i) => createHash('sha256').update(sample[i % n]!).digest('base64url'), ITERATIONS);
   const oneShot = opsPerSecond((i) => hash('sha256', sample[i % n]!, 'base64url'), ITERATIONS);
-  const cached = opsPerSecond((i) => decideFor(verifier, sample[i % n]!), ITERATIONS);
+  const cached = opsPerSecond((i) => decideCached(verifier, sample[i % n]!), ITERATIONS);
   log(`${count.toLocaleString('en')} tokens: sha256 ${Math.round(sha256)}/s, one-shot sha256 ${Math.round(oneShot)}/s, cached verify ${Math.round(cached)}/s, cold ${Math.round(median(coldRates))}/s`);
 
   await store.db.destroy();

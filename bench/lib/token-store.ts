@@ -2,7 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
+import { systemClock } from '../../src/core/clock.js';
+import { decide, type TokenGrant } from '../../src/core/policy.js';
 import { mintSecret } from '../../src/core/token-format.js';
+import { Verifier } from '../../src/services/verifier.js';
 import { migrate, sqliteKysely, type Db } from '../../src/store/database.js';
 import { flat } from './measure.js';
 
@@ -41,5 +44,18 @@ export async function seedTokenStore(count: number, dir = mkdtempSync(join(tmpdi
   return { dir, db, secrets };
 }
 
-/** What every benchmark asks of a token: a scope, a domain, an address inside its allowlist. */
-export const BENCH_ASK = { scope: 'domains:read', domainId: 'dom_a', ip: '10.1.2.3' } as const;
+/** A verify cache big enough for the whole store, with nothing expiring during a run. */
+export const benchVerifier = (db: Db, size: number): Verifier =>
+  new Verifier({ db, clock: systemClock, tokenPrefix: 'lk', maxTokens: size, maxAgeMs: 3_600_000, negativeMaxEntries: 1000, negativeTtlMs: 30_000 });
+
+/**
+ * One decision exactly as the auth hook makes it (scope, domain, an address inside the allowlist);
+ * throws if a benchmark token is refused. The ask is a literal: spreading a shared object costs
+ * more than the whole decision.
+ */
+export function decideCached(verifier: Verifier, secret: string): void {
+  const grant = verifier.resolve(secret) as TokenGrant;
+  if (decide(grant, { scope: 'domains:read', domainId: 'dom_a', ip: '10.1.2.3', now: Date.now() }) !== null) {
+    throw new Error('a benchmark token was refused');
+  }
+}

@@ -10,8 +10,8 @@ const COLUMNS = [
   'id', 'at', 'account_id', 'token_id', 'token_name', 'method', 'route', 'path', 'status', 'ip', 'user_agent', 'duration_ms', 'error_code', 'request_summary',
 ] as const satisfies readonly (keyof AccessLogsTable)[];
 
-/** PostgreSQL takes 65,535 parameters per statement; 14 columns × 1,000 rows stays inside. */
-const PG_ROWS_PER_INSERT = 1000;
+/** Through Kysely: 14 columns × 1,000 rows stays inside SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+const KYSELY_ROWS_PER_INSERT = 1000;
 /** SQLite: statements of up to 100 rows, prepared once per size and reused. */
 const SQLITE_ROWS_PER_INSERT = 100;
 
@@ -24,8 +24,8 @@ const SQLITE_ROWS_PER_INSERT = 100;
 export function accessLogSink(db: Db): AccessLogSink {
   const viaKysely: AccessLogSink = (rows) =>
     db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += PG_ROWS_PER_INSERT) {
-        await trx.insertInto('access_logs').values(rows.slice(i, i + PG_ROWS_PER_INSERT)).execute();
+      for (let i = 0; i < rows.length; i += KYSELY_ROWS_PER_INSERT) {
+        await trx.insertInto('access_logs').values(rows.slice(i, i + KYSELY_ROWS_PER_INSERT)).execute();
       }
     });
   const sqlite = sqliteHandleOf(db);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type KyselyConfig, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import * as initial from './migrations/001-initial.js';
@@ -19,8 +19,8 @@ const MIGRATIONS: Record<string, Migration> = {
 /** The better-sqlite3 connection behind a SQLite Kysely, for the one read that must not wait a tick. */
 const sqliteHandles = new WeakMap<Db, SqliteDatabase.Database>();
 
-export function sqliteKysely(sqlite: SqliteDatabase.Database, log?: KyselyConfig['log']): Db {
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), ...(log ? { log } : {}) });
+export function sqliteKysely(sqlite: SqliteDatabase.Database): Db {
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   sqliteHandles.set(db, sqlite);
   return db;
 }

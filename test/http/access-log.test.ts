@@ -48,6 +48,25 @@ describe('access log', () => {
     expect(h.queries.slice(before).filter((q) => q.startsWith('insert into "access_logs"'))).toHaveLength(1);
   });
 
+  it('keeps a flush that happens while another transaction is open, even when that transaction rolls back', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'flushed mid-transaction', scopes: ['domains:read'] });
+    await h.ctx.accessLog.flush();
+    for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    let flushed: Promise<void> | undefined;
+    await h.ctx.db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.updateTable('tokens').set({ name: 'renamed, then rolled back' }).where('id', '=', token.id).execute();
+        flushed = h.ctx.accessLog.flush();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    await flushed;
+    const rows = await h.ctx.db.selectFrom('access_logs').select('id').where('token_id', '=', token.id).execute();
+    expect(rows).toHaveLength(3);
+  });
+
   it('filters by token, status, method and time, pages with a cursor, and shows a token’s own activity', async () => {
     const s = await ownerSession(h);
     const { secret, token } = await createToken(h, asSession(s), { name: 'filtered', scopes: ['domains:read'] });
