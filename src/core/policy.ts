@@ -8,6 +8,8 @@ import type { TokenType } from './token-format.js';
  * so that a decision is a handful of comparisons and set lookups.
  */
 export interface TokenGrant {
+  /** When the store was read for this grant, in ms from the reader's own epoch (see Verifier). */
+  readonly loadedAt: number;
   readonly id: string;
   readonly accountId: string;
   readonly name: string;

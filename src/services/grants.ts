@@ -32,7 +32,11 @@ const parseTime = (text: string | null): number | null => (text === null ? null 
 
 export type GrantSource = Omit<GrantRow, 'plan'>;
 
-export function compileGrant(row: GrantSource, rowPlan: PlanName): TokenGrant {
+/**
+ * The fields a decision reads come first: a record's in-object fields are laid out in literal
+ * order, and with a million cached the first cache line of each is often all a decision touches.
+ */
+export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: number): TokenGrant {
   const type = shared(row.type as TokenType);
   const plan = shared(rowPlan);
   const scopes = intern(scopeSets, `${type}|${plan}|${row.scopes}`, () => {
@@ -40,22 +44,23 @@ export function compileGrant(row: GrantSource, rowPlan: PlanName): TokenGrant {
     return { granted: closure(type, granted), effective: effectiveScopes(type, granted, plan) };
   });
   return {
-    id: row.id,
-    accountId: shared(row.account_id),
-    name: row.name,
-    type,
-    plan,
+    loadedAt,
+    // A deleted token is gone for good: it verifies as revoked even if a purge has not run yet.
+    revokedAt: parseTime(row.revoked_at ?? row.deleted_at),
+    expiresAt: parseTime(row.expires_at),
+    pausedAt: parseTime(row.paused_at),
     planApiAccess: PLANS[plan]?.apiAccess ?? false,
-    granted: scopes.granted,
+    ipAllowlist:
+      row.ip_allowlist === null ? null : intern(matchers, row.ip_allowlist, () => compileAllowlist(JSON.parse(row.ip_allowlist!) as string[])),
     effective: scopes.effective,
     domains: row.domains === null ? null : intern(domainSets, row.domains, () => new Set(JSON.parse(row.domains!) as string[])),
     mailboxId: row.mailbox_id,
-    ipAllowlist:
-      row.ip_allowlist === null ? null : intern(matchers, row.ip_allowlist, () => compileAllowlist(JSON.parse(row.ip_allowlist!) as string[])),
-    // A deleted token is gone for good: it verifies as revoked even if a purge has not run yet.
-    revokedAt: parseTime(row.revoked_at ?? row.deleted_at),
-    pausedAt: parseTime(row.paused_at),
-    expiresAt: parseTime(row.expires_at),
+    type,
+    granted: scopes.granted,
+    plan,
+    id: row.id,
+    accountId: shared(row.account_id),
+    name: row.name,
     rateLimit: row.rate_limit === null ? null : intern(rateLimits, row.rate_limit, () => {
       const { requests, per } = JSON.parse(row.rate_limit!) as { requests: number; per: string };
       return { requests, perSeconds: parseDuration(per) ?? 1 };

@@ -97,6 +97,31 @@ describe('the verify cache', () => {
   });
 });
 
+describe('the cache’s bound', () => {
+  it('holds at most LATCHKEY_VERIFY_CACHE_MAX_TOKENS tokens; one that was dropped is read again and still decided right', async () => {
+    const small = await startHarness({ LATCHKEY_VERIFY_CACHE_MAX_TOKENS: '3' });
+    try {
+      const smallOwner = await ownerSession(small);
+      const tokens = [];
+      for (let i = 0; i < 12; i += 1) tokens.push(await createToken(small, asSession(smallOwner), { name: `bounded ${i}`, scopes: ['domains:read'] }));
+      const use = (secret: string) => small.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+      for (const { secret } of tokens) expectStatus(await use(secret), 200);
+      expect(small.ctx.verifier.size).toBe(3);
+
+      const reads = () => small.queries.filter((q) => /from "tokens" inner join "accounts"/.test(q)).length;
+      const before = reads();
+      for (const { secret } of tokens) expectStatus(await use(secret), 200);
+      expect(reads() - before).toBeGreaterThanOrEqual(9);
+      expect(small.ctx.verifier.size).toBe(3);
+
+      await small.request({ method: 'POST', url: `/v1/tokens/${tokens[0]!.token.id}/revoke`, headers: asSession(smallOwner), payload: {} });
+      expectError(await use(tokens[0]!.secret), 401, 'token_revoked');
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('the cache’s maximum age', () => {
   it('re-reads a cached token after LATCHKEY_VERIFY_CACHE_MAX_AGE_MS, even if no invalidation arrived', async () => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'missed notice', scopes: ['domains:read'] });
