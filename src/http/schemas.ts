@@ -24,9 +24,12 @@ export const errorSchema = {
 export const ID = str(64, { minLength: 1 });
 export const idParams = { type: 'object', required: ['id'], properties: { id: ID } } as const;
 
+/** Cursors are ids handed out by an earlier page; anything else is refused rather than compared. */
+const CURSOR = str(64, { pattern: '^[A-Za-z0-9_]+$' });
+
 export const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-  cursor: str(64),
+  cursor: CURSOR,
 } as const;
 
 export const page = (item: Record<string, unknown>) =>
@@ -87,7 +90,7 @@ export const accessLogQuery = {
   method: { type: 'string', enum: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'get', 'post', 'patch', 'put', 'delete', 'head', 'options'] },
   since: { type: 'string', format: 'date-time' },
   until: { type: 'string', format: 'date-time' },
-  cursor: str(64),
+  cursor: CURSOR,
   limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
 } as const;
 

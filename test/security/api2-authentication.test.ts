@@ -1,0 +1,127 @@
+/** OWASP API2:2023 Broken Authentication: tokens, sessions and re-auth proofs. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintSecret } from '../../src/core/token-format.js';
+import { addUser, asSession, bearer, createToken, expectError, expectStatus, login, operator, PASSWORD } from '../helpers/actors.js';
+import type { Harness } from '../helpers/harness.js';
+import { world, type Party } from './world.js';
+
+let h: Harness;
+let a: Party;
+beforeAll(async () => ({ h, a } = await world()));
+afterAll(() => h.close());
+
+const domains = (headers: Record<string, string>) => h.request({ method: 'GET', url: '/v1/domains', headers });
+
+describe('API2 broken authentication', () => {
+  it('refuses a missing, empty or non-Bearer Authorization header with 401', async () => {
+    for (const headers of [{}, { authorization: '' }, { authorization: 'Bearer' }, { authorization: 'Bearer ' }, { authorization: `Basic ${a.full.secret}` }, { authorization: a.full.secret }]) {
+      expectError(await domains(headers), 401, 'unauthorized');
+    }
+  });
+
+  it('refuses a token with a broken checksum without asking the database', async () => {
+    const broken = a.full.secret.slice(0, -1) + (a.full.secret.endsWith('A') ? 'B' : 'A');
+    const before = h.queries.length;
+    expectError(await domains(bearer(broken)), 401, 'unauthorized');
+    expect(h.queries.slice(before).filter((q) => /from "tokens"/.test(q))).toEqual([]);
+  });
+
+  it('refuses a well-formed token that was never issued, and keeps refusing guesses without a database read each', async () => {
+    const guess = mintSecret('lk', 'live').secret;
+    expectError(await domains(bearer(guess)), 401, 'unauthorized');
+    const before = h.queries.length;
+    for (let i = 0; i < 10; i += 1) expectError(await domains(bearer(guess)), 401, 'unauthorized');
+    expect(h.queries.slice(before).filter((q) => /from "tokens"/.test(q))).toEqual([]);
+  });
+
+  it('refuses a token of another deployment’s prefix', async () => {
+    const foreign = mintSecret('zz', 'live').secret;
+    expectError(await domains(bearer(foreign)), 401, 'unauthorized');
+  });
+
+  it('refuses an over-long Authorization header with 401, not a 5xx', async () => {
+    expectError(await domains({ authorization: `Bearer ${'A'.repeat(10_000)}` }), 401, 'unauthorized');
+  });
+
+  it('refuses the operator token on the platform API and a platform token on the operator API', async () => {
+    expectError(await domains(operator(h)), 401, 'unauthorized');
+    expectError(await h.request({ method: 'POST', url: '/admin/v1/accounts', headers: bearer(a.full.secret), payload: { name: 'x', plan: 'pro', owner: { email: 'x@example.com', password: PASSWORD } } }), 401, 'unauthorized');
+    expectError(await h.request({ method: 'POST', url: '/v1/verify', headers: bearer(a.full.secret), payload: { token: a.reader.secret } }), 401, 'unauthorized');
+  });
+
+  it('refuses a token in the query string even when it is valid, for every name it might go by', async () => {
+    for (const name of ['token', 'access_token', 'api_key', 'key', 'anything']) {
+      expectError(await h.request({ method: 'GET', url: `/v1/domains?${name}=${a.full.secret}`, headers: bearer(a.full.secret) }), 400, 'invalid_request');
+    }
+  });
+
+  it('lets nothing through that starts after a revoke has returned, with 50 requests in flight', async () => {
+    const { secret, token } = await createToken(h, a.session, { name: 'racing', scopes: ['domains:read'] });
+    const inFlight: Promise<{ afterRevoke: boolean; status: number }>[] = [];
+    let revoked = false;
+    for (let i = 0; i < 50; i += 1) {
+      if (i === 25) {
+        expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/revoke`, headers: a.session, payload: {} }), 200);
+        revoked = true;
+      }
+      const afterRevoke = revoked;
+      inFlight.push(domains(bearer(secret)).then((r) => ({ afterRevoke, status: r.statusCode })));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const results = await Promise.all(inFlight);
+    expect(results.filter((r) => r.afterRevoke).map((r) => r.status)).toEqual(Array(25).fill(401));
+    expect(results.filter((r) => !r.afterRevoke).every((r) => r.status === 200 || r.status === 401)).toBe(true);
+  });
+
+  it('refuses a cookie after logout, even replayed', async () => {
+    const session = await login(h, a.owner.email);
+    expectStatus(await h.request({ method: 'POST', url: '/v1/auth/logout', headers: asSession(session), payload: {} }), 204);
+    expectError(await domains(asSession(session)), 401, 'unauthorized');
+  });
+
+  it('asks a stale session for its password again before a sensitive action', async () => {
+    const session = await login(h, a.owner.email);
+    h.clock.advance(601_000);
+    const stale = await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(session), payload: { name: 'late', scopes: ['domains:read'] } });
+    expectError(stale, 403, 'reauth_required');
+    expectError(await h.request({ method: 'POST', url: `/v1/tokens/${a.reader.token.id}/revoke`, headers: asSession(session), payload: {} }), 403, 'reauth_required');
+  });
+
+  it('does not let one session’s re-auth proof make another session fresh', async () => {
+    const mine = await login(h, a.owner.email);
+    const other = await login(h, a.owner.email);
+    h.clock.advance(601_000);
+    expectStatus(await h.request({ method: 'POST', url: '/v1/auth/reauth', headers: asSession(mine), payload: { password: PASSWORD } }), 200);
+    expectStatus(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(mine), payload: { name: 'fresh', scopes: ['domains:read'] } }), 201);
+    expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(other), payload: { name: 'borrowed', scopes: ['domains:read'] } }), 403, 'reauth_required');
+    // Nor does a proof travel as a header from the fresh session to the stale one.
+    expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: { ...asSession(other), 'x-csrf-token': mine.csrf }, payload: { name: 'borrowed', scopes: ['domains:read'] } }), 403, 'forbidden');
+  });
+
+  it('refuses a wrong re-auth password and leaves the session stale', async () => {
+    const session = await login(h, a.owner.email);
+    h.clock.advance(601_000);
+    expectError(await h.request({ method: 'POST', url: '/v1/auth/reauth', headers: asSession(session), payload: { password: 'not the password' } }), 401, 'unauthorized');
+    expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(session), payload: { name: 'x', scopes: ['domains:read'] } }), 403, 'reauth_required');
+  });
+
+  it('throttles password guessing against one user with 429, and then refuses even the right password', async () => {
+    const victim = await addUser(h, a.owner.accountId, 'member');
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      statuses.push((await h.request({ method: 'POST', url: '/v1/auth/login', payload: { email: victim, password: `guess ${i}` } })).statusCode);
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(statuses.slice(10)).toEqual([429, 429]);
+    expectError(await h.request({ method: 'POST', url: '/v1/auth/login', payload: { email: victim, password: PASSWORD } }), 429, 'rate_limited');
+  });
+
+  it('sets the session cookie HttpOnly and SameSite=Strict, and never returns the session secret in the body', async () => {
+    const response = await h.request({ method: 'POST', url: '/v1/auth/login', payload: { email: a.owner.email, password: PASSWORD } });
+    const cookie = String(response.headers['set-cookie']);
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    const value = cookie.split(';')[0]!.split('=').slice(1).join('=');
+    expect(response.body).not.toContain(value);
+  });
+});

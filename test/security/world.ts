@@ -1,0 +1,41 @@
+import { asSession, createDomain, createMailbox, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+/** One account as an attacker or a victim sees it: its owner, a domain, a mailbox and tokens. */
+export interface Party {
+  owner: Session;
+  session: Record<string, string>;
+  domain: { id: string; name: string };
+  mailbox: { id: string; address: string };
+  /** Every scope its plan allows. */
+  full: { token: { id: string }; secret: string };
+  /** domains:read only. */
+  reader: { token: { id: string }; secret: string };
+  message: { token: { id: string }; secret: string };
+}
+
+export async function party(h: Harness, plan = 'pro'): Promise<Party> {
+  const owner = await ownerSession(h, plan);
+  const session = asSession(owner);
+  const domain = await createDomain(h, session);
+  const mailbox = await createMailbox(h, session, domain.id);
+  const full = await createToken(h, session, { name: 'full', scopes: ['*'] });
+  const reader = await createToken(h, session, { name: 'reader', scopes: ['domains:read'] });
+  const message = expectStatus(
+    await h.request({ method: 'POST', url: `/v1/mailboxes/${mailbox.id}/message-tokens`, headers: session, payload: { name: 'bound', scopes: ['messages:read', 'messages:send'] } }),
+    201,
+  );
+  return { owner, session, domain, mailbox, full, reader, message: { token: message.token, secret: message.secret } };
+}
+
+/** Two accounts on one server: `a` is the attacker, `b` the victim. */
+export async function world(env: Record<string, string> = {}): Promise<{ h: Harness; a: Party; b: Party }> {
+  const h = await startHarness(env);
+  return { h, a: await party(h), b: await party(h) };
+}
+
+/** What a 404 says, so that "someone else's" can be compared with "nonexistent". */
+export const notFoundShape = (response: { statusCode: number; body: string }, id: string, stand: string) => ({
+  status: response.statusCode,
+  body: response.body.split(id).join(stand),
+});
