@@ -14,7 +14,7 @@ const domains = (headers: Record<string, string>) => h.request({ method: 'GET', 
 
 describe('API2 broken authentication', () => {
   it('refuses a missing, empty or non-Bearer Authorization header with 401', async () => {
-    for (const headers of [{}, { authorization: '' }, { authorization: 'Bearer' }, { authorization: 'Bearer ' }, { authorization: `Basic ${a.full.secret}` }, { authorization: a.full.secret }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: '' }, { authorization: 'Bearer' }, { authorization: 'Bearer ' }, { authorization: `Basic ${a.full.secret}` }, { authorization: a.full.secret }]) {
       expectError(await domains(headers), 401, 'unauthorized');
     }
   });
