@@ -1,0 +1,127 @@
+/**
+ * OWASP API8:2023 Security Misconfiguration: headers, error bodies, proxies and client addresses,
+ * and hostile text in logs and exports.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSession, bearer, createToken, expectError, expectStatus, ownerSession } from '../helpers/actors.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { world, type Party } from './world.js';
+
+let h: Harness;
+let a: Party;
+let proxied: Harness;
+beforeAll(async () => {
+  ({ h, a } = await world());
+  proxied = await startHarness({ LATCHKEY_TRUST_PROXY: '10.0.0.0/8' });
+});
+afterAll(async () => {
+  await h.close();
+  await proxied.close();
+});
+
+const HOSTILE_NAME = 'evil\n{"level":60,"msg":"forged"}\u001b[31mred\u001b[0m<script>alert(1)</script>';
+
+describe('API8 security misconfiguration', () => {
+  it('marks every response that carries a secret Cache-Control: no-store', async () => {
+    const responses = [
+      await h.request({ method: 'POST', url: '/v1/tokens', headers: a.session, payload: { name: 'nostore', scopes: ['domains:read'] } }),
+      await h.request({ method: 'POST', url: `/v1/tokens/${a.reader.token.id}/rotate`, headers: a.session, payload: {} }),
+      await h.request({ method: 'POST', url: '/v1/domains', headers: a.session, payload: { name: 'nostore.example.com' } }),
+      await h.request({ method: 'POST', url: `/v1/mailboxes/${a.mailbox.id}/message-tokens`, headers: a.session, payload: { name: 'nostore', scopes: ['messages:read'] } }),
+      await h.request({ method: 'POST', url: '/v1/auth/login', payload: { email: a.owner.email, password: 'correct horse battery staple' } }),
+    ];
+    for (const response of responses) {
+      expect(response.statusCode).toBeLessThan(300);
+      expect(response.headers['cache-control'], response.body.slice(0, 80)).toBe('no-store');
+    }
+  });
+
+  it('never puts a stack trace, a file path or a SQL fragment in an error body', async () => {
+    const hostile = [
+      await h.request({ method: 'POST', url: '/v1/tokens', headers: { ...a.session, 'content-type': 'application/json' }, payload: '{"name": "x", "scopes": [' }),
+      await h.request({ method: 'GET', url: "/v1/tokens/tok_'%20or%201=1--", headers: a.session }),
+      await h.request({ method: 'GET', url: '/v1/tokens?status=%27', headers: a.session }),
+      await h.request({ method: 'POST', url: '/v1/tokens', headers: { ...a.session, 'content-type': 'text/xml' }, payload: '<a/>' }),
+    ];
+    for (const response of hostile) {
+      expect(response.statusCode).toBeGreaterThanOrEqual(400);
+      expect(response.statusCode).toBeLessThan(500);
+      expect(response.body).not.toMatch(/\n\s+at |\/src\/|node_modules|\.ts:\d+|select |sqlite|postgres/i);
+    }
+  });
+
+  it('serves the dashboard with a strict CSP, no inline script, framing refused, and no X-Powered-By', async () => {
+    const page = await h.request({ method: 'GET', url: '/' });
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.headers['x-powered-by']).toBeUndefined();
+    expect(page.body).not.toMatch(/<script>(?!\s*<\/script>)[^<]/);
+  });
+
+  it('grants no cross-origin access to the API', async () => {
+    const preflight = await h.request({ method: 'OPTIONS', url: '/v1/tokens', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    const read = await h.request({ method: 'GET', url: '/v1/tokens', headers: { ...a.session, origin: 'https://evil.example' } });
+    expect(read.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('ignores X-Forwarded-For from a client when no proxy is trusted', async () => {
+    const { secret } = await createToken(h, a.session, { name: 'xff', scopes: ['domains:read'], ip_allowlist: ['203.0.113.7'] });
+    expectError(await h.request({ method: 'GET', url: '/v1/domains', remoteAddress: '198.51.100.1', headers: { ...bearer(secret), 'x-forwarded-for': '203.0.113.7' } }), 403, 'ip_not_allowed');
+  });
+
+  it('with a trusted proxy, takes the address the proxy saw, not one a client prepended ("allowed, attacker")', async () => {
+    const owner = await ownerSession(proxied);
+    const { secret } = await createToken(proxied, asSession(owner), { name: 'behind proxy', scopes: ['domains:read'], ip_allowlist: ['203.0.113.7'] });
+    const via = (remoteAddress: string, xff: string) => proxied.request({ method: 'GET', url: '/v1/domains', remoteAddress, headers: { ...bearer(secret), 'x-forwarded-for': xff } });
+    expectStatus(await via('10.1.2.3', '203.0.113.7'), 200);
+    expectError(await via('10.1.2.3', '203.0.113.7, 198.51.100.66'), 403, 'ip_not_allowed');
+    expectError(await via('198.51.100.1', '203.0.113.7'), 403, 'ip_not_allowed');
+  });
+
+  it('matches IPv4-mapped IPv6 clients as the IPv4 address they carry, and CIDR edges exactly', async () => {
+    const { secret } = await createToken(h, a.session, { name: 'edges', scopes: ['domains:read'], ip_allowlist: ['192.0.2.0/25', '2001:db8::/126'] });
+    const from = async (remoteAddress: string) => (await h.request({ method: 'GET', url: '/v1/domains', remoteAddress, headers: bearer(secret) })).statusCode;
+    expect(await from('192.0.2.0')).toBe(200);
+    expect(await from('192.0.2.127')).toBe(200);
+    expect(await from('192.0.2.128')).toBe(403);
+    expect(await from('192.0.1.255')).toBe(403);
+    expect(await from('::ffff:192.0.2.5')).toBe(200);
+    expect(await from('::ffff:192.0.2.200')).toBe(403);
+    expect(await from('2001:db8::3')).toBe(200);
+    expect(await from('2001:db8::4')).toBe(403);
+  });
+
+  it('keeps a name with newlines, ANSI escapes and HTML inside one JSON log line, and returns it as text', async () => {
+    const { secret, token } = await createToken(h, a.session, { name: HOSTILE_NAME, scopes: ['domains:read'] });
+    expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/revoke`, headers: a.session, payload: {} }), 200);
+    for (const chunk of h.logs) {
+      expect(chunk).not.toContain('\u001b');
+      for (const line of chunk.split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
+    }
+    expect(h.logs.join('')).not.toContain('"msg":"forged"');
+    const shown = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: a.session }), 200);
+    expect(shown.name).toBe(HOSTILE_NAME);
+  });
+
+  it('exports access and audit logs as CSV with hostile names quoted and spreadsheet formulas neutralised', async () => {
+    for (const name of ['=HYPERLINK("http://evil.example","x")', '+1+1', '-2+3', '@SUM(A1)', HOSTILE_NAME]) {
+      const { secret } = await createToken(h, a.session, { name, scopes: ['domains:read'] });
+      expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
+    }
+    await h.ctx.accessLog.flush();
+    for (const url of ['/v1/access-logs?format=csv&limit=100', '/v1/audit-log?format=csv&limit=100']) {
+      const csv = (await h.request({ method: 'GET', url, headers: a.session })).body;
+      expect(csv).toContain('HYPERLINK(""http://evil.example""');
+      if (url.startsWith('/v1/access-logs')) expect(csv).toContain(`"'=HYPERLINK(""http://evil.example"",""x"")"`);
+      expect(csv).not.toMatch(/(^|,)[=+\-@]/m);
+      expect(csv).not.toMatch(/(^|,)"[=+\-@]/m);
+      // Control characters become visible escapes: one log entry stays one CSV line.
+      expect(csv).toContain('evil\\n{');
+      expect(csv).not.toContain('\u001b');
+    }
+  });
+});
