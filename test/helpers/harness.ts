@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -55,7 +55,14 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
-async function openTestDatabase(dbPath: string, onStatement: (sql: string) => void): Promise<{ db: Kysely<Database>; drop: () => Promise<void> }> {
+interface TestDatabase {
+  db: Kysely<Database>;
+  /** Everything the store holds, as text, read after the app has closed (files on SQLite, rows on PostgreSQL). */
+  dump: () => Promise<string>;
+  drop: () => Promise<void>;
+}
+
+async function openTestDatabase(dbPath: string, onStatement: (sql: string) => void): Promise<TestDatabase> {
   if (TEST_POSTGRES_URL) {
     const schema = `lk_test_${process.pid}_${(schemas += 1)}_${Math.random().toString(36).slice(2, 8)}`;
     await adminQuery(`create schema "${schema}"`);
@@ -63,13 +70,26 @@ async function openTestDatabase(dbPath: string, onStatement: (sql: string) => vo
     const log: KyselyConfig['log'] = (event) => {
       if (event.level === 'query') onStatement(event.query.sql);
     };
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), drop: () => adminQuery(`drop schema "${schema}" cascade`) };
+    const dump = async () => {
+      const client = new pg.Client({ connectionString: TEST_POSTGRES_URL!, options: `-c search_path=${schema}` });
+      await client.connect();
+      try {
+        const tables = await client.query<{ name: string }>('select table_name as name from information_schema.tables where table_schema = $1', [schema]);
+        const texts = await Promise.all(tables.rows.map(async ({ name }) => (await client.query(`select t::text as row from "${name}" t`)).rows.map((r) => r.row).join('\n')));
+        return texts.join('\n');
+      } finally {
+        await client.end();
+      }
+    };
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dump, drop: () => adminQuery(`drop schema "${schema}" cascade`) };
   }
   // Logged by SQLite itself, so that statements the verify path runs outside Kysely count too.
   const sqlite = new SqliteDatabase(dbPath, { verbose: (statement) => onStatement(String(statement)) });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
-  return { db: sqliteKysely(sqlite), drop: async () => undefined };
+  const dump = async () =>
+    ['', '-wal', '-journal'].map((suffix) => (existsSync(dbPath + suffix) ? readFileSync(dbPath + suffix).toString('latin1') : '')).join('\n');
+  return { db: sqliteKysely(sqlite), dump, drop: async () => undefined };
 }
 
 /**
@@ -91,6 +111,27 @@ export async function injectUpdateFailure(h: Harness, table: string, column: str
   };
 }
 
+/** Request fields that carry a secret in, and response fields that carry one out. */
+const SECRET_INPUTS = new Set(['password', 'secret']);
+const SECRET_OUTPUTS = new Set(['secret', 'csrf_token']);
+
+const parsed = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+function collectSecrets(value: unknown, keys: ReadonlySet<string>, into: Set<string>, depth = 0): void {
+  // Deeper than any real request or response: hostile nesting is not walked.
+  if (value === null || typeof value !== 'object' || depth > 16) return;
+  for (const [key, inner] of Object.entries(value)) {
+    if (keys.has(key) && typeof inner === 'string' && inner.length >= 8) into.add(inner);
+    else collectSecrets(inner, keys, into, depth + 1);
+  }
+}
+
 /** A real app on a real SQLite file in a fresh directory, with a hand-moved clock. */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'));
@@ -105,7 +146,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ...env,
   });
   const queries: string[] = [];
-  const { db, drop } = await openTestDatabase(dbPath, (statement) => queries.push(statement));
+  const { db, dump, drop } = await openTestDatabase(dbPath, (statement) => queries.push(statement));
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -114,6 +155,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
   });
   const clock = new TestClock();
+  const secrets = new Set<string>([OPERATOR_TOKEN]);
   const operator = await (async () => {
     const { migrate } = await import('../../src/store/database.js');
     await migrate(db, DIALECT);
@@ -128,11 +170,21 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     operatorToken: OPERATOR_TOKEN,
     queries,
     logs,
-    request: (options) => latchkey.app.inject(options),
+    async request(options) {
+      collectSecrets(typeof options.payload === 'string' ? parsed(options.payload) : options.payload, SECRET_INPUTS, secrets);
+      const response = await latchkey.app.inject(options);
+      if (String(response.headers['content-type']).includes('json')) collectSecrets(parsed(response.body), SECRET_OUTPUTS, secrets);
+      return response;
+    },
     async close() {
       await latchkey.close();
+      // Secret hygiene, for every test that runs on a harness: no password sent and no secret
+      // handed out may be found in the logs or anywhere in the store.
+      const where = { logs: logs.join(''), store: await dump() };
       await drop();
       rmSync(dir, { recursive: true, force: true });
+      const leaks = [...secrets].flatMap((secret) => Object.entries(where).filter(([, text]) => text.includes(secret)).map(([place]) => `${place}: ${secret.slice(0, 12)}…`));
+      if (leaks.length) throw new Error(`secrets leaked:\n${leaks.join('\n')}`);
     },
   };
 }
