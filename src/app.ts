@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { installAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
-import { clientErrorHandler, installErrorHandling } from './http/errors.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { validatorCompiler } from './http/validation.js';
 import { installDashboard } from './http/dashboard.js';
@@ -96,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const app = Fastify({
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
     clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     logger: {
       level: config.logLevel,
       ...(options.logStream ? { stream: options.logStream } : {}),

@@ -45,6 +45,15 @@ function fromFastifyError(error: FastifyError): ApiError | null {
   return null;
 }
 
+/**
+ * Errors Fastify's router raises before a route runs, which bypass the error handler: a path
+ * parameter longer than the router allows, a URL that does not decode.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: unknown, reply: FastifyReply): FastifyReply {
+  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed';
+  return sendError(reply, new ApiError('invalid_request', message, { field: '(path)', reason: error.code }));
+}
+
 export function installErrorHandling(app: FastifyInstance, dashboard: { served: boolean }): void {
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) return sendError(reply, error);

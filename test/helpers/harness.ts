@@ -133,7 +133,16 @@ function collectSecrets(value: unknown, keys: ReadonlySet<string>, into: Set<str
 }
 
 /** A real app on a real SQLite file in a fresh directory, with a hand-moved clock. */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /**
+   * Whether passwords sent in requests join the secret-hygiene search (secrets handed out always
+   * do). Off for fuzzing, where the same random text is a password in one request and a name in
+   * the next.
+   */
+  trackInputSecrets?: boolean;
+}
+
+export async function startHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'));
   const dbPath = join(dir, 'latchkey.db');
   const config: Config = loadConfig({
@@ -156,6 +165,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   });
   const clock = new TestClock();
   const secrets = new Set<string>([OPERATOR_TOKEN]);
+  const trackInputSecrets = options.trackInputSecrets ?? true;
   const operator = await (async () => {
     const { migrate } = await import('../../src/store/database.js');
     await migrate(db, DIALECT);
@@ -170,9 +180,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     operatorToken: OPERATOR_TOKEN,
     queries,
     logs,
-    async request(options) {
-      collectSecrets(typeof options.payload === 'string' ? parsed(options.payload) : options.payload, SECRET_INPUTS, secrets);
-      const response = await latchkey.app.inject(options);
+    async request(request) {
+      if (trackInputSecrets) collectSecrets(typeof request.payload === 'string' ? parsed(request.payload) : request.payload, SECRET_INPUTS, secrets);
+      const response = await latchkey.app.inject(request);
       if (String(response.headers['content-type']).includes('json')) collectSecrets(parsed(response.body), SECRET_OUTPUTS, secrets);
       return response;
     },

@@ -47,6 +47,13 @@ describe('API4 unrestricted resource consumption', () => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
   });
 
+  it('answers a 5,000-character path parameter with 400 in the spec’s shape, not the router’s own 414', async () => {
+    for (const url of [`/v1/tokens/${'x'.repeat(5000)}`, `/v1/domains/${'x'.repeat(200)}/mailboxes`]) {
+      expectError(await h.request({ method: 'GET', url, headers: a.session }), 400, 'invalid_request');
+    }
+    expectError(await h.request({ method: 'PATCH', url: `/admin/v1/accounts/${'x'.repeat(5000)}`, headers: { authorization: `Bearer ${h.operatorToken}` }, payload: { plan: 'pro' } }), 400, 'invalid_request');
+  });
+
   it('refuses a malformed cursor with 400 rather than scanning', async () => {
     expectError(await h.request({ method: 'GET', url: '/v1/tokens?cursor=%00%00not-a-cursor', headers: a.session }), 400, 'invalid_request');
   });

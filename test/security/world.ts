@@ -1,5 +1,5 @@
 import { asSession, createDomain, createMailbox, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
 
 /** One account as an attacker or a victim sees it: its owner, a domain, a mailbox and tokens. */
 export interface Party {
@@ -29,8 +29,8 @@ export async function party(h: Harness, plan = 'pro'): Promise<Party> {
 }
 
 /** Two accounts on one server: `a` is the attacker, `b` the victim. */
-export async function world(env: Record<string, string> = {}): Promise<{ h: Harness; a: Party; b: Party }> {
-  const h = await startHarness(env);
+export async function world(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<{ h: Harness; a: Party; b: Party }> {
+  const h = await startHarness(env, options);
   return { h, a: await party(h), b: await party(h) };
 }
 
