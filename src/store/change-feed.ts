@@ -20,6 +20,29 @@ export const localOnlyFeed: ChangeFeed = {
 };
 
 const CHANNEL = 'latchkey_invalidate';
+
+/**
+ * One channel per schema: deployments that share a PostgreSQL server in separate schemas never
+ * hear each other's notices (nor a test app another's).
+ */
+export function channelFor(schema: string): string {
+  return schema === 'public' ? CHANNEL : `${CHANNEL}_${schema.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+}
+
+/** A notice as another node wrote it, or null for anything else on the channel. */
+export function readInvalidation(payload: string | undefined): Invalidation | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload ?? '');
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { hashes, accountId } = value as { hashes?: unknown; accountId?: unknown };
+  if (Array.isArray(hashes) && hashes.every((hash) => typeof hash === 'string')) return { hashes };
+  if (typeof accountId === 'string' && accountId.length > 0) return { accountId };
+  return null;
+}
 /** NOTIFY payloads stop at 8,000 bytes; 100 hashes of 43 characters stay well inside. */
 const HASHES_PER_NOTIFY = 100;
 
@@ -34,6 +57,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   private stopped = false;
   private onChange: (change: Invalidation) => void = () => undefined;
   private onLost: () => void = () => undefined;
+  private channel = CHANNEL;
 
   constructor(
     private readonly url: string,
@@ -44,6 +68,8 @@ export class PostgresChangeFeed implements ChangeFeed {
   async start(onChange: (change: Invalidation) => void, onLost: () => void): Promise<void> {
     this.onChange = onChange;
     this.onLost = onLost;
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(this.db);
+    this.channel = channelFor(rows[0]!.schema);
     await this.connect();
   }
 
@@ -53,17 +79,17 @@ export class PostgresChangeFeed implements ChangeFeed {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
+      await client.query(`LISTEN "${this.channel}"`);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
     }
     client.on('notification', (message) => {
-      try {
-        this.onChange(JSON.parse(message.payload ?? '') as Invalidation);
-      } catch (error) {
-        this.report('unreadable invalidation notice', error);
-      }
+      const change = readInvalidation(message.payload);
+      if (change !== null) return this.onChange(change);
+      // Something was meant to be forgotten and we cannot tell what: forget everything.
+      this.report('unreadable invalidation notice; cache flushed');
+      this.onLost();
     });
     let gone = false;
     const lost = () => {
@@ -105,7 +131,7 @@ export class PostgresChangeFeed implements ChangeFeed {
             JSON.stringify({ hashes: change.hashes.slice(i * HASHES_PER_NOTIFY, (i + 1) * HASHES_PER_NOTIFY) }))
         : [JSON.stringify(change)];
     for (const payload of payloads) {
-      sql`select pg_notify(${CHANNEL}, ${payload})`.execute(this.db).catch((error) => this.report('could not publish an invalidation', error));
+      sql`select pg_notify(${this.channel}, ${payload})`.execute(this.db).catch((error) => this.report('could not publish an invalidation', error));
     }
   }
 
