@@ -21,8 +21,8 @@ export interface ServiceProcess {
  * Starts `src/main.ts` (or another entry point that calls `serve`) as a real process with only the
  * given environment; resolves once it listens.
  */
-export function startService(cwd: string, env: Record<string, string>, entry = MAIN): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', TSX, entry], {
+export function startService(cwd: string, env: Record<string, string>, entry = MAIN, nodeArgs: string[] = []): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', TSX, entry], {
     cwd,
     env: { PATH: process.env.PATH ?? '', PORT: '0', LATCHKEY_LOG_LEVEL: 'warn', LATCHKEY_ARGON2_MEMORY_KIB: '1024', LATCHKEY_ARGON2_PASSES: '1', ...env },
   });
