@@ -2,7 +2,12 @@
  * JSON schemas shared by routes: they validate input, serialise output (unknown fields never
  * leave the server) and become the OpenAPI document.
  */
-const str = (maxLength: number, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength, ...extra }) as const;
+/**
+ * Every text input refuses NUL: PostgreSQL cannot store it (a 500 the fuzzer found), and no name,
+ * id or password needs it. A schema with its own pattern must exclude NUL itself.
+ */
+const NO_NUL = '^[^\\u0000]*$';
+export const text = (maxLength: number, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength, pattern: NO_NUL, ...extra }) as const;
 const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schema.type as string, 'null'] });
 
 export const errorSchema = {
@@ -21,11 +26,11 @@ export const errorSchema = {
   },
 } as const;
 
-export const ID = str(64, { minLength: 1 });
+export const ID = text(64, { minLength: 1 });
 export const idParams = { type: 'object', required: ['id'], properties: { id: ID } } as const;
 
 /** Cursors are ids handed out by an earlier page; anything else is refused rather than compared. */
-const CURSOR = str(64, { pattern: '^[A-Za-z0-9_]+$' });
+const CURSOR = text(64, { pattern: '^[A-Za-z0-9_]+$' });
 
 export const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
@@ -33,7 +38,7 @@ export const pageQuery = {
 } as const;
 
 export const page = (item: Record<string, unknown>) =>
-  ({ type: 'object', properties: { data: { type: 'array', items: item }, next_cursor: nullable(str(64)) } }) as const;
+  ({ type: 'object', properties: { data: { type: 'array', items: item }, next_cursor: nullable(text(64)) } }) as const;
 
 const actor = {
   type: 'object',
@@ -117,18 +122,18 @@ export const userSchema = {
   },
 } as const;
 
-export const TOKEN_NAME = str(100, { minLength: 1, pattern: '\\S' });
-export const DESCRIPTION = str(1000);
-export const SCOPE_LIST = { type: 'array', minItems: 1, maxItems: 100, items: str(64) } as const;
+export const TOKEN_NAME = text(100, { minLength: 1, pattern: '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$' });
+export const DESCRIPTION = text(1000);
+export const SCOPE_LIST = { type: 'array', minItems: 1, maxItems: 100, items: text(64) } as const;
 export const DOMAIN_LIST = nullable({ type: 'array', maxItems: 100, items: ID });
-export const IP_LIST = nullable({ type: 'array', maxItems: 100, items: str(64) });
-export const EXPIRES_IN = str(16);
-export const EXPIRES_AT = nullable(str(40));
-export const EMAIL = str(254, { format: 'email' });
+export const IP_LIST = nullable({ type: 'array', maxItems: 100, items: text(64) });
+export const EXPIRES_IN = text(16);
+export const EXPIRES_AT = nullable(text(40));
+export const EMAIL = text(254, { format: 'email' });
 export const RATE_LIMIT = nullable({
   type: 'object',
   required: ['requests', 'per'],
   additionalProperties: false,
-  properties: { requests: { type: 'integer', minimum: 1, maximum: 1_000_000 }, per: str(8) },
+  properties: { requests: { type: 'integer', minimum: 1, maximum: 1_000_000 }, per: text(8) },
 });
-export const PASSWORD = str(1024, { minLength: 10 });
+export const PASSWORD = text(1024, { minLength: 10 });

@@ -125,3 +125,25 @@ describe('API8 security misconfiguration', () => {
     }
   });
 });
+
+describe('API8 security misconfiguration: text the database cannot hold', () => {
+  it('refuses a NUL byte in any text input with 400 naming the field, on PostgreSQL as on SQLite', async () => {
+    const nul = 'a\u0000b';
+    const cases: [string, string, Record<string, string>, unknown, string][] = [
+      ['GET', `/v1/tokens/${encodeURIComponent(nul)}`, a.session, undefined, 'id'],
+      ['GET', `/v1/tokens?q=${encodeURIComponent(nul)}`, a.session, undefined, 'q'],
+      ['GET', `/v1/access-logs?token_id=${encodeURIComponent(nul)}`, a.session, undefined, 'token_id'],
+      ['GET', `/v1/audit-log?action=${encodeURIComponent(nul)}`, a.session, undefined, 'action'],
+      ['POST', '/v1/tokens', a.session, { name: nul, scopes: ['domains:read'] }, 'name'],
+      ['POST', '/v1/tokens', a.session, { name: 'ok', description: nul, scopes: ['domains:read'] }, 'description'],
+      ['POST', '/v1/domains', a.session, { name: nul }, 'name'],
+      ['POST', '/v1/auth/login', {}, { email: a.owner.email, password: nul }, 'password'],
+      ['POST', '/v1/verify', { authorization: `Bearer ${h.operatorToken}` }, { token: nul }, 'token'],
+      ['POST', '/v1/email', bearer(a.full.secret), { from: `x@${a.domain.name}`, to: 'y@example.com', subject: nul, text: 't' }, 'subject'],
+    ];
+    for (const [method, url, headers, payload, field] of cases) {
+      const error = expectError(await h.request({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) }), 400, 'invalid_request');
+      expect(error.details?.field, `${method} ${url}`).toBe(field);
+    }
+  });
+});

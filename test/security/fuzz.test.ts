@@ -103,7 +103,7 @@ describe('fuzzing every route', () => {
             expectSpecAnswer(response, `${operation.method} ${url.slice(0, 120)}`);
           },
         ),
-        { numRuns: 40 },
+        { numRuns: 60 },
       );
     }
     // Still serving, and the victim's tokens still work.

@@ -4,7 +4,7 @@ import { accessLogsToCsv, queryAccessLogs, type AccessLogFilter } from '../../se
 import { principalOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
-import { accessLogEntrySchema, accessLogQuery, page } from '../schemas.js';
+import { accessLogEntrySchema, accessLogQuery, ID, page } from '../schemas.js';
 import { MANAGE } from './tokens.js';
 
 
@@ -26,7 +26,7 @@ export function accessLogRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['logs'],
         querystring: {
           type: 'object', additionalProperties: false,
-          properties: { token_id: { type: 'string', maxLength: 64 }, format: { type: 'string', enum: ['json', 'csv'] }, ...accessLogQuery, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 } },
+          properties: { token_id: ID, format: { type: 'string', enum: ['json', 'csv'] }, ...accessLogQuery, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 } },
         },
         response: { 200: page(accessLogEntrySchema) },
       },

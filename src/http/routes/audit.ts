@@ -5,6 +5,7 @@ import { listAudit, verifyAuditChain } from '../../services/audit.js';
 
 const AUDIT_COLUMNS = ['seq', 'at', 'action', 'actor', 'target', 'ip', 'user_agent', 'details', 'hash'] as const;
 import { accountWidePrincipal } from './access-logs.js';
+import { text } from '../schemas.js';
 import type { AppContext } from '../context.js';
 import { MANAGE } from './tokens.js';
 
@@ -20,7 +21,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
         querystring: {
           type: 'object', additionalProperties: false,
           properties: {
-            action: { type: 'string', maxLength: 64 }, since: { type: 'string', format: 'date-time' }, until: { type: 'string', format: 'date-time' },
+            action: text(64), since: { type: 'string', format: 'date-time' }, until: { type: 'string', format: 'date-time' },
             cursor: { type: 'string', pattern: '^[0-9]{1,12}$' }, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 },
             format: { type: 'string', enum: ['json', 'csv'] },
           },

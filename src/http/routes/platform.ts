@@ -3,7 +3,7 @@ import { principalOf, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
 import type { MessageTokenInput } from '../../services/tokens/derived-tokens.js';
 import {
-  created, DESCRIPTION, domainSchema, EXPIRES_AT, EXPIRES_IN, idParams, mailboxSchema, page, pageQuery, SCOPE_LIST, TOKEN_NAME, tokenRef,
+  created, DESCRIPTION, domainSchema, EXPIRES_AT, EXPIRES_IN, idParams, mailboxSchema, page, pageQuery, SCOPE_LIST, text, TOKEN_NAME, tokenRef,
 } from '../schemas.js';
 
 /** Which scope each token type needs: api tokens by resource, AI agents by read / write / send. */
@@ -30,15 +30,15 @@ const emailBody = (withFrom: boolean) =>
     required: withFrom ? ['from', 'to', 'subject', 'text'] : ['to', 'subject', 'text'],
     additionalProperties: false,
     properties: {
-      ...(withFrom ? { from: { type: 'string', minLength: 3, maxLength: 254 } } : {}),
+      ...(withFrom ? { from: text(254, { minLength: 3 }) } : {}),
       to: {
         anyOf: [
-          { type: 'string', minLength: 3, maxLength: 254 },
-          { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 3, maxLength: 254 } },
+          text(254, { minLength: 3 }),
+          { type: 'array', minItems: 1, maxItems: 50, items: text(254, { minLength: 3 }) },
         ],
       },
-      subject: { type: 'string', maxLength: 998 },
-      text: { type: 'string', maxLength: 100_000 },
+      subject: text(998),
+      text: text(100_000),
     },
   }) as const;
 
@@ -61,7 +61,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: { auth: rule('domains:full', 'mcp:write') },
       schema: {
         tags: ['platform'],
-        body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 253 } } },
+        body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: text(253, { minLength: 1 }) } },
         response: { 201: { type: 'object', properties: { domain: domainSchema, token: { anyOf: [tokenRef, { type: 'null' }] }, secret: { type: ['string', 'null'] } } } },
       },
     },
@@ -99,7 +99,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: { auth: rule('mailboxes:full', 'mcp:write') },
       schema: {
         tags: ['platform'], params: idParams,
-        body: { type: 'object', required: ['local_part'], additionalProperties: false, properties: { local_part: { type: 'string', minLength: 1, maxLength: 64 } } },
+        body: { type: 'object', required: ['local_part'], additionalProperties: false, properties: { local_part: text(64, { minLength: 1 }) } },
         response: { 201: { type: 'object', properties: { mailbox: mailboxSchema } } },
       },
     },

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { iso } from '../../core/clock.js';
 import { requestMeta, sessionOf, SESSION_COOKIE, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { accountSchema, EMAIL, userSchema } from '../schemas.js';
+import { accountSchema, EMAIL, text, userSchema } from '../schemas.js';
 
 const SESSION: AuthRule = { kind: 'session' };
 
@@ -18,7 +18,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['session'],
         body: {
           type: 'object', required: ['email', 'password'], additionalProperties: false,
-          properties: { email: EMAIL, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+          properties: { email: EMAIL, password: text(1024, { minLength: 1 }) },
         },
         response: { 200: { type: 'object', properties: { user: userSchema, account: accountSchema, csrf_token: { type: 'string' }, reauth_until: { type: 'string' } } } },
       },
@@ -40,7 +40,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: { auth: SESSION },
       schema: {
         tags: ['session'],
-        body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password: { type: 'string', minLength: 1, maxLength: 1024 } } },
+        body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password: text(1024, { minLength: 1 }) } },
         response: { 200: { type: 'object', properties: { reauth_until: { type: 'string' } } } },
       },
     },

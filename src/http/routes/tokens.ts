@@ -3,7 +3,7 @@ import type { CreateTokenInput, ListTokensFilter, UpdateTokenInput } from '../..
 import { principalOf, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
 import {
-  created, single, DESCRIPTION, RATE_LIMIT, DOMAIN_LIST, EXPIRES_AT, EXPIRES_IN, idParams, IP_LIST, page, pageQuery, SCOPE_LIST, TOKEN_NAME, tokenRef,
+  created, single, DESCRIPTION, RATE_LIMIT, DOMAIN_LIST, EXPIRES_AT, EXPIRES_IN, idParams, IP_LIST, page, pageQuery, SCOPE_LIST, text, TOKEN_NAME, tokenRef,
 } from '../schemas.js';
 
 export const MANAGE: AuthRule = { kind: 'account', scope: { api: 'tokens:full' }, manage: true };
@@ -44,7 +44,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['tokens'],
         querystring: {
           type: 'object', additionalProperties: false,
-          properties: { status: { type: 'string', enum: ['active', 'paused', 'expired', 'revoked'] }, type: TYPE, q: { type: 'string', maxLength: 100 }, ...pageQuery },
+          properties: { status: { type: 'string', enum: ['active', 'paused', 'expired', 'revoked'] }, type: TYPE, q: text(100), ...pageQuery },
         },
         response: { 200: page(tokenRef) },
       },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { text } from '../schemas.js';
 
 const OPERATOR: AuthRule = { kind: 'operator' };
 
@@ -18,8 +19,8 @@ export function verifyRoutes(app: FastifyInstance, ctx: AppContext): void {
         body: {
           type: 'object', required: ['token'], additionalProperties: false,
           properties: {
-            token: { type: 'string', maxLength: 512 }, scope: { type: 'string', maxLength: 64 },
-            domain: { type: 'string', maxLength: 64 }, ip: { type: 'string', maxLength: 64 },
+            token: text(512), scope: text(64),
+            domain: text(64), ip: text(64),
           },
         },
         response: {
