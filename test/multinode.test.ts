@@ -1,25 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from './helpers/actors.js';
-import { DIALECT, TEST_POSTGRES_URL } from './helpers/harness.js';
+import { DIALECT } from './helpers/harness.js';
+import { adminQuery as admin, urlInSchema } from './helpers/postgres.js';
 import { call as callService, startService, type ServiceProcess } from './helpers/process.js';
 
 if (DIALECT !== 'postgres') console.warn('multi-node tests skipped: they need PostgreSQL (the PostgreSQL pass of npm test runs them)');
 
 const OPERATOR = 'multinode-operator-token-0123456789abcdefghij';
 
-async function admin(sql: string, params: unknown[] = []) {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL! });
-  await client.connect();
-  try {
-    return await client.query(sql, params);
-  } finally {
-    await client.end();
-  }
-}
 
 describe.skipIf(DIALECT !== 'postgres')('two nodes on one PostgreSQL', () => {
   const schema = `lk_nodes_${process.pid}_${Date.now().toString(36)}`;
@@ -53,7 +44,7 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes on one PostgreSQL', () => {
 
   beforeAll(async () => {
     await admin(`create schema "${schema}"`);
-    const url = `${TEST_POSTGRES_URL}${TEST_POSTGRES_URL!.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const url = urlInSchema(schema);
     const env = { LATCHKEY_DATABASE_URL: url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' };
     node1 = await startService(dir, env);
     node2 = await startService(dir, env);

@@ -12,6 +12,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { ensureOperatorToken } from '../../src/services/bootstrap.js';
 import { sqliteKysely } from '../../src/store/database.js';
 import type { Database } from '../../src/store/schema.js';
+import { adminQuery, TEST_POSTGRES_URL } from './postgres.js';
 
 /** A clock the test moves by hand. */
 export class TestClock implements Clock {
@@ -41,19 +42,9 @@ const OPERATOR_TOKEN = 'test-operator-token-0123456789abcdefghijklmnop';
  * The store every HTTP test runs on: SQLite by default; PostgreSQL when LATCHKEY_TEST_DATABASE_URL
  * names a server, each app then in a schema of its own so that parallel test files never meet.
  */
-export const TEST_POSTGRES_URL = process.env.LATCHKEY_TEST_DATABASE_URL ?? null;
+export { TEST_POSTGRES_URL };
 export const DIALECT: 'sqlite' | 'postgres' = TEST_POSTGRES_URL ? 'postgres' : 'sqlite';
 let schemas = 0;
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL! });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 interface TestDatabase {
   db: Kysely<Database>;
@@ -81,7 +72,7 @@ async function openTestDatabase(dbPath: string, onStatement: (sql: string) => vo
         await client.end();
       }
     };
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dump, drop: () => adminQuery(`drop schema "${schema}" cascade`) };
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dump, drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)) };
   }
   // Logged by SQLite itself, so that statements the verify path runs outside Kysely count too.
   const sqlite = new SqliteDatabase(dbPath, { verbose: (statement) => onStatement(String(statement)) });

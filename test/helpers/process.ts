@@ -1,13 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
+import { adminQuery, TEST_POSTGRES_URL, urlInSchema } from './postgres.js';
 
 // The child runs in its own directory, so the TypeScript loader is named by its full path.
 const TSX = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/loader.mjs')).href;
 const MAIN = join(process.cwd(), 'src/main.ts');
-/** As in the harness: set (to a server) for the PostgreSQL pass, empty or unset for SQLite. */
-const TEST_POSTGRES_URL = process.env.LATCHKEY_TEST_DATABASE_URL || null;
+
 
 export interface ServiceProcess {
   child: ChildProcessWithoutNullStreams;
@@ -69,16 +68,6 @@ export async function call(base: string, method: string, path: string, body?: un
 export async function processStore(dir: string): Promise<{ url: string; drop: () => Promise<void> }> {
   if (!TEST_POSTGRES_URL) return { url: `sqlite:${join(dir, 'latchkey.db')}`, drop: async () => undefined };
   const schema = `lk_proc_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: TEST_POSTGRES_URL! });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create schema "${schema}"`);
-  const url = `${TEST_POSTGRES_URL}${TEST_POSTGRES_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  return { url, drop: () => admin(`drop schema "${schema}" cascade`) };
+  await adminQuery(`create schema "${schema}"`);
+  return { url: urlInSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)) };
 }

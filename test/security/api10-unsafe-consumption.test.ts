@@ -4,11 +4,11 @@
  * there closes rather than opens.
  */
 import { sql } from 'kysely';
-import pg from 'pg';
 import { channelFor } from '../../src/store/change-feed.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSession, bearer, createToken, expectError, expectStatus, ownerSession } from '../helpers/actors.js';
-import { DIALECT, startHarness, TEST_POSTGRES_URL, type Harness } from '../helpers/harness.js';
+import { DIALECT, startHarness, type Harness } from '../helpers/harness.js';
+import { adminQuery } from '../helpers/postgres.js';
 import { world, type Party } from './world.js';
 
 let h: Harness;
@@ -19,13 +19,7 @@ afterAll(() => h.close());
 /** Sent from outside the app, on the channel of this app's schema only. */
 async function notify(payload: string): Promise<void> {
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(h.ctx.db);
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL! });
-  await client.connect();
-  try {
-    await client.query('select pg_notify($1, $2)', [channelFor(rows[0]!.schema), payload]);
-  } finally {
-    await client.end();
-  }
+  await adminQuery('select pg_notify($1, $2)', [channelFor(rows[0]!.schema), payload]);
 }
 
 describe('API10 unsafe consumption of APIs', () => {
