@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,7 +12,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { ensureOperatorToken } from '../../src/services/bootstrap.js';
 import { sqliteKysely } from '../../src/store/database.js';
 import type { Database } from '../../src/store/schema.js';
-import { adminQuery, TEST_POSTGRES_URL } from './postgres.js';
+import { adminQuery, dumpSchema, dumpSqliteFiles, TEST_POSTGRES_URL } from './postgres.js';
 
 /** A clock the test moves by hand. */
 export class TestClock implements Clock {
@@ -61,26 +61,13 @@ async function openTestDatabase(dbPath: string, onStatement: (sql: string) => vo
     const log: KyselyConfig['log'] = (event) => {
       if (event.level === 'query') onStatement(event.query.sql);
     };
-    const dump = async () => {
-      const client = new pg.Client({ connectionString: TEST_POSTGRES_URL!, options: `-c search_path=${schema}` });
-      await client.connect();
-      try {
-        const tables = await client.query<{ name: string }>('select table_name as name from information_schema.tables where table_schema = $1', [schema]);
-        const texts = await Promise.all(tables.rows.map(async ({ name }) => (await client.query(`select t::text as row from "${name}" t`)).rows.map((r) => r.row).join('\n')));
-        return texts.join('\n');
-      } finally {
-        await client.end();
-      }
-    };
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dump, drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)) };
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dump: () => dumpSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)) };
   }
   // Logged by SQLite itself, so that statements the verify path runs outside Kysely count too.
   const sqlite = new SqliteDatabase(dbPath, { verbose: (statement) => onStatement(String(statement)) });
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
-  const dump = async () =>
-    ['', '-wal', '-journal'].map((suffix) => (existsSync(dbPath + suffix) ? readFileSync(dbPath + suffix).toString('latin1') : '')).join('\n');
-  return { db: sqliteKysely(sqlite), dump, drop: async () => undefined };
+  return { db: sqliteKysely(sqlite), dump: async () => dumpSqliteFiles(dbPath), drop: async () => undefined };
 }
 
 /**

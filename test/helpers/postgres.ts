@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 
 /** Set (to a server) for the PostgreSQL pass of `npm test`; empty or unset for the SQLite pass. */
@@ -17,3 +18,20 @@ export async function adminQuery(statement: string, params: unknown[] = []): Pro
 /** The test server's URL with every connection's search_path set to `schema`. */
 export const urlInSchema = (schema: string): string =>
   `${TEST_POSTGRES_URL}${TEST_POSTGRES_URL!.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+
+/** Every row of every table in `schema`, as text: what the store holds, for the secret-hygiene search. */
+export async function dumpSchema(schema: string): Promise<string> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL!, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    const tables = await client.query<{ name: string }>('select table_name as name from information_schema.tables where table_schema = $1', [schema]);
+    const texts = await Promise.all(tables.rows.map(async ({ name }) => (await client.query(`select t::text as row from "${name}" t`)).rows.map((r) => r.row).join('\n')));
+    return texts.join('\n');
+  } finally {
+    await client.end();
+  }
+}
+
+/** The same for SQLite: the database file and its journals, byte for byte. */
+export const dumpSqliteFiles = (path: string): string =>
+  ['', '-wal', '-journal'].map((suffix) => (existsSync(path + suffix) ? readFileSync(path + suffix).toString('latin1') : '')).join('\n');

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { adminQuery, TEST_POSTGRES_URL, urlInSchema } from './postgres.js';
+import { adminQuery, dumpSchema, dumpSqliteFiles, TEST_POSTGRES_URL, urlInSchema } from './postgres.js';
 
 // The child runs in its own directory, so the TypeScript loader is named by its full path.
 const TSX = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/loader.mjs')).href;
@@ -65,9 +65,12 @@ export async function call(base: string, method: string, path: string, body?: un
  * A database for real processes on the store under test: a SQLite file in `dir`, or a fresh
  * PostgreSQL schema (named in the URL's search_path) when the suite runs on PostgreSQL.
  */
-export async function processStore(dir: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  if (!TEST_POSTGRES_URL) return { url: `sqlite:${join(dir, 'latchkey.db')}`, drop: async () => undefined };
+export async function processStore(dir: string): Promise<{ url: string; dump: () => Promise<string>; drop: () => Promise<void> }> {
+  if (!TEST_POSTGRES_URL) {
+    const path = join(dir, 'latchkey.db');
+    return { url: `sqlite:${path}`, dump: async () => dumpSqliteFiles(path), drop: async () => undefined };
+  }
   const schema = `lk_proc_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
   await adminQuery(`create schema "${schema}"`);
-  return { url: urlInSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)) };
+  return { url: urlInSchema(schema), dump: () => dumpSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)) };
 }

@@ -90,10 +90,14 @@ async function inventory(server: ServiceProcess, session: Record<string, string>
   };
 }
 
-/** The real process's own output (its logs) never carries a secret or the password. */
-function expectCleanOutput(servers: ServiceProcess[], created: { secret: string }[]): void {
+/** Neither the real process's output (its logs) nor its store holds a secret or the password. */
+async function expectNoSecrets(servers: ServiceProcess[], store: { dump: () => Promise<string> }, created: { secret: string }[]): Promise<void> {
   const output = servers.map((server) => server.output()).join('\n');
-  for (const secret of [PASSWORD, OPERATOR, ...created.map((token) => token.secret)]) expect(output.includes(secret), 'a secret reached the logs').toBe(false);
+  const stored = await store.dump();
+  for (const secret of [PASSWORD, OPERATOR, ...created.map((token) => token.secret)]) {
+    expect(output.includes(secret), 'a secret reached the logs').toBe(false);
+    expect(stored.includes(secret), 'a secret reached the store').toBe(false);
+  }
 }
 
 async function expectTokensWhole(server: ServiceProcess, session: Record<string, string>, created: { id: string; secret: string }[], held: Awaited<ReturnType<typeof inventory>>) {
@@ -126,7 +130,7 @@ describe('crash safety', () => {
       const lost = load.usedAt.length - held.accessLogRows;
       const lastInterval = load.usedAt.filter((at) => at > killedAt - 2 * FLUSH_MS).length;
       expect(lost, `lost ${lost} entries; ${lastInterval} answered in the last two flush intervals`).toBeLessThanOrEqual(lastInterval);
-      expectCleanOutput([server, restarted], load.created);
+      await expectNoSecrets([server, restarted], store, load.created);
       console.info(`SIGKILL: ${load.created.length} tokens answered, all present; ${load.usedAt.length} uses answered, ${held.accessLogRows} logged, ${Math.max(0, lost)} lost (bound ${lastInterval})`);
     } finally {
       await restarted.stop();
@@ -148,7 +152,7 @@ describe('crash safety', () => {
       const held = await inventory(restarted, session, user.id);
       await expectTokensWhole(restarted, session, load.created, held);
       expect(held.accessLogRows).toBeGreaterThanOrEqual(load.usedAt.length);
-      expectCleanOutput([server, restarted], load.created);
+      await expectNoSecrets([server, restarted], store, load.created);
       console.info(`SIGTERM: ${load.created.length} tokens answered, all present; ${load.usedAt.length} uses answered, ${held.accessLogRows} logged`);
     } finally {
       await restarted.stop();
