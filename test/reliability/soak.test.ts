@@ -1,6 +1,6 @@
 /**
  * A bounded soak: a real process on the store under test takes mixed traffic at a steady rate for
- * LATCHKEY_SOAK_SECONDS (default 90) and then stops by itself. Every answer must be the expected
+ * LATCHKEY_SOAK_SECONDS (default 180) and then stops by itself. Every answer must be the expected
  * one (refusals included), nothing may fail or time out, and the heap must stay flat. Used heap
  * between collections is mostly garbage, so what is compared is its floor: the lowest sample of
  * the last third against the lowest of the first, within 25 MB. The server also runs with old
@@ -14,7 +14,7 @@ import { mintSecret } from '../../src/core/token-format.js';
 import { PASSWORD } from '../helpers/actors.js';
 import { call, processStore, startService } from '../helpers/process.js';
 
-const SECONDS = Number(process.env.LATCHKEY_SOAK_SECONDS ?? 90);
+const SECONDS = Number(process.env.LATCHKEY_SOAK_SECONDS ?? 180);
 const RATE_PER_SECOND = 200;
 const MAX_IN_FLIGHT = 100;
 const OPERATOR = 'soak-operator-token-0123456789abcdefghijklmno';
