@@ -176,3 +176,13 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     },
   };
 }
+
+/** A second app for one test, closed (and searched for secrets) whatever the test does. */
+export async function withHarness<T>(env: Record<string, string>, use: (h: Harness) => Promise<T>): Promise<T> {
+  const h = await startHarness(env);
+  try {
+    return await use(h);
+  } finally {
+    await h.close();
+  }
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintSecret } from '../../src/core/token-format.js';
 import { asSession, bearer, createDomain, createToken, expectError, expectStatus, operator, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startHarness, withHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 let owner: Session;
@@ -99,8 +99,7 @@ describe('the verify cache', () => {
 
 describe('the cache’s bound', () => {
   it('holds at most LATCHKEY_VERIFY_CACHE_MAX_TOKENS tokens; one that was dropped is read again and still decided right', async () => {
-    const small = await startHarness({ LATCHKEY_VERIFY_CACHE_MAX_TOKENS: '3' });
-    try {
+    await withHarness({ LATCHKEY_VERIFY_CACHE_MAX_TOKENS: '3' }, async (small) => {
       const smallOwner = await ownerSession(small);
       const tokens = [];
       for (let i = 0; i < 12; i += 1) tokens.push(await createToken(small, asSession(smallOwner), { name: `bounded ${i}`, scopes: ['domains:read'] }));
@@ -116,9 +115,7 @@ describe('the cache’s bound', () => {
 
       await small.request({ method: 'POST', url: `/v1/tokens/${tokens[0]!.token.id}/revoke`, headers: asSession(smallOwner), payload: {} });
       expectError(await use(tokens[0]!.secret), 401, 'token_revoked');
-    } finally {
-      await small.close();
-    }
+    });
   });
 });
 

@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { channelFor } from '../../src/store/change-feed.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSession, bearer, createToken, expectError, expectStatus, ownerSession } from '../helpers/actors.js';
-import { DIALECT, startHarness, type Harness } from '../helpers/harness.js';
+import { DIALECT, withHarness, type Harness } from '../helpers/harness.js';
 import { adminQuery } from '../helpers/postgres.js';
 import { world, type Party } from './world.js';
 
@@ -20,6 +20,12 @@ afterAll(() => h.close());
 async function notify(payload: string): Promise<void> {
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(h.ctx.db);
   await adminQuery('select pg_notify($1, $2)', [channelFor(rows[0]!.schema), payload]);
+}
+
+/** Notices arrive asynchronously: waits (up to 5 s) for the app's verify cache to be emptied. */
+async function untilCacheEmpty(app: Harness): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (app.ctx.verifier.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 describe('API10 unsafe consumption of APIs', () => {
@@ -37,53 +43,42 @@ describe('API10 unsafe consumption of APIs', () => {
     expectStatus(await use(), 200);
     expect(reads()).toBe(cached);
     await notify(payload);
-    const deadline = Date.now() + 5000;
-    while (h.ctx.verifier.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await untilCacheEmpty(h);
     expectStatus(await use(), 200);
     expect(reads()).toBe(cached + 1);
   });
 
   it.skipIf(DIALECT !== 'postgres')('keeps deployments in separate schemas of one server deaf to each other’s notices', async () => {
-    const other = await startHarness();
-    try {
+    await withHarness({}, async (other) => {
       const { secret } = await createToken(other, asSession(await ownerSession(other)), { name: 'elsewhere', scopes: ['domains:read'] });
       expectStatus(await other.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
       const held = other.ctx.verifier.size;
       expect(held).toBeGreaterThan(0);
       await notify('garbage');
-      const deadline = Date.now() + 5000;
-      while (h.ctx.verifier.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await untilCacheEmpty(h);
       expect(h.ctx.verifier.size).toBe(0);
       expect(other.ctx.verifier.size).toBe(held);
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   it('refuses, never crashes, when a trusted proxy forwards an address that is not one', async () => {
-    const proxied = await startHarness({ LATCHKEY_TRUST_PROXY: '10.0.0.0/8' });
-    try {
+    await withHarness({ LATCHKEY_TRUST_PROXY: '10.0.0.0/8' }, async (proxied) => {
       const owner = asSession(await ownerSession(proxied));
       const { secret } = await createToken(proxied, owner, { name: 'behind proxy', scopes: ['domains:read'], ip_allowlist: ['203.0.113.0/24'] });
       for (const forwarded of ['not-an-ip', '999.1.1.1', '203.0.113.1.5', `${'1'.repeat(5000)}`, '203.0.113.7%eth0', '', ',,,']) {
         const response = await proxied.request({ method: 'GET', url: '/v1/domains', remoteAddress: '10.0.0.1', headers: { ...bearer(secret), 'x-forwarded-for': forwarded } });
         expectError(response, 403, 'ip_not_allowed');
       }
-    } finally {
-      await proxied.close();
-    }
+    });
   });
 
   it('keeps enforcing rate limits, in memory, when Redis cannot be reached', async () => {
-    const cut = await startHarness({ LATCHKEY_REDIS_URL: 'redis://127.0.0.1:1' });
-    try {
+    await withHarness({ LATCHKEY_REDIS_URL: 'redis://127.0.0.1:1' }, async (cut) => {
       const owner = asSession(await ownerSession(cut));
       const { secret } = await createToken(cut, owner, { name: 'limited', scopes: ['domains:read'], rate_limit: { requests: 2, per: '1m' } });
       const statuses = [];
       for (let i = 0; i < 4; i += 1) statuses.push((await cut.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) })).statusCode);
       expect(statuses).toEqual([200, 200, 429, 429]);
-    } finally {
-      await cut.close();
-    }
+    });
   });
 });
