@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from './helpers/actors.js';
 import { DIALECT } from './helpers/harness.js';
-import { adminQuery as admin, urlInSchema } from './helpers/postgres.js';
-import { call as callService, startService, type ServiceProcess } from './helpers/process.js';
+import { adminQuery as admin } from './helpers/postgres.js';
+import { call as callService, processStore, signUpOwner, startService, type ServiceProcess } from './helpers/process.js';
 
 if (DIALECT !== 'postgres') console.warn('multi-node tests skipped: they need PostgreSQL (the PostgreSQL pass of npm test runs them)');
 
@@ -13,11 +13,11 @@ const OPERATOR = 'multinode-operator-token-0123456789abcdefghij';
 
 
 describe.skipIf(DIALECT !== 'postgres')('two nodes on one PostgreSQL', () => {
-  const schema = `lk_nodes_${process.pid}_${Date.now().toString(36)}`;
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-nodes-'));
   let node1: ServiceProcess;
   let node2: ServiceProcess;
   let session: Record<string, string>;
+  let store: Awaited<ReturnType<typeof processStore>>;
 
   const call = (node: ServiceProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     callService(node.base, method, path, body, headers);
@@ -43,21 +43,16 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes on one PostgreSQL', () => {
   };
 
   beforeAll(async () => {
-    await admin(`create schema "${schema}"`);
-    const url = urlInSchema(schema);
-    const env = { LATCHKEY_DATABASE_URL: url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' };
+    store = await processStore(dir);
+    const env = { LATCHKEY_DATABASE_URL: store.url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' };
     node1 = await startService(dir, env);
     node2 = await startService(dir, env);
-    const email = `nodes-${Date.now()}@example.com`;
-    const account = await call(node1, 'POST', '/admin/v1/accounts', { name: 'Nodes', plan: 'pro', owner: { email, password: PASSWORD } }, { authorization: `Bearer ${OPERATOR}` });
-    expect(account.status).toBe(201);
-    const login = await call(node1, 'POST', '/v1/auth/login', { email, password: PASSWORD });
-    session = { cookie: String(login.headers.get('set-cookie')).split(';')[0]!, 'x-csrf-token': login.body.csrf_token };
+    session = await signUpOwner(node1.base, OPERATOR, PASSWORD);
   }, 90_000);
 
   afterAll(async () => {
     await Promise.all([node1?.stop(), node2?.stop()]);
-    await admin(`drop schema "${schema}" cascade`);
+    await store?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 

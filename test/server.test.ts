@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call, startService, type ServiceProcess } from './helpers/process.js';
+import { call, sessionHeaders, startService, type ServiceProcess } from './helpers/process.js';
 
 /** The service as a newcomer runs it: a real process, a real port, the default embedded SQLite. */
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-server-'));
@@ -30,7 +30,7 @@ describe('npm start on a new machine', () => {
 
     const login = await call(first.base, 'POST', '/v1/auth/login', { email: demo![1], password: demo![2] });
     expect(login.status).toBe(200);
-    const session = { cookie: String(login.headers.get('set-cookie')).split(';')[0]!, 'x-csrf-token': login.body.csrf_token };
+    const session = sessionHeaders(login);
     const created = await call(first.base, 'POST', '/v1/tokens', { name: 'curl demo', scopes: ['domains:read'] }, session);
     expect(created.status).toBe(201);
     const auth = { authorization: `Bearer ${created.body.secret}` };

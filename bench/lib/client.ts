@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { call } from '../../test/helpers/process.js';
+import { call, signUpOwner } from '../../test/helpers/process.js';
 
 /**
  * With two or more cores and taskset, the server gets core 0 and the load generator core 1, so the
@@ -23,14 +23,8 @@ export function expectOk(reply: Reply, what: string): any {
 }
 
 /** A new account through the operator API, and its owner's session headers (cookie + CSRF). */
-export async function ownerSession(base: string, operatorToken: string): Promise<Record<string, string>> {
-  const email = `bench-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
-  const password = `bench-${Math.random().toString(36)}-password`;
-  expectOk(await call(base, 'POST', '/admin/v1/accounts', { name: 'Bench', plan: 'pro', owner: { email, password } }, { authorization: `Bearer ${operatorToken}` }), 'create account');
-  const login = await call(base, 'POST', '/v1/auth/login', { email, password });
-  expectOk(login, 'login');
-  return { cookie: String(login.headers.get('set-cookie')).split(';')[0]!, 'x-csrf-token': login.body.csrf_token };
-}
+export const ownerSession = (base: string, operatorToken: string): Promise<Record<string, string>> =>
+  signUpOwner(base, operatorToken, `bench-${Math.random().toString(36)}-password`);
 
 export interface LoadOptions {
   url: string;

@@ -20,17 +20,20 @@ export const localOnlyFeed: ChangeFeed = {
 };
 
 const CHANNEL = 'latchkey_invalidate';
+/** NOTIFY payloads stop at 8,000 bytes; 100 hashes of 43 characters stay well inside. */
+const HASHES_PER_NOTIFY = 100;
 
 /**
  * One channel per schema: deployments that share a PostgreSQL server in separate schemas never
- * hear each other's notices (nor a test app another's).
+ * hear each other's notices (nor a test app another's). Two schema names that differ only in
+ * characters an identifier cannot hold share a channel, which costs only needless invalidations.
  */
 export function channelFor(schema: string): string {
   return schema === 'public' ? CHANNEL : `${CHANNEL}_${schema.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
 }
 
 /** A notice as another node wrote it, or null for anything else on the channel. */
-export function readInvalidation(payload: string | undefined): Invalidation | null {
+function readInvalidation(payload: string | undefined): Invalidation | null {
   let value: unknown;
   try {
     value = JSON.parse(payload ?? '');
@@ -43,8 +46,6 @@ export function readInvalidation(payload: string | undefined): Invalidation | nu
   if (typeof accountId === 'string' && accountId.length > 0) return { accountId };
   return null;
 }
-/** NOTIFY payloads stop at 8,000 bytes; 100 hashes of 43 characters stay well inside. */
-const HASHES_PER_NOTIFY = 100;
 
 /**
  * Cross-node invalidation over PostgreSQL LISTEN/NOTIFY, no extra server. Every node listens on one

@@ -74,3 +74,21 @@ export async function processStore(dir: string): Promise<{ url: string; dump: ()
   await adminQuery(`create schema "${schema}"`);
   return { url: urlInSchema(schema), dump: () => dumpSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)) };
 }
+
+type Reply = Awaited<ReturnType<typeof call>>;
+
+/** A login answer as the headers a signed-in browser sends: the session cookie and the CSRF token. */
+export const sessionHeaders = (login: Reply): Record<string, string> => ({
+  cookie: String(login.headers.get('set-cookie')).split(';')[0]!,
+  'x-csrf-token': login.body.csrf_token,
+});
+
+/** A new account on a running service, made through the operator API; its owner's session headers. */
+export async function signUpOwner(base: string, operatorToken: string, password: string): Promise<Record<string, string>> {
+  const email = `owner-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
+  const account = await call(base, 'POST', '/admin/v1/accounts', { name: 'Owner', plan: 'pro', owner: { email, password } }, { authorization: `Bearer ${operatorToken}` });
+  if (account.status !== 201) throw new Error(`create account: ${account.status} ${JSON.stringify(account.body)}`);
+  const login = await call(base, 'POST', '/v1/auth/login', { email, password });
+  if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
+  return sessionHeaders(login);
+}

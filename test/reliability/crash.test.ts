@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../helpers/actors.js';
-import { call, processStore, startService, type ServiceProcess } from '../helpers/process.js';
+import { call, processStore, signUpOwner, startService, type ServiceProcess } from '../helpers/process.js';
 
 const OPERATOR = 'crash-operator-token-0123456789abcdefghijklmn';
 const FLUSH_MS = 250;
@@ -59,10 +59,7 @@ async function setUp(label: string) {
   const store = await processStore(dir);
   const env = { LATCHKEY_DATABASE_URL: store.url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false', LATCHKEY_ACCESS_LOG_FLUSH_INTERVAL_MS: String(FLUSH_MS) };
   const server = await startService(dir, env);
-  const email = `${label}-${Date.now()}@example.com`;
-  expect((await call(server.base, 'POST', '/admin/v1/accounts', { name: label, plan: 'pro', owner: { email, password: PASSWORD } }, { authorization: `Bearer ${OPERATOR}` })).status).toBe(201);
-  const login = await call(server.base, 'POST', '/v1/auth/login', { email, password: PASSWORD });
-  const session = { cookie: String(login.headers.get('set-cookie')).split(';')[0]!, 'x-csrf-token': login.body.csrf_token };
+  const session = await signUpOwner(server.base, OPERATOR, PASSWORD);
   const user = await call(server.base, 'POST', '/v1/tokens', { name: 'load user', scopes: ['domains:read'] }, session);
   return { dir, env, store, server, session, user: { id: user.body.token.id as string, secret: user.body.secret as string } };
 }
@@ -100,7 +97,7 @@ async function expectNoSecrets(servers: ServiceProcess[], store: { dump: () => P
   }
 }
 
-async function expectTokensWhole(server: ServiceProcess, session: Record<string, string>, created: { id: string; secret: string }[], held: Awaited<ReturnType<typeof inventory>>) {
+async function expectTokensWhole(server: ServiceProcess, created: { id: string; secret: string }[], held: Awaited<ReturnType<typeof inventory>>) {
   const ids = new Set(held.tokens.map((t) => t.id));
   for (const token of created) expect(ids.has(token.id), `token ${token.id} was answered 201 but is gone`).toBe(true);
   for (const token of held.tokens) expect(held.auditedIds.has(token.id), `token ${token.id} exists without its audit event`).toBe(true);
@@ -112,51 +109,51 @@ async function expectTokensWhole(server: ServiceProcess, session: Record<string,
   }
 }
 
+/**
+ * Runs the load against a new server for 1.5 s, stops the server with `stop` while the load goes
+ * on, restarts it on the same store, and checks what must hold however it stopped: every answered
+ * token whole, the audit chain valid, no secret in the output or the store. Returns the rest for
+ * the caller's own checks.
+ */
+async function stopMidLoad(label: string, stop: (server: ServiceProcess) => Promise<void>) {
+  const { dir, env, store, server, session, user } = await setUp(label);
+  const load = runLoad(server.base, session, user.secret);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const stoppedAt = Date.now();
+  const stopped = stop(server);
+  await load.stop();
+  await stopped;
+  expect(load.created.length).toBeGreaterThan(10);
+  expect(load.usedAt.length).toBeGreaterThan(100);
+
+  const restarted = await startService(dir, env);
+  try {
+    const held = await inventory(restarted, session, user.id);
+    await expectTokensWhole(restarted, load.created, held);
+    await expectNoSecrets([server, restarted], store, load.created);
+    return { load, held, stoppedAt };
+  } finally {
+    await restarted.stop();
+    await store.drop();
+  }
+}
+
 describe('crash safety', () => {
   it('loses no answered write and at most one flush interval of access log to SIGKILL mid-load', async () => {
-    const { env, store, server, session, user, dir } = await setUp('sigkill');
-    const load = runLoad(server.base, session, user.secret);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const killedAt = Date.now();
-    server.child.kill('SIGKILL');
-    await load.stop();
-    expect(load.created.length).toBeGreaterThan(10);
-    expect(load.usedAt.length).toBeGreaterThan(100);
-
-    const restarted = await startService(dir, env);
-    try {
-      const held = await inventory(restarted, session, user.id);
-      await expectTokensWhole(restarted, session, load.created, held);
-      const lost = load.usedAt.length - held.accessLogRows;
-      const lastInterval = load.usedAt.filter((at) => at > killedAt - 2 * FLUSH_MS).length;
-      expect(lost, `lost ${lost} entries; ${lastInterval} answered in the last two flush intervals`).toBeLessThanOrEqual(lastInterval);
-      await expectNoSecrets([server, restarted], store, load.created);
-      console.info(`SIGKILL: ${load.created.length} tokens answered, all present; ${load.usedAt.length} uses answered, ${held.accessLogRows} logged, ${Math.max(0, lost)} lost (bound ${lastInterval})`);
-    } finally {
-      await restarted.stop();
-      await store.drop();
-    }
+    const { load, held, stoppedAt } = await stopMidLoad('sigkill', async (server) => void server.child.kill('SIGKILL'));
+    const lost = load.usedAt.length - held.accessLogRows;
+    const lastInterval = load.usedAt.filter((at) => at > stoppedAt - 2 * FLUSH_MS).length;
+    expect(lost, `lost ${lost} entries; ${lastInterval} answered in the last two flush intervals`).toBeLessThanOrEqual(lastInterval);
+    console.info(`SIGKILL: ${load.created.length} tokens answered, all present; ${load.usedAt.length} uses answered, ${held.accessLogRows} logged, ${Math.max(0, lost)} lost (bound ${lastInterval})`);
   }, 60_000);
 
   it('loses nothing to SIGTERM mid-load', async () => {
-    const { env, store, server, session, user, dir } = await setUp('sigterm');
-    const load = runLoad(server.base, session, user.secret);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const exited = server.stop();
-    await load.stop();
-    // Clients still hold keep-alive connections: shutdown must not wait for them to let go.
-    expect(await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('still running after 10 s'), 10_000))])).toBe(0);
-
-    const restarted = await startService(dir, env);
-    try {
-      const held = await inventory(restarted, session, user.id);
-      await expectTokensWhole(restarted, session, load.created, held);
-      expect(held.accessLogRows).toBeGreaterThanOrEqual(load.usedAt.length);
-      await expectNoSecrets([server, restarted], store, load.created);
-      console.info(`SIGTERM: ${load.created.length} tokens answered, all present; ${load.usedAt.length} uses answered, ${held.accessLogRows} logged`);
-    } finally {
-      await restarted.stop();
-      await store.drop();
-    }
+    const { load, held } = await stopMidLoad('sigterm', async (server) => {
+      // Clients still hold keep-alive connections: shutdown must not wait for them to let go.
+      const exited = await Promise.race([server.stop(), new Promise((resolve) => setTimeout(() => resolve('still running after 10 s'), 10_000))]);
+      expect(exited).toBe(0);
+    });
+    expect(held.accessLogRows).toBeGreaterThanOrEqual(load.usedAt.length);
+    console.info(`SIGTERM: ${load.created.length} tokens answered, all present; ${load.usedAt.length} uses answered, ${held.accessLogRows} logged`);
   }, 60_000);
 });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { mintSecret } from '../../src/core/token-format.js';
 import { PASSWORD } from '../helpers/actors.js';
-import { call, processStore, startService } from '../helpers/process.js';
+import { call, processStore, signUpOwner, startService } from '../helpers/process.js';
 
 const SECONDS = Number(process.env.LATCHKEY_SOAK_SECONDS ?? 180);
 const RATE_PER_SECOND = 200;
@@ -26,10 +26,7 @@ it(`stays correct and flat under ${SECONDS} s of mixed traffic at ${RATE_PER_SEC
   const server = await startService(dir, { LATCHKEY_DATABASE_URL: store.url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' }, undefined, ['--max-old-space-size=160']);
   const operator = { authorization: `Bearer ${OPERATOR}` };
   try {
-    const email = `soak-${Date.now()}@example.com`;
-    expect((await call(server.base, 'POST', '/admin/v1/accounts', { name: 'Soak', plan: 'pro', owner: { email, password: PASSWORD } }, operator)).status).toBe(201);
-    const login = await call(server.base, 'POST', '/v1/auth/login', { email, password: PASSWORD });
-    const session = { cookie: String(login.headers.get('set-cookie')).split(';')[0]!, 'x-csrf-token': login.body.csrf_token };
+    const session = await signUpOwner(server.base, OPERATOR, PASSWORD);
     const reader = (await call(server.base, 'POST', '/v1/tokens', { name: 'reader', scopes: ['domains:read'] }, session)).body.secret as string;
 
     /** Each kind of request, and the one status it must get. */
