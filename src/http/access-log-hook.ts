@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onResponseHookHandler } from 'fastify';
+import { hooksOf } from './auth.js';
 import type { Clock } from '../core/clock.js';
 import type { TokenGrant } from '../core/policy.js';
 import type { AccessLogWriter } from '../services/access-log.js';
@@ -14,39 +15,48 @@ declare module 'fastify' {
 }
 
 /** What was asked, never with what: query parameter names and the body's size, no values. */
-function summarise(url: string, contentLength: string | undefined): string {
-  const q = url.indexOf('?');
-  const keys = q < 0 ? [] : [...new URLSearchParams(url.slice(q)).keys()];
+function summarise(url: string, query: number, contentLength: string | undefined): string {
+  const keys = query < 0 ? [] : [...new URLSearchParams(url.slice(query)).keys()];
   const parts = [];
   if (keys.length) parts.push(`query: ${[...new Set(keys)].join(', ')}`);
   if (contentLength && contentLength !== '0') parts.push(`body: ${Number(contentLength) || 0} bytes`);
   return parts.join('; ');
 }
 
+/**
+ * Routes a token may call get an `onResponse` hook that records the request, with the route's
+ * path captured when it is registered; other routes carry no hook at all.
+ */
 export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter, clock: Clock): void {
   app.decorateRequest('presentedToken', null);
   app.decorateReply('errorCode', null);
-  app.addHook('onResponse', (request, reply, done) => {
-    const grant = request.presentedToken;
-    if (grant !== null) {
-      const url = request.url;
-      const q = url.indexOf('?');
-      writer.record({
-        at: clock.now(),
-        account_id: grant.accountId,
-        token_id: grant.id,
-        token_name: grant.name,
-        method: request.method,
-        route: request.routeOptions.url ?? '(unmatched)',
-        path: q < 0 ? url : url.slice(0, q),
-        status: reply.statusCode,
-        ip: request.ip,
-        user_agent: String(request.headers['user-agent'] ?? '').slice(0, 512),
-        duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-        error_code: reply.errorCode,
-        request_summary: summarise(url, request.headers['content-length']),
-      });
-    }
-    done();
+  app.addHook('onRoute', (route) => {
+    if (route.config?.auth?.kind !== 'account') return;
+    const routePath = route.url;
+    const record: onResponseHookHandler = (request, reply, done) => {
+      const grant = request.presentedToken;
+      if (grant !== null) {
+        const url = request.url;
+        const q = url.indexOf('?');
+        const contentLength = request.headers['content-length'];
+        writer.record({
+          at: clock.now(),
+          account_id: grant.accountId,
+          token_id: grant.id,
+          token_name: grant.name,
+          method: request.method,
+          route: routePath,
+          path: q < 0 ? url : url.slice(0, q),
+          status: reply.statusCode,
+          ip: request.ip,
+          user_agent: String(request.headers['user-agent'] ?? '').slice(0, 512),
+          duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+          error_code: reply.errorCode,
+          request_summary: q < 0 && (contentLength === undefined || contentLength === '0') ? '' : summarise(url, q, contentLength),
+        });
+      }
+      done();
+    };
+    route.onResponse = [...hooksOf(route.onResponse), record];
   });
 }

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config.js';
 import { ApiError } from '../core/errors.js';
 import type { TokenGrant } from '../core/policy.js';
@@ -8,7 +8,7 @@ import type { TokenType } from '../core/token-format.js';
 import { AccountService, type SessionCaller } from '../services/accounts.js';
 import type { Principal, RequestMeta } from '../services/context.js';
 import { SEES_EVERYTHING } from '../services/context.js';
-import type { TokenGate } from '../services/token-gate.js';
+import type { GateResult, TokenGate } from '../services/token-gate.js';
 import type { Clock } from '../core/clock.js';
 import type {} from '@fastify/cookie';
 
@@ -78,55 +78,107 @@ function rejectCredentialInQuery(request: FastifyRequest, prefix: string): void 
   }
 }
 
+/** How a route establishes its caller: synchronously when it can, a promise when it must wait. */
+type Authenticate = (request: FastifyRequest) => void | Promise<void>;
+
+/**
+ * Runs an authenticator as a callback-style hook, so that a request answered from memory (a
+ * cached token, the operator) goes on to its handler in the same turn.
+ */
+function asHook(authenticate: Authenticate): onRequestHookHandler {
+  return (request, _reply, done) => {
+    let pending: void | Promise<void>;
+    try {
+      pending = authenticate(request);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (pending === undefined) done();
+    else pending.then(() => done(), done);
+  };
+}
+
+function admitToken(request: FastifyRequest, { grant, denial }: GateResult): void {
+  request.presentedToken = grant;
+  if (denial !== null) throw new ApiError(denial.code, denial.message, denial.details);
+  request.caller = { kind: 'token', grant: grant! };
+}
+
 export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   const { config, gate, accounts } = deps;
   const operatorHash = Buffer.from(deps.operatorTokenHash);
   app.decorateRequest('caller', null);
 
-  app.addHook('onRoute', (route) => {
-    const needsRule = /^\/(v1|admin)\//.test(route.url) && !route.url.startsWith('/v1/auth/login');
-    if (needsRule && !route.config?.auth) throw new Error(`route ${route.method} ${route.url} declares no auth rule`);
-  });
-
-  app.addHook('onRequest', async (request) => {
-    rejectCredentialInQuery(request, config.tokenPrefix);
-    const rule = request.routeOptions.config.auth ?? { kind: 'public' };
-    if (rule.kind === 'public') return;
+  const operator: Authenticate = (request) => {
     const header = request.headers.authorization;
-
-    if (rule.kind === 'operator') {
-      const presented = Buffer.from(hashSecret(header === undefined ? '' : bearerOf(header)));
-      if (header === undefined || presented.length !== operatorHash.length || !timingSafeEqual(presented, operatorHash)) {
-        throw unauthorized('the operator token is required');
-      }
-      request.caller = { kind: 'operator' };
-      return;
+    const presented = Buffer.from(hashSecret(header === undefined ? '' : bearerOf(header)));
+    if (header === undefined || presented.length !== operatorHash.length || !timingSafeEqual(presented, operatorHash)) {
+      throw unauthorized('the operator token is required');
     }
+    request.caller = { kind: 'operator' };
+  };
 
-    if (header !== undefined) {
-      if (rule.kind === 'session') throw unauthorized('this endpoint needs a signed-in session');
-      const { grant, denial } = await gate.check(bearerOf(header), { scope: rule.scope, ip: request.ip });
-      request.presentedToken = grant;
-      if (denial !== null) throw new ApiError(denial.code, denial.message, denial.details);
-      request.caller = { kind: 'token', grant: grant! };
-      return;
-    }
-
+  const session = async (request: FastifyRequest, rule: AuthRule): Promise<void> => {
     const cookie = request.cookies[SESSION_COOKIE];
-    const session = cookie ? await accounts.resolveSession(cookie) : null;
-    if (session === null) throw unauthorized();
+    const found = cookie ? await accounts.resolveSession(cookie) : null;
+    if (found === null) throw unauthorized();
     if (!SAFE_METHODS.has(request.method)) {
       const csrf = request.headers[CSRF_HEADER];
-      if (!AccountService.csrfMatches(session, typeof csrf === 'string' ? csrf : undefined)) {
+      if (!AccountService.csrfMatches(found, typeof csrf === 'string' ? csrf : undefined)) {
         throw new ApiError('forbidden', 'missing or invalid X-CSRF-Token header', { header: 'X-CSRF-Token' });
       }
     }
-    if (rule.kind === 'account' && rule.manage && !config.tokenManagers.includes(session.user.role as 'owner' | 'admin')) {
-      throw new ApiError('forbidden', `only ${config.tokenManagers.join(' and ')} users may manage tokens`, { role: session.user.role });
+    if (rule.kind === 'account' && rule.manage && !config.tokenManagers.includes(found.user.role as 'owner' | 'admin')) {
+      throw new ApiError('forbidden', `only ${config.tokenManagers.join(' and ')} users may manage tokens`, { role: found.user.role });
     }
-    request.caller = { kind: 'session', session };
+    request.caller = { kind: 'session', session: found };
+  };
+
+  const authenticatorFor = (rule: AuthRule): Authenticate | null => {
+    switch (rule.kind) {
+      case 'public':
+        return null;
+      case 'operator':
+        return operator;
+      case 'session':
+        return (request) => {
+          if (request.headers.authorization !== undefined) throw unauthorized('this endpoint needs a signed-in session');
+          return session(request, rule);
+        };
+      case 'account':
+        return (request) => {
+          const header = request.headers.authorization;
+          if (header === undefined) return session(request, rule);
+          const result = gate.check(bearerOf(header), { scope: rule.scope, ip: request.ip });
+          return result instanceof Promise ? result.then((settled) => admitToken(request, settled)) : admitToken(request, result);
+        };
+    }
+  };
+
+  // Each route gets the hook its rule needs when it is registered, so that no request looks its
+  // rule up and public routes run no authentication at all.
+  app.addHook('onRoute', (route) => {
+    const needsRule = /^\/(v1|admin)\//.test(route.url) && !route.url.startsWith('/v1/auth/login');
+    if (needsRule && !route.config?.auth) throw new Error(`route ${route.method} ${route.url} declares no auth rule`);
+    const authenticate = authenticatorFor(route.config?.auth ?? { kind: 'public' });
+    if (authenticate !== null) route.onRequest = [asHook(authenticate), ...hooksOf(route.onRequest)];
+  });
+
+  // Every request, routed or not: a credential in the URL is refused before anything else.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.url.indexOf('?') < 0) return done();
+    try {
+      rejectCredentialInQuery(request, config.tokenPrefix);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
   });
 }
+
+/** A route's own hooks of one kind, as an array. */
+export const hooksOf = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
 
 export const requestMeta = (request: FastifyRequest): RequestMeta => ({
   ip: request.ip,

@@ -6,20 +6,26 @@ export type VerifyOutcome = 'hit' | 'miss' | 'negative_hit' | 'unknown' | 'malfo
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const lookups = new Counter({
+  // The hot path only adds to plain numbers; they reach prom-client's counters when scraped.
+  const pendingLookups = new Map<VerifyOutcome, number>();
+  const pendingDecisions = new Map<string, number>();
+  const drain = <L extends string>(pending: Map<string, number>, counter: Counter<L>, label: L) => {
+    for (const [value, count] of pending) counter.inc({ [label]: value } as Record<L, string>, count);
+    pending.clear();
+  };
+  const lookups: Counter<'outcome'> = new Counter({
     name: 'latchkey_token_lookups_total',
     help: 'Token lookups by outcome: cache hit, cache miss read from the store, remembered unknown, unknown, malformed',
     labelNames: ['outcome'],
     registers: [registry],
+    collect: () => drain(pendingLookups, lookups, 'outcome'),
   });
-  const byOutcome = Object.fromEntries(
-    (['hit', 'miss', 'negative_hit', 'unknown', 'malformed'] as const).map((o) => [o, lookups.labels(o)]),
-  ) as Record<VerifyOutcome, ReturnType<typeof lookups.labels>>;
-  const decisions = new Counter({
+  const decisions: Counter<'result'> = new Counter({
     name: 'latchkey_decisions_total',
     help: 'Authorisation decisions for token requests, by result code (ok or the error code)',
     labelNames: ['result'],
     registers: [registry],
+    collect: () => drain(pendingDecisions, decisions, 'result'),
   });
   const cachedTokens = new Gauge({ name: 'latchkey_verify_cache_tokens', help: 'Tokens held in the verify cache', registers: [registry] });
   const accessLogDropped = new Counter({
@@ -27,18 +33,11 @@ export function createMetrics() {
     help: 'Access-log entries dropped because the write queue was full',
     registers: [registry],
   });
-  // prom-client hashes the label object on every `labels()` call; the hot path asks for a few results.
-  const byResult = new Map<string, ReturnType<typeof decisions.labels>>();
-  const decisionCounter = (result: string) => {
-    let counter = byResult.get(result);
-    if (counter === undefined) byResult.set(result, (counter = decisions.labels(result)));
-    return counter;
-  };
   return {
     registry,
     accessLogDropped,
-    recordLookup: (outcome: VerifyOutcome) => byOutcome[outcome].inc(),
-    recordDecision: (result: string) => decisionCounter(result).inc(),
+    recordLookup: (outcome: VerifyOutcome) => pendingLookups.set(outcome, (pendingLookups.get(outcome) ?? 0) + 1),
+    recordDecision: (result: string) => pendingDecisions.set(result, (pendingDecisions.get(result) ?? 0) + 1),
     cachedTokens,
   };
 }

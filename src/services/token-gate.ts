@@ -32,27 +32,39 @@ const UNKNOWN: GateResult = { grant: null, denial: { code: 'unauthorized', messa
 
 /**
  * The one path a token takes, whether a platform route or another service (`/v1/verify`) asks:
- * resolve it, decide, count it against its rate limit, and record the use.
+ * resolve it, decide, count it against its rate limit, and record the use. A cached token without
+ * a rate limit is answered synchronously: the common case allocates no promise and waits for no
+ * turn of the event loop.
  */
 export class TokenGate {
   constructor(private readonly deps: TokenGateDeps) {}
 
-  async check(secret: string, check: TokenCheck): Promise<GateResult> {
+  check(secret: string, check: TokenCheck): GateResult | Promise<GateResult> {
     const resolved = this.deps.verifier.resolve(secret);
-    const grant = resolved instanceof Promise ? await resolved : resolved;
+    return resolved instanceof Promise ? resolved.then((grant) => this.decideFor(grant, check)) : this.decideFor(resolved, check);
+  }
+
+  private decideFor(grant: TokenGrant | null, check: TokenCheck): GateResult | Promise<GateResult> {
     if (grant === null) return UNKNOWN;
     const scope = check.scope === null || typeof check.scope === 'string' ? check.scope : check.scope[grant.type];
-    let denial = decide(grant, { scope, ip: check.ip ?? '', now: this.deps.clock.now(), domainId: check.domainId ?? null });
-    if (denial === null && grant.rateLimit !== null) {
-      try {
-        await this.deps.rateLimiter.consume(grant.id, grant.rateLimit);
-      } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
-        denial = { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
-      }
+    const denial = decide(grant, { scope, ip: check.ip ?? '', now: this.deps.clock.now(), domainId: check.domainId ?? null });
+    if (denial === null && grant.rateLimit !== null) return this.limited(grant, grant.rateLimit, check.ip);
+    return this.settle(grant, denial, check.ip);
+  }
+
+  private async limited(grant: TokenGrant, limit: NonNullable<TokenGrant['rateLimit']>, ip: string | null): Promise<GateResult> {
+    try {
+      await this.deps.rateLimiter.consume(grant.id, limit);
+      return this.settle(grant, null, ip);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return this.settle(grant, { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) }, ip);
     }
+  }
+
+  private settle(grant: TokenGrant, denial: Denial | null, ip: string | null): GateResult {
     this.deps.onDecision?.(denial === null ? 'ok' : denial.code);
-    if (denial === null) this.deps.usage.touch(grant.id, check.ip);
+    if (denial === null) this.deps.usage.touch(grant.id, ip);
     return { grant, denial };
   }
 }

@@ -49,6 +49,20 @@ describe('API2 broken authentication', () => {
     expectError(await h.request({ method: 'POST', url: '/v1/verify', headers: bearer(a.full.secret), payload: { token: a.reader.secret } }), 401, 'unauthorized');
   });
 
+  it('guards every HEAD route exactly as its GET route, with and without a token', async () => {
+    const spec = JSON.parse((await h.request({ method: 'GET', url: '/openapi.json' })).body) as { paths: Record<string, Record<string, unknown>> };
+    const gets = Object.keys(spec.paths).filter((path) => spec.paths[path]!.get && /^\/(v1|admin)\//.test(path));
+    expect(gets.length).toBeGreaterThan(10);
+    for (const path of gets) {
+      const url = path.replace(/\{[^}]+\}/g, 'x');
+      for (const headers of [{}, bearer(a.reader.secret)]) {
+        const get = await h.request({ method: 'GET', url, headers });
+        const head = await h.request({ method: 'HEAD', url, headers });
+        expect({ url, status: head.statusCode }).toEqual({ url, status: get.statusCode });
+      }
+    }
+  });
+
   it('refuses a token in the query string even when it is valid, for every name it might go by', async () => {
     for (const name of ['token', 'access_token', 'api_key', 'key', 'anything']) {
       expectError(await h.request({ method: 'GET', url: `/v1/domains?${name}=${a.full.secret}`, headers: bearer(a.full.secret) }), 400, 'invalid_request');
