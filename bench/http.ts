@@ -1,9 +1,10 @@
 /**
  * Real HTTP on loopback: the server in one process, autocannon in another, 50 connections.
  * Routes of the same server, interleaved round by round so that the ratios compare neighbours in
- * time: a public route doing nothing, the same route behind token auth (access logging on);
- * `POST /v1/verify`, and a public POST route that reads the same body and does nothing with it.
- * Then the access log's drop counter, read from /metrics.
+ * time, in reverse order every other round so that no route always runs first: a public route
+ * doing nothing, the same route behind token auth (access logging on), and behind a naive
+ * hash-and-Map hook (the issue's reference); `POST /v1/verify`, and a public POST route that reads
+ * the same body and does nothing with it. Then the access log's drop counter, read from /metrics.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,11 @@ import { startService } from '../test/helpers/process.js';
 import { call, expectOk, load, ownerSession, pinToFirstCore, type LoadOptions } from './lib/client.js';
 import { log, median, report } from './lib/measure.js';
 
-const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 7);
+const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
 const OPERATOR = `bench-operator-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
 
-const ROUTES = ['open', 'token', 'openPost', 'verify'] as const;
+const ROUTES = ['open', 'token', 'naive', 'openPost', 'verify'] as const;
 type Route = (typeof ROUTES)[number];
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-http-'));
@@ -41,6 +42,7 @@ try {
     open: { url: `${server.base}/bench/open`, seconds: SECONDS },
     openPost: { url: `${server.base}/bench/open`, seconds: SECONDS, method: 'POST', headers: { 'content-type': 'application/json' }, body: verifyBody },
     token: { url: `${server.base}/bench/token`, seconds: SECONDS, headers: { authorization: `Bearer ${secret}` } },
+    naive: { url: `${server.base}/bench/naive`, seconds: SECONDS, headers: { authorization: `Bearer ${secret}` } },
     verify: {
       url: `${server.base}/v1/verify`, seconds: SECONDS, method: 'POST',
       headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
@@ -52,10 +54,10 @@ try {
 
   log('warming up');
   for (const options of Object.values(runs)) await load({ ...options, seconds: 2 });
-  const rates: Record<Route, number[]> = { open: [], token: [], openPost: [], verify: [] };
+  const rates: Record<Route, number[]> = { open: [], token: [], naive: [], openPost: [], verify: [] };
   let failures = 0;
   for (let round = 1; round <= ROUNDS; round += 1) {
-    for (const name of ROUTES) {
+    for (const name of round % 2 === 1 ? ROUTES : [...ROUTES].reverse()) {
       const result = await load(runs[name]);
       failures += result.non2xx + result.errors;
       rates[name].push(result.requestsPerSecond);
@@ -75,7 +77,8 @@ try {
     },
     [
       `HTTP medians of ${ROUNDS} × ${SECONDS} s rounds, 50 connections: open route ${Math.round(median(rates.open)).toLocaleString('en')} req/s, ` +
-        `token-authenticated ${Math.round(median(rates.token)).toLocaleString('en')} req/s; open POST route with the same body ${Math.round(median(rates.openPost)).toLocaleString('en')} req/s, ` +
+        `token-authenticated ${Math.round(median(rates.token)).toLocaleString('en')} req/s, ` +
+        `behind the naive hash-and-Map hook ${Math.round(median(rates.naive)).toLocaleString('en')} req/s (${perRound('naive', 'open').toFixed(2)} × open); open POST route with the same body ${Math.round(median(rates.openPost)).toLocaleString('en')} req/s, ` +
         `POST /v1/verify ${Math.round(median(rates.verify)).toLocaleString('en')} req/s (${perRound('verify', 'open').toFixed(2)} × the open GET route)`,
     ],
   );
