@@ -1,5 +1,5 @@
 import type { FastifyInstance, onResponseHookHandler } from 'fastify';
-import { hooksOf } from './auth.js';
+import { hooksOf } from './route-hooks.js';
 import type { Clock } from '../core/clock.js';
 import type { TokenGrant } from '../core/policy.js';
 import type { AccessLogWriter } from '../services/access-log.js';
@@ -16,6 +16,7 @@ declare module 'fastify' {
 
 /** What was asked, never with what: query parameter names and the body's size, no values. */
 function summarise(url: string, query: number, contentLength: string | undefined): string {
+  if (query < 0 && (contentLength === undefined || contentLength === '0')) return '';
   const keys = query < 0 ? [] : [...new URLSearchParams(url.slice(query)).keys()];
   const parts = [];
   if (keys.length) parts.push(`query: ${[...new Set(keys)].join(', ')}`);
@@ -38,7 +39,6 @@ export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter, 
       if (grant !== null) {
         const url = request.url;
         const q = url.indexOf('?');
-        const contentLength = request.headers['content-length'];
         writer.record({
           at: clock.now(),
           account_id: grant.accountId,
@@ -52,7 +52,7 @@ export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter, 
           user_agent: String(request.headers['user-agent'] ?? '').slice(0, 512),
           duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
           error_code: reply.errorCode,
-          request_summary: q < 0 && (contentLength === undefined || contentLength === '0') ? '' : summarise(url, q, contentLength),
+          request_summary: summarise(url, q, request.headers['content-length']),
         });
       }
       done();

@@ -6,6 +6,7 @@ import type { TokenGrant } from '../core/policy.js';
 import { hashSecret, recognise } from '../core/token-format.js';
 import type { TokenType } from '../core/token-format.js';
 import { AccountService, type SessionCaller } from '../services/accounts.js';
+import { hooksOf } from './route-hooks.js';
 import type { Principal, RequestMeta } from '../services/context.js';
 import { SEES_EVERYTHING } from '../services/context.js';
 import type { GateResult, TokenGate } from '../services/token-gate.js';
@@ -166,19 +167,8 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   });
 
   // Every request, routed or not: a credential in the URL is refused before anything else.
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (request.url.indexOf('?') < 0) return done();
-    try {
-      rejectCredentialInQuery(request, config.tokenPrefix);
-      done();
-    } catch (error) {
-      done(error as Error);
-    }
-  });
+  app.addHook('onRequest', asHook((request) => rejectCredentialInQuery(request, config.tokenPrefix)));
 }
-
-/** A route's own hooks of one kind, as an array. */
-export const hooksOf = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
 
 export const requestMeta = (request: FastifyRequest): RequestMeta => ({
   ip: request.ip,

@@ -53,13 +53,14 @@ export class TokenGate {
   }
 
   private async limited(grant: TokenGrant, limit: NonNullable<TokenGrant['rateLimit']>, ip: string | null): Promise<GateResult> {
+    let denial: Denial | null = null;
     try {
       await this.deps.rateLimiter.consume(grant.id, limit);
-      return this.settle(grant, null, ip);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      return this.settle(grant, { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) }, ip);
+      denial = { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
     }
+    return this.settle(grant, denial, ip);
   }
 
   private settle(grant: TokenGrant, denial: Denial | null, ip: string | null): GateResult {

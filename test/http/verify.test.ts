@@ -82,6 +82,35 @@ describe('the verify cache', () => {
     expect(metrics).toMatch(/latchkey_token_lookups_total\{outcome="hit"\} [1-9]/);
   });
 
+  it('counts every decision once in /metrics, however often it is scraped', async () => {
+    const { secret } = await createToken(h, asSession(owner), { name: 'counted', scopes: ['domains:read'] });
+    const scrape = async () => {
+      const body = (await h.request({ method: 'GET', url: '/metrics' })).body;
+      const count = (pattern: RegExp) => Number(pattern.exec(body)?.[1] ?? 0);
+      return { ok: count(/^latchkey_decisions_total\{result="ok"\} (\d+)$/m), scope: count(/^latchkey_decisions_total\{result="insufficient_scope"\} (\d+)$/m) };
+    };
+    const before = await scrape();
+    for (let i = 0; i < 3; i += 1) expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
+    expectError(await h.request({ method: 'GET', url: '/v1/activity', headers: bearer(secret) }), 403, 'insufficient_scope');
+    expect(await scrape()).toEqual({ ok: before.ok + 3, scope: before.scope + 1 });
+    expect(await scrape()).toEqual({ ok: before.ok + 3, scope: before.scope + 1 });
+  });
+
+  it('decides a cached token without a rate limit synchronously, and waits for a rate limit', async () => {
+    const plain = await createToken(h, asSession(owner), { name: 'sync', scopes: ['domains:read'] });
+    const limited = await createToken(h, asSession(owner), { name: 'limited', scopes: ['domains:read'], rate_limit: { requests: 100, per: '1m' } });
+    const ask = { scope: 'domains:read', ip: '203.0.113.9' };
+    // The first use reads the store: synchronously on SQLite, with a promise on PostgreSQL.
+    expect((await h.ctx.gate.check(plain.secret, ask)).denial).toBeNull();
+    const cached = h.ctx.gate.check(plain.secret, ask);
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect(cached).toMatchObject({ grant: { id: plain.token.id }, denial: null });
+    await h.ctx.gate.check(limited.secret, ask);
+    const counted = h.ctx.gate.check(limited.secret, ask);
+    expect(counted).toBeInstanceOf(Promise);
+    expect((await counted).denial).toBeNull();
+  });
+
   it('is invalidated by every change: patch, revoke, delete and plan change take effect on the next request', async () => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'changing', scopes: ['domains:read', 'activity:read'] });
     const use = (url = '/v1/activity') => h.request({ method: 'GET', url, headers: bearer(secret) });
