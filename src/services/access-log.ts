@@ -1,23 +1,12 @@
 import { stringify } from 'csv-stringify/sync';
 import { iso, type Clock } from '../core/clock.js';
-import { newId } from '../core/ids.js';
 import type { Db } from '../store/database.js';
-import { accessLogSink, type AccessLogSink } from '../store/access-log-sink.js';
+import { AccessLogBatch, type AccessLogEntry, type SealedBatch } from '../store/access-log-batch.js';
+import { accessLogSink, AccessLogWriteError, type AccessLogSink } from '../store/access-log-sink.js';
 import type { AccessLogsTable } from '../store/schema.js';
 import { PeriodicJob } from './periodic.js';
 
-/** One request, as the hook records it: the id and the timestamp's text are made at flush time. */
-export type AccessLogEntry = Omit<AccessLogsTable, 'id' | 'at'> & { at: number };
-
-/**
- * The id carries the request's own time, so ids sort as requests happened, not as flushed.
- * (Spelled out rather than spread: spreading costs microseconds per row, and a flush has thousands.)
- */
-const toRow = (e: AccessLogEntry): AccessLogsTable => ({
-  id: newId('log', e.at), at: iso(e.at), account_id: e.account_id, token_id: e.token_id, token_name: e.token_name, method: e.method,
-  route: e.route, path: e.path, status: e.status, ip: e.ip, user_agent: e.user_agent, duration_ms: e.duration_ms, error_code: e.error_code,
-  request_summary: e.request_summary,
-});
+export type { AccessLogEntry } from '../store/access-log-batch.js';
 
 export interface AccessLogOptions {
   flushIntervalMs: number;
@@ -26,12 +15,15 @@ export interface AccessLogOptions {
 }
 
 /**
- * Every request made with a token, written off the request path: entries queue in memory and go
- * to the database as multi-row inserts, one transaction per interval and one at shutdown. The
- * queue is bounded; what overflows is counted (and exported as a metric), never silently lost.
+ * Every request made with a token, written off the request path: the hook appends to columns in
+ * memory, and once per interval (and at shutdown) the sealed batches go to the sink, on SQLite a
+ * writer thread with its own connection. What waits is bounded; what overflows is counted (and
+ * exported as a metric), never silently lost.
  */
 export class AccessLogWriter {
-  private queue: AccessLogEntry[] = [];
+  private batch = new AccessLogBatch();
+  private sealed: SealedBatch[] = [];
+  private sealedRows = 0;
   private readonly job = new PeriodicJob(() => this.write());
   private readonly sink: AccessLogSink;
   dropped = 0;
@@ -40,48 +32,76 @@ export class AccessLogWriter {
     this.sink = accessLogSink(db);
   }
 
-  /** On the request path: one append, nothing else. */
+  /** On the request path: one append to preallocated columns, nothing else. */
   record(entry: AccessLogEntry): void {
-    if (this.queue.length >= this.options.maxQueue) {
-      this.dropped += 1;
-      this.options.onDropped?.(1);
+    if (this.pending >= this.options.maxQueue) {
+      this.drop(1);
       return;
     }
-    this.queue.push(entry);
+    this.batch.append(entry);
+    if (this.batch.full) this.sealBatch();
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.sealedRows + this.batch.rows;
   }
 
   start(onError: (error: unknown) => void): void {
     this.job.start(this.options.flushIntervalMs, onError);
   }
 
+  /** Resolves once everything recorded so far is committed. */
   flush(): Promise<void> {
     return this.job.run();
   }
 
-  private async write(): Promise<void> {
-    if (this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
+  async stop(): Promise<void> {
     try {
-      await this.sink(batch.map(toRow));
+      await this.job.stop();
+    } finally {
+      await this.sink.close();
+    }
+  }
+
+  private sealBatch(): void {
+    this.sealed.push(this.batch.seal());
+    this.sealedRows += this.batch.rows;
+    this.batch = new AccessLogBatch();
+  }
+
+  private async write(): Promise<void> {
+    if (this.batch.rows > 0) this.sealBatch();
+    if (this.sealed.length === 0) return;
+    const batches = this.sealed;
+    this.sealed = [];
+    this.sealedRows = 0;
+    try {
+      await this.sink.write(batches);
     } catch (error) {
-      // Keep what fits for the next attempt; the rest is counted as dropped.
-      const room = Math.max(0, this.options.maxQueue - this.queue.length);
-      this.queue = [...batch.slice(0, room), ...this.queue];
-      if (batch.length > room) {
-        this.dropped += batch.length - room;
-        this.options.onDropped?.(batch.length - room);
-      }
+      this.requeue(batches.slice(error instanceof AccessLogWriteError ? error.written : 0));
       throw error;
     }
   }
 
-  stop(): Promise<void> {
-    return this.job.stop();
+  /** Keeps the oldest unwritten batches that fit for the next attempt; the rest are counted as dropped. */
+  private requeue(unwritten: SealedBatch[]): void {
+    let room = this.options.maxQueue - this.pending;
+    const kept: SealedBatch[] = [];
+    let lost = 0;
+    for (const batch of unwritten) {
+      if (batch.rows <= room) {
+        kept.push(batch);
+        room -= batch.rows;
+      } else lost += batch.rows;
+    }
+    this.sealed = [...kept, ...this.sealed];
+    this.sealedRows += kept.reduce((rows, batch) => rows + batch.rows, 0);
+    if (lost > 0) this.drop(lost);
+  }
+
+  private drop(count: number): void {
+    this.dropped += count;
+    this.options.onDropped?.(count);
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import * as initial from './migrations/001-initial.js';
@@ -19,8 +19,35 @@ const MIGRATIONS: Record<string, Migration> = {
 /** The better-sqlite3 connection behind a SQLite Kysely, for the one read that must not wait a tick. */
 const sqliteHandles = new WeakMap<Db, SqliteDatabase.Database>();
 
+/** How long a SQLite connection waits for another's write lock before giving up. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Transactions take the write lock when they begin. A deferred transaction that reads and then
+ * writes fails with SQLITE_BUSY_SNAPSHOT if the access-log writer's connection committed in
+ * between, and no busy timeout helps; an immediate one waits for the lock instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
+}
+
+/** A Kysely over a better-sqlite3 connection, which it sets up as every Latchkey connection is. */
 export function sqliteKysely(sqlite: SqliteDatabase.Database): Db {
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   sqliteHandles.set(db, sqlite);
   return db;
 }
@@ -37,8 +64,6 @@ export function openDatabase(config: Config['database']): Db {
   const sqlite = new SqliteDatabase(config.path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
   return sqliteKysely(sqlite);
 }
 

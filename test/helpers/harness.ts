@@ -66,24 +66,24 @@ async function openTestDatabase(dbPath: string, onStatement: (sql: string) => vo
   // Logged by SQLite itself, so that statements the verify path runs outside Kysely count too.
   const sqlite = new SqliteDatabase(dbPath, { verbose: (statement) => onStatement(String(statement)) });
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('foreign_keys = ON');
   return { db: sqliteKysely(sqlite), dump: async () => dumpSqliteFiles(dbPath), drop: async () => undefined };
 }
 
 /**
- * Makes every update of `column` on `table` fail inside the database, as a crash mid-transaction
- * would; returns the function that removes the fault.
+ * Makes every write of one kind (`update of <column>`, `insert`) on `table` fail inside the
+ * database, as a crash mid-transaction would, or only the rows `when` (SQL over `new`) picks out;
+ * returns the function that removes the fault.
  */
-export async function injectUpdateFailure(h: Harness, table: string, column: string): Promise<() => Promise<void>> {
+export async function injectFailure(h: Harness, table: string, on: `update of ${string}` | 'insert', when = 'true'): Promise<() => Promise<void>> {
   if (DIALECT === 'postgres') {
     await sql.raw(`create function lk_injected_failure() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`).execute(h.ctx.db);
-    await sql.raw(`create trigger lk_injected_failure before update of ${column} on ${table} for each row execute function lk_injected_failure()`).execute(h.ctx.db);
+    await sql.raw(`create trigger lk_injected_failure before ${on} on ${table} for each row when (${when}) execute function lk_injected_failure()`).execute(h.ctx.db);
     return async () => {
       await sql.raw(`drop trigger lk_injected_failure on ${table}`).execute(h.ctx.db);
       await sql.raw('drop function lk_injected_failure()').execute(h.ctx.db);
     };
   }
-  await sql.raw(`create trigger lk_injected_failure before update of ${column} on ${table} begin select raise(abort, 'injected failure'); end`).execute(h.ctx.db);
+  await sql.raw(`create trigger lk_injected_failure before ${on} on ${table} when ${when} begin select raise(abort, 'injected failure'); end`).execute(h.ctx.db);
   return async () => {
     await sql.raw('drop trigger lk_injected_failure').execute(h.ctx.db);
   };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeAccessLogs } from '../../src/services/access-log.js';
 import { asSession, bearer, createToken, expectError, expectStatus, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { DIALECT, injectFailure, startHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 let owner: Session;
@@ -37,15 +37,60 @@ describe('access log', () => {
     expect(stored).not.toMatch(/lk_(live|mcp|msg|admin)_[0-9A-Za-z]{12,}/);
   });
 
-  it('is written in batches off the request path, one multi-row insert per flush', async () => {
-    const { secret } = await createToken(h, asSession(owner), { name: 'batched', scopes: ['domains:read'] });
+  const stored = async (tokenId: string) =>
+    Number((await h.ctx.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('token_id', '=', tokenId).executeTakeFirstOrThrow()).n);
+
+  it('is written off the request path: nothing until a flush, then every entry, on SQLite by a thread with its own connection', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'batched', scopes: ['domains:read'] });
     await h.ctx.accessLog.flush();
     const before = h.queries.length;
+    const inserts = () => h.queries.slice(before).filter((q) => q.startsWith('insert into "access_logs"'));
     for (let i = 0; i < 30; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
-    expect(h.queries.slice(before).filter((q) => q.startsWith('insert into "access_logs"'))).toEqual([]);
+    expect(inserts()).toEqual([]);
     expect(h.ctx.accessLog.pending).toBe(30);
+    expect(await stored(token.id)).toBe(0);
     await h.ctx.accessLog.flush();
-    expect(h.queries.slice(before).filter((q) => q.startsWith('insert into "access_logs"'))).toHaveLength(1);
+    expect(h.ctx.accessLog.pending).toBe(0);
+    expect(await stored(token.id)).toBe(30);
+    // The request thread's connection inserts nothing on SQLite; on PostgreSQL, one multi-row insert.
+    expect(inserts()).toHaveLength(DIALECT === 'sqlite' ? 0 : 1);
+  });
+
+  it('keeps what a failed write could not store, and stores it on the next flush: nothing lost, nothing twice', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'retried', scopes: ['domains:read'] });
+    await h.ctx.accessLog.flush();
+    // One bad row in the second of two batches: on SQLite the first is committed on its own.
+    const removeFault = await injectFailure(h, 'access_logs', 'insert', "new.path = '/v1/domains/dom_unstorable'");
+    try {
+      for (let i = 0; i < 500; i += 1) {
+        const url = i === 300 ? '/v1/domains/dom_unstorable' : '/v1/domains';
+        await h.request({ method: 'GET', url, headers: bearer(secret) });
+      }
+      await expect(h.ctx.accessLog.flush()).rejects.toThrow(/injected failure/);
+      expect((await stored(token.id)) + h.ctx.accessLog.pending).toBe(500);
+    } finally {
+      await removeFault();
+    }
+    await h.ctx.accessLog.flush();
+    expect(await stored(token.id)).toBe(500);
+    expect(h.ctx.accessLog.dropped).toBe(0);
+  });
+
+  it('lets a transaction that reads and then writes commit while the log is written in between', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'read, then renamed', scopes: ['domains:read'] });
+    await h.ctx.accessLog.flush();
+    for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    let flushed: Promise<void> | undefined;
+    await h.ctx.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('tokens').select('name').where('id', '=', token.id).executeTakeFirstOrThrow();
+      flushed = h.ctx.accessLog.flush();
+      // Time for the writer thread to commit, if this transaction had not taken the write lock when it began.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await trx.updateTable('tokens').set({ name: 'renamed after reading' }).where('id', '=', token.id).execute();
+    });
+    await flushed;
+    expect(await stored(token.id)).toBe(3);
+    expect((await h.ctx.db.selectFrom('tokens').select('name').where('id', '=', token.id).executeTakeFirstOrThrow()).name).toBe('renamed after reading');
   });
 
   it('keeps a flush that happens while another transaction is open, even when that transaction rolls back', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
-import { injectUpdateFailure, startHarness, type Harness } from '../helpers/harness.js';
+import { injectFailure, startHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 let owner: Session;
@@ -103,7 +103,7 @@ describe('rotation', () => {
 
   it('leaves the old token working and no orphan behind when rotation fails midway', async () => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'fragile', scopes: ['domains:read'] });
-    const removeFault = await injectUpdateFailure(h, 'tokens', 'rotated_to');
+    const removeFault = await injectFailure(h, 'tokens', 'update of rotated_to');
     try {
       const response = await post(`/v1/tokens/${token.id}/rotate`);
       expect(response.statusCode).toBe(500);
