@@ -52,21 +52,32 @@ export function mintSecret(prefix: string, word: string): MintedSecret {
 }
 
 /**
+ * Where the type word of a token-shaped candidate ends, or -1: length, prefix and separators
+ * only, a few comparisons whatever the candidate. Most noise fails here.
+ */
+function wordEndOf(prefix: string, candidate: string): number {
+  const wordStart = prefix.length + 1;
+  const wordEnd = candidate.length - BODY_LENGTH - CHECKSUM_LENGTH - 1;
+  if (wordEnd <= wordStart || wordEnd - wordStart > 8 || !candidate.startsWith(prefix) || candidate.charCodeAt(prefix.length) !== UNDERSCORE) {
+    return -1;
+  }
+  return candidate.indexOf('_', wordStart) === wordEnd ? wordEnd : -1;
+}
+
+/** Whether a candidate is shaped like a token of this deployment; its checksum is not read. */
+export const hasTokenShape = (prefix: string, candidate: string): boolean => wordEndOf(prefix, candidate) >= 0;
+
+/**
  * Recognises a token of this deployment without any I/O: the right shape, a known type word and
  * a matching checksum. Returns the type word, or null for anything else.
  */
 export function recognise(prefix: string, candidate: string): string | null {
-  const wordStart = prefix.length + 1;
-  const wordEnd = candidate.length - BODY_LENGTH - CHECKSUM_LENGTH - 1;
-  // Cheap shape checks first; nothing here allocates until the token is known to be well formed.
-  if (wordEnd <= wordStart || wordEnd - wordStart > 8 || !candidate.startsWith(prefix) || candidate.charCodeAt(prefix.length) !== UNDERSCORE) {
-    return null;
-  }
-  if (candidate.indexOf('_', wordStart) !== wordEnd) return null;
+  const wordEnd = wordEndOf(prefix, candidate);
+  if (wordEnd < 0) return null;
   const payloadEnd = candidate.length - CHECKSUM_LENGTH;
   const checksum = decodeBase62Number(candidate, payloadEnd, candidate.length);
   if (checksum < 0 || checksum !== crc32Ascii(candidate, payloadEnd, wordEnd + 1, BASE62_DIGITS)) return null;
-  return candidate.slice(wordStart, wordEnd);
+  return candidate.slice(prefix.length + 1, wordEnd);
 }
 
 const UNDERSCORE = 0x5f;

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { DigestMap } from '../core/digest-map.js';
 import type { PlanName } from '../core/catalog.js';
 import type { TokenGrant } from '../core/policy.js';
-import { hashSecret, recognise, tokenTypeOfWord } from '../core/token-format.js';
+import { hashSecret, hasTokenShape, recognise, tokenTypeOfWord } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
 import type { ChangeFeed, Invalidation } from '../store/change-feed.js';
 import { grantReader, type GrantReader, type GrantRow } from '../store/grant-reader.js';
@@ -24,7 +24,8 @@ export interface VerifierOptions {
 
 /**
  * Resolves a presented secret to its grant. A cached token costs one SHA-256 and one DigestMap lookup;
- * a string that is not a well-formed token of this deployment costs a CRC32 and nothing else;
+ * a string not shaped like a token of this deployment costs a few comparisons, and one with a
+ * wrong checksum a SHA-256 and a CRC32, and neither reaches the negative cache or the store;
  * an unknown hash is remembered for a while so that guessing does not reach the database.
  */
 export class Verifier {
@@ -48,17 +49,17 @@ export class Verifier {
 
   /** A grant, null for no such token, or a promise of either when the store must be asked. */
   resolve(secret: string): TokenGrant | null | Promise<TokenGrant | null> {
-    const word = recognise(this.options.tokenPrefix, secret);
-    if (word === null || tokenTypeOfWord(word) === null) {
-      this.options.onOutcome?.('malformed');
-      return null;
-    }
+    if (!hasTokenShape(this.options.tokenPrefix, secret)) return this.malformed();
     const hash = hashSecret(secret);
     const grant = this.grants.get(hash);
     if (grant !== undefined && this.options.clock.now() - this.epoch - grant.loadedAt <= this.options.maxAgeMs) {
       this.options.onOutcome?.('hit');
       return grant;
     }
+    // A cached grant was found by the hash of a token this deployment issued, so only what is not
+    // cached needs its checksum and type word read before the negative cache or the store is asked.
+    const word = recognise(this.options.tokenPrefix, secret);
+    if (word === null || tokenTypeOfWord(word) === null) return this.malformed();
     const unknownUntil = this.unknown.get(hash);
     if (unknownUntil !== undefined) {
       if (unknownUntil > this.options.clock.now()) {
@@ -68,6 +69,11 @@ export class Verifier {
       this.unknown.delete(hash);
     }
     return this.load(hash);
+  }
+
+  private malformed(): null {
+    this.options.onOutcome?.('malformed');
+    return null;
   }
 
   private load(hash: string): TokenGrant | null | Promise<TokenGrant | null> {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BODY_LENGTH, CHECKSUM_LENGTH, checksumOf, mintSecret, recognise } from '../../src/core/token-format.js';
+import { BODY_LENGTH, CHECKSUM_LENGTH, checksumOf, hasTokenShape, mintSecret, recognise } from '../../src/core/token-format.js';
 
 describe('token format', () => {
   it('is <prefix>_<word>_<43 base62 body><6 base62 CRC32>', () => {
@@ -30,6 +30,20 @@ describe('token format', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('tells the shape alone (what a cache hit needs checked) from the checksum', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.string({ minLength: BODY_LENGTH + CHECKSUM_LENGTH, maxLength: BODY_LENGTH + CHECKSUM_LENGTH })), (text) => {
+        const candidate = `lk_live_${text}`;
+        // Whatever has a valid checksum has the shape; the shape never needs the checksum.
+        if (recognise('lk', candidate) !== null) expect(hasTokenShape('lk', candidate)).toBe(true);
+        expect(hasTokenShape('lk', candidate)).toBe(text.length === BODY_LENGTH + CHECKSUM_LENGTH);
+      }),
+    );
+    const { secret } = mintSecret('lk', 'live');
+    expect(hasTokenShape('lk', `${secret.slice(0, -1)}${secret.endsWith('0') ? '1' : '0'}`)).toBe(true);
+    expect(hasTokenShape('xx', secret)).toBe(false);
   });
 
   it('recognises nothing in arbitrary strings', () => {
