@@ -82,18 +82,18 @@ export class AccessLogBatch {
 
 /** Every entry of a batch, in the order appended. */
 export function entriesOf(batch: SealedBatch): AccessLogEntry[] {
+  const text = (at: number): string | null => {
+    const ref = batch.texts[at]!;
+    return ref === 0 ? null : batch.strings[ref - 1]!;
+  };
   const entries: AccessLogEntry[] = [];
   for (let row = 0; row < batch.rows; row += 1) {
     const n = row * NUMBERS;
     const t = row * TEXTS;
-    const text = (column: number): string | null => {
-      const ref = batch.texts[t + column]!;
-      return ref === 0 ? null : batch.strings[ref - 1]!;
-    };
     entries.push({
       at: batch.numbers[n]!, status: batch.numbers[n + 1]!, duration_ms: batch.numbers[n + 2]!,
-      account_id: text(0)!, token_id: text(1)!, token_name: text(2)!, method: text(3)!, route: text(4)!, path: text(5)!, ip: text(6)!,
-      user_agent: text(7)!, error_code: text(8), request_summary: text(9)!,
+      account_id: text(t)!, token_id: text(t + 1)!, token_name: text(t + 2)!, method: text(t + 3)!, route: text(t + 4)!, path: text(t + 5)!,
+      ip: text(t + 6)!, user_agent: text(t + 7)!, error_code: text(t + 8), request_summary: text(t + 9)!,
     });
   }
   return entries;

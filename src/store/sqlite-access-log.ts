@@ -2,7 +2,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import { entriesOf, toRow, type SealedBatch } from './access-log-batch.js';
 import type { AccessLogsTable } from './schema.js';
 
-export const ACCESS_LOG_COLUMNS = [
+const ACCESS_LOG_COLUMNS = [
   'id', 'at', 'account_id', 'token_id', 'token_name', 'method', 'route', 'path', 'status', 'ip', 'user_agent', 'duration_ms', 'error_code', 'request_summary',
 ] as const satisfies readonly (keyof AccessLogsTable)[];
 
