@@ -23,7 +23,6 @@ export interface SeededStore {
 export async function seedTokenStore(count: number, dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'))): Promise<SeededStore> {
   const sqlite = new SqliteDatabase(join(dir, 'latchkey.db'));
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
   const db = sqliteKysely(sqlite);
   await migrate(db, 'sqlite');
   const now = new Date().toISOString();

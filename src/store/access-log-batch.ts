@@ -5,7 +5,7 @@ import type { AccessLogsTable } from './schema.js';
 /** One request, as the hook records it: the id and the timestamp's text are made by the writer. */
 export type AccessLogEntry = Omit<AccessLogsTable, 'id' | 'at'> & { at: number };
 
-/** Rows per batch, and per transaction when written: a few milliseconds of write lock at most. */
+/** Rows per batch, and per transaction when the SQLite writer thread commits: a few milliseconds of write lock at most. */
 export const ROWS_PER_BATCH = 256;
 
 /** Per row: at, status, duration_ms. */

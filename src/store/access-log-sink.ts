@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { entriesOf, toRow, type SealedBatch } from './access-log-batch.js';
 import type { WorkerOptions, WorkerReply, WorkerRequest } from './access-log-worker.js';
-import { SQLITE_BUSY_TIMEOUT_MS, sqliteHandleOf, type Db } from './database.js';
+import { sqliteHandleOf, type Db } from './database.js';
 
 /** Writes sealed batches in order. */
 export interface AccessLogSink {
@@ -23,7 +23,7 @@ export class AccessLogWriteError extends Error {
  */
 export function accessLogSink(db: Db): AccessLogSink {
   const sqlite = sqliteHandleOf(db);
-  return sqlite !== undefined && !sqlite.memory ? workerSink({ path: sqlite.name, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }) : kyselySink(db);
+  return sqlite !== undefined && !sqlite.memory ? workerSink({ path: sqlite.name }) : kyselySink(db);
 }
 
 /** All batches in one transaction, one insert per batch (256 rows × 14 columns, inside both dialects' limits). */
@@ -93,7 +93,7 @@ function workerSink(options: WorkerOptions): AccessLogSink {
       new Promise<void>((resolve, reject) => {
         lastId += 1;
         waiting.set(lastId, { resolve, reject });
-        send({ id: lastId, batches: [...batches] });
+        send({ id: lastId, batches });
       }),
     async close() {
       if (worker === null) return;

@@ -7,12 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import type { SealedBatch } from './access-log-batch.js';
 import { sqliteBatchWriter } from './sqlite-access-log.js';
+import { setUpSqliteConnection } from './sqlite-connection.js';
 
 export interface WorkerOptions {
   path: string;
-  busyTimeoutMs: number;
 }
-export type WorkerRequest = { id: number; batches: SealedBatch[] } | 'close';
+export type WorkerRequest = { id: number; batches: readonly SealedBatch[] } | 'close';
 /** `written`: how many of the request's batches were committed, in order, before any error. */
 export interface WorkerReply {
   id: number;
@@ -21,10 +21,9 @@ export interface WorkerReply {
 }
 
 const port = parentPort!;
-const { path, busyTimeoutMs } = workerData as WorkerOptions;
+const { path } = workerData as WorkerOptions;
 const sqlite = new SqliteDatabase(path, { fileMustExist: true });
-sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
-sqlite.pragma('synchronous = NORMAL');
+setUpSqliteConnection(sqlite);
 const writeBatch = sqliteBatchWriter(sqlite);
 
 port.on('message', (request: WorkerRequest) => {

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import * as initial from './migrations/001-initial.js';
 import * as tokenRateLimit from './migrations/002-token-rate-limit.js';
 import type { Database } from './schema.js';
+import { setUpSqliteConnection } from './sqlite-connection.js';
 
 export type Db = Kysely<Database>;
 
@@ -18,9 +19,6 @@ const MIGRATIONS: Record<string, Migration> = {
 
 /** The better-sqlite3 connection behind a SQLite Kysely, for the one read that must not wait a tick. */
 const sqliteHandles = new WeakMap<Db, SqliteDatabase.Database>();
-
-/** How long a SQLite connection waits for another's write lock before giving up. */
-export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Transactions take the write lock when they begin. A deferred transaction that reads and then
@@ -45,8 +43,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 /** A Kysely over a better-sqlite3 connection, which it sets up as every Latchkey connection is. */
 export function sqliteKysely(sqlite: SqliteDatabase.Database): Db {
-  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  sqlite.pragma('foreign_keys = ON');
+  setUpSqliteConnection(sqlite);
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   sqliteHandles.set(db, sqlite);
   return db;
@@ -63,7 +60,6 @@ export function openDatabase(config: Config['database']): Db {
   if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
   const sqlite = new SqliteDatabase(config.path);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
   return sqliteKysely(sqlite);
 }
 

@@ -64,7 +64,7 @@ describe('the verify cache', () => {
     expect(expectStatus(await verify({ token: secret, scope: 'domains:read' }), 200).valid).toBe(true);
   });
 
-  it('rejects a token with a bad checksum before any lookup, and remembers unknown hashes', async () => {
+  it('rejects a token with a bad checksum before the store or the negative cache is asked, and remembers unknown hashes', async () => {
     const real = mintSecret('lk', 'live').secret;
     const typo = real.slice(0, 20) + (real[20] === 'a' ? 'b' : 'a') + real.slice(21);
     let before = h.queries.length;
