@@ -37,6 +37,7 @@ export interface LoadOptions {
 
 export interface LoadResult {
   requestsPerSecond: number;
+  requests: number;
   non2xx: number;
   errors: number;
   p99Ms: number;
@@ -60,7 +61,7 @@ export function load(options: LoadOptions): Promise<LoadResult> {
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err}`));
       const result = JSON.parse(out);
-      resolve({ requestsPerSecond: result.requests.average, non2xx: result.non2xx, errors: result.errors + result.timeouts, p99Ms: result.latency.p99 });
+      resolve({ requestsPerSecond: result.requests.average, requests: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts, p99Ms: result.latency.p99 });
     });
   });
 }
