@@ -26,9 +26,9 @@ const ROUTES = ['open', 'token', 'naive', 'openPost', 'verify'] as const;
 type Route = (typeof ROUTES)[number];
 
 /**
- * The server's CPU time per request, which a noisy machine moves far less than req/s: the main
- * thread alone, and every thread of the process (the access-log writer and V8's helpers share the
- * server's core). Ratios are open ÷ route, read like the throughput ratios.
+ * The server's CPU time per request: the main thread alone, and every thread of the process (the
+ * access-log writer and V8's helpers, which with taskset share the server's core). Ratios are
+ * open ÷ route, read like the throughput ratios.
  */
 function cpuNote(cpu: Record<Route, CpuPerRequest>): string[] {
   const open = cpu.open.micros;
@@ -37,7 +37,7 @@ function cpuNote(cpu: Record<Route, CpuPerRequest>): string[] {
     const { main, total } = cpu[name].micros;
     return `${name} ${total.toFixed(1)} µs (main thread ${main.toFixed(1)}; open ÷ ${name}: main ${(open.main / main).toFixed(2)}, whole process ${(open.total / total).toFixed(2)})`;
   };
-  return [`Server CPU per request, from /proc, all its threads on one core: open ${open.total.toFixed(1)} µs (main thread ${open.main.toFixed(1)}); ${describe('token')}; ${describe('naive')}`];
+  return [`Server CPU per request, from /proc: open ${open.total.toFixed(1)} µs (main thread ${open.main.toFixed(1)}); ${describe('token')}; ${describe('naive')}`];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-http-'));

@@ -1,12 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-
 /**
  * CPU time a process has used, split into its main thread (the event loop: parsing, hooks,
  * handlers) and every other thread (the access-log writer, V8's garbage-collection helpers, the
- * libuv pool), read from Linux's /proc. Throughput on a shared VM moves by ±10 % between runs;
- * CPU time per request counts the work itself, whatever else the machine is doing.
+ * libuv pool), read from Linux's /proc. Req/s says how fast a route went; this says on which
+ * thread its cost lies. On a shared VM it moves from run to run too, with other guests' load.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
 /** Milliseconds of CPU (user and system) by thread id. */
 export type ThreadCpu = Map<number, number>;
 
