@@ -4,7 +4,8 @@
  * time, in reverse order every other round so that no route always runs first: a public route
  * doing nothing, the same route behind token auth (access logging on), and behind a naive
  * hash-and-Map hook (the issue's reference); `POST /v1/verify`, and a public POST route that reads
- * the same body and does nothing with it. Then the access log's drop counter, read from /metrics.
+ * the same body and does nothing with it. Each round also reads the server's CPU time per thread
+ * from /proc. Then the access log's drop counter, read from /metrics.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
