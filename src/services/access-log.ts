@@ -24,6 +24,8 @@ export class AccessLogWriter {
   private batch = new AccessLogBatch();
   private sealed: SealedBatch[] = [];
   private sealedRows = 0;
+  /** Rows handed to the sink and not yet committed: still in memory, and not yet readable. */
+  private writingRows = 0;
   private readonly job = new PeriodicJob(() => this.write());
   private readonly sink: AccessLogSink;
   dropped = 0;
@@ -42,8 +44,9 @@ export class AccessLogWriter {
     if (this.batch.full) this.sealBatch();
   }
 
+  /** Recorded and not yet committed, whether waiting or being written. */
   get pending(): number {
-    return this.sealedRows + this.batch.rows;
+    return this.sealedRows + this.batch.rows + this.writingRows;
   }
 
   start(onError: (error: unknown) => void): void {
@@ -73,14 +76,17 @@ export class AccessLogWriter {
     if (this.batch.rows > 0) this.sealBatch();
     if (this.sealed.length === 0) return;
     const batches = this.sealed;
+    this.writingRows = this.sealedRows;
     this.sealed = [];
     this.sealedRows = 0;
     try {
       await this.sink.write(batches);
     } catch (error) {
+      this.writingRows = 0;
       this.requeue(batches.slice(error instanceof AccessLogWriteError ? error.written : 0));
       throw error;
     }
+    this.writingRows = 0;
   }
 
   /** Keeps the oldest unwritten batches that fit for the next attempt; the rest are counted as dropped. */

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeAccessLogs } from '../../src/services/access-log.js';
 import { asSession, bearer, createToken, expectError, expectStatus, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
@@ -91,6 +92,24 @@ describe('access log', () => {
     await flushed;
     expect(await stored(token.id)).toBe(3);
     expect((await h.ctx.db.selectFrom('tokens').select('name').where('id', '=', token.id).executeTakeFirstOrThrow()).name).toBe('renamed after reading');
+  });
+
+  it('counts entries being written as pending until they are stored, so that stored + pending never loses them', async () => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'in flight', scopes: ['domains:read'] });
+    await h.ctx.accessLog.flush();
+    for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    let flushed: Promise<void> | undefined;
+    await h.ctx.db.transaction().execute(async (trx) => {
+      // Holds the write lock (SQLite) or a lock on the table (PostgreSQL): the flush's insert waits.
+      await trx.updateTable('tokens').set({ name: 'holding the lock' }).where('id', '=', token.id).execute();
+      if (DIALECT === 'postgres') await sql`lock table access_logs in share mode`.execute(trx);
+      flushed = h.ctx.accessLog.flush();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(h.ctx.accessLog.pending).toBe(3);
+    });
+    await flushed;
+    expect(h.ctx.accessLog.pending).toBe(0);
+    expect(await stored(token.id)).toBe(3);
   });
 
   it('keeps a flush that happens while another transaction is open, even when that transaction rolls back', async () => {
