@@ -39,7 +39,7 @@ const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-nodes-'));
 const nodes: ServiceProcess[] = [];
 try {
   const url = `${URL}${URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  const env = { LATCHKEY_DATABASE_URL: url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' };
+  const env = { LATCHKEY_DATABASE_URL: url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_AUDIT_KEY: `bench-audit-key-${OPERATOR}`, LATCHKEY_DEMO_ACCOUNT: 'false' };
   nodes.push(await startService(dir, env));
   nodes.push(await startService(dir, env));
   const [node1, node2] = nodes as [ServiceProcess, ServiceProcess];

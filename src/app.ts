@@ -6,7 +6,12 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { installAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
-import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
+import { clientErrorHandler, errorSender, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
+import { installInputRedaction } from './http/redaction.js';
+import { secretRedactor } from './core/redaction.js';
+import { AuditLog, auditKeys } from './services/audit.js';
+import { DomainDirectory } from './services/domain-directory.js';
+import { TokenManagement } from './services/tokens/management.js';
 import { createMetrics } from './http/metrics.js';
 import { validatorCompiler } from './http/validation.js';
 import { installDashboard } from './http/dashboard.js';
@@ -41,6 +46,8 @@ export interface AppOptions {
   config: Config;
   /** The operator credential's hash (from `ensureOperatorToken`). */
   operatorTokenHash: string;
+  /** The audit chain's keys (from `ensureAuditKeys`): the first signs, all verify. */
+  auditKeys: string[];
   clock?: Clock;
   db?: Db;
   passwords?: PasswordHasher;
@@ -75,33 +82,47 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     negativeMaxEntries: config.negativeCacheMaxEntries, negativeTtlMs: config.negativeCacheTtlMs, onOutcome: metrics.recordLookup, feed,
   });
   const usage = new UsageRecorder(db, clock);
+  const domains = new DomainDirectory({ db, clock, maxAgeMs: config.verifyCacheMaxAgeMs, maxEntries: config.negativeCacheMaxEntries || 1, feed });
+  // One redaction for everything the server writes: this deployment's tokens, and an operator
+  // token that is not in the token format.
+  const redact = secretRedactor(config.tokenPrefix, config.adminToken ? [config.adminToken] : []);
+  const audit = new AuditLog(auditKeys(options.auditKeys), redact);
+  await audit.closeUnsignedChains(db, clock.now());
+  const management = new TokenManagement({ clock, limits: config.tokenLimits });
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   redis?.on('error', (error) => report('redis')(error));
   const limiters = redis ? redisLimiters(redis) : memoryLimiters;
   const tokenRateLimiter = new TokenRateLimiter(limiters);
   const accounts = new AccountService({
-    db, clock, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
+    db, clock, audit, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
     throttle: new PasswordThrottle(config.passwordThrottle, limiters),
     onPlanChanged: (accountId) => verifier.invalidateAccount(accountId),
   });
-  const tokens = new TokenService({ db, clock, verifier, usage, tokenPrefix: config.tokenPrefix, allowScopeEdits: config.allowScopeEdits });
-  const lifecycle = new TokenLifecycle({
-    db, clock, verifier, usage, tokenPrefix: config.tokenPrefix, defaultGraceSeconds: config.rotationGraceSeconds, retentionDays: config.tokenRetentionDays,
+  const maxLifetimeSeconds = config.tokenLimits.maxLifetimeSeconds;
+  const tokens = new TokenService({
+    db, clock, verifier, usage, audit, management, tokenPrefix: config.tokenPrefix, allowScopeEdits: config.allowScopeEdits, maxLifetimeSeconds,
   });
-  const platform = new PlatformService({ db, clock, tokens, lifecycle, tokenPrefix: config.tokenPrefix });
+  const lifecycle = new TokenLifecycle({
+    db, clock, verifier, usage, audit, management, tokenPrefix: config.tokenPrefix, defaultGraceSeconds: config.rotationGraceSeconds,
+    retentionDays: config.tokenRetentionDays,
+  });
+  const platform = new PlatformService({ db, clock, audit, management, domains, tokens, lifecycle, tokenPrefix: config.tokenPrefix, maxLifetimeSeconds });
   const accessLog = new AccessLogWriter(db, { ...config.accessLog, onDropped: (n) => metrics.accessLogDropped.inc(n) });
-  const gate = new TokenGate({ verifier, clock, usage, rateLimiter: tokenRateLimiter, onDecision: metrics.recordDecision });
-  const ctx: AppContext = { config, clock, db, verifier, usage, accounts, tokens, lifecycle, platform, accessLog, metrics, gate };
+  const gate = new TokenGate({ verifier, clock, usage, rateLimiter: tokenRateLimiter, domains, onDecision: metrics.recordDecision });
+  const ctx: AppContext = { config, clock, db, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, accessLog, metrics, gate, redact };
+  const sendError = errorSender(redact);
 
   const app = Fastify({
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
     clientErrorHandler,
-    frameworkErrors: frameworkErrorHandler,
+    frameworkErrors: frameworkErrorHandler(sendError),
     logger: {
       level: config.logLevel,
       ...(options.logStream ? { stream: options.logStream } : {}),
       // Only the path is logged: a query string is the one place a careless client puts a secret.
       serializers: { req: (req) => ({ method: req.method, path: String(req.url).split('?')[0], ip: req.ip }) },
+      // And whatever a line holds, a secret in it is redacted before it is written.
+      hooks: { streamWrite: redact },
     },
   });
   await app.register(cookie);
@@ -121,9 +142,10 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   app.addSchema(errorSchema);
   app.addSchema(tokenSchema);
   app.setValidatorCompiler(validatorCompiler);
-  installErrorHandling(app, await installDashboard(app, config.dashboardDir));
+  installErrorHandling(app, await installDashboard(app, config.dashboardDir), sendError);
+  installInputRedaction(app, redact);
   installAuth(app, { config, gate, accounts, operatorTokenHash: options.operatorTokenHash });
-  installAccessLog(app, accessLog, clock);
+  installAccessLog(app, accessLog, clock, redact);
 
   systemRoutes(app, ctx);
   adminRoutes(app, ctx);
@@ -141,7 +163,13 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   // Background work starts once the logger exists, so that a failed flush or purge is reported.
   report = (job: string) => (error: unknown) => app.log.error({ err: error, job }, 'background job failed; it will retry');
   await redis?.connect().catch(report('redis'));
-  await feed.start((change) => verifier.forget(change), () => verifier.clear());
+  await feed.start(
+    (change) => ('domainIds' in change ? domains.forget(change.domainIds) : verifier.forget(change)),
+    () => {
+      verifier.clear();
+      domains.clear();
+    },
+  );
   usage.start(config.usageFlushIntervalMs, report('last-use flush'));
   accessLog.start(report('access-log flush'));
   const housekeeping = new PeriodicJob(async () => {

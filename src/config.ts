@@ -15,6 +15,11 @@ export interface Config {
   database: { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string; poolSize: number };
   /** Operator credential; when absent one is generated on first start and its hash kept. */
   adminToken: string | null;
+  /**
+   * Keys of the audit chain's HMAC, the first signing and all verifying (so a key can be rotated);
+   * none: on SQLite one is generated into a file beside the database, on PostgreSQL it is required.
+   */
+  auditKeys: string[];
   /** Shared counters for throttling and per-token rate limits; null: each node counts in memory. */
   redisUrl: string | null;
   /** Proxy addresses allowed to set X-Forwarded-For; false: the socket address counts. */
@@ -31,6 +36,15 @@ export interface Config {
   accessLogRetentionDays: number;
   purgeIntervalMs: number;
   accessLog: { flushIntervalMs: number; maxQueue: number };
+  /** Bounds on what an account may hold. */
+  tokenLimits: {
+    /** The latest expiry a token may be given, in seconds from now; null: only the year-9999 limit. */
+    maxLifetimeSeconds: number | null;
+    /** Live (not revoked, deleted or expired) tokens per account. */
+    maxLivePerAccount: number;
+    /** Live tokens below one token in its tree: what it minted, transitively. */
+    maxLiveDescendants: number;
+  };
   verifyCacheMaxTokens: number;
   negativeCacheMaxEntries: number;
   negativeCacheTtlMs: number;
@@ -63,6 +77,17 @@ const EnvSchema = z.object({
   LATCHKEY_DATABASE_POOL_SIZE: int(1, 200).default(10),
   LATCHKEY_REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be redis://… or rediss://…').optional(),
   LATCHKEY_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  LATCHKEY_AUDIT_KEY: z
+    .string()
+    .transform((value) => value.split(',').map((key) => key.trim()))
+    .refine((keys) => keys.every((key) => key.length >= 32), 'each comma-separated key must be at least 32 characters')
+    .optional(),
+  LATCHKEY_MAX_TOKEN_LIFETIME: z
+    .string()
+    .refine((v) => (parseDuration(v) ?? 0) > 0, 'must be a duration such as 90d or 52w')
+    .optional(),
+  LATCHKEY_MAX_TOKENS_PER_ACCOUNT: int(1, 10_000_000).default(5000),
+  LATCHKEY_MAX_DESCENDANTS_PER_TOKEN: int(1, 10_000_000).default(1000),
   LATCHKEY_TRUST_PROXY: z
     .string()
     .optional()
@@ -134,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? { dialect: 'sqlite', path: url.slice('sqlite:'.length) }
       : { dialect: 'postgres', url, poolSize: e.LATCHKEY_DATABASE_POOL_SIZE },
     adminToken: e.LATCHKEY_ADMIN_TOKEN ?? null,
+    auditKeys: e.LATCHKEY_AUDIT_KEY ?? [],
     redisUrl: e.LATCHKEY_REDIS_URL ?? null,
     trustProxy: e.LATCHKEY_TRUST_PROXY,
     reauthWindowSeconds: e.LATCHKEY_REAUTH_WINDOW,
@@ -147,6 +173,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     accessLogRetentionDays: e.LATCHKEY_ACCESS_LOG_RETENTION_DAYS,
     purgeIntervalMs: e.LATCHKEY_PURGE_INTERVAL_MS,
     accessLog: { flushIntervalMs: e.LATCHKEY_ACCESS_LOG_FLUSH_INTERVAL_MS, maxQueue: e.LATCHKEY_ACCESS_LOG_MAX_QUEUE },
+    tokenLimits: {
+      maxLifetimeSeconds: e.LATCHKEY_MAX_TOKEN_LIFETIME === undefined ? null : parseDuration(e.LATCHKEY_MAX_TOKEN_LIFETIME)!,
+      maxLivePerAccount: e.LATCHKEY_MAX_TOKENS_PER_ACCOUNT,
+      maxLiveDescendants: e.LATCHKEY_MAX_DESCENDANTS_PER_TOKEN,
+    },
     verifyCacheMaxTokens: e.LATCHKEY_VERIFY_CACHE_MAX_TOKENS,
     negativeCacheMaxEntries: e.LATCHKEY_NEGATIVE_CACHE_MAX,
     negativeCacheTtlMs: e.LATCHKEY_NEGATIVE_CACHE_TTL_MS,

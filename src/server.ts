@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { ensureDemoAccount, ensureOperatorToken } from './services/bootstrap.js';
+import { ensureAuditKeys, ensureDemoAccount, ensureOperatorToken } from './services/bootstrap.js';
 import { migrate, openDatabase } from './store/database.js';
 
-function configOrExit(env: NodeJS.ProcessEnv): Config {
+/** A configuration problem stops the start with its message and exit code 2. */
+function orExit<T>(read: () => T): T {
   try {
-    return loadConfig(env);
+    return read();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`latchkey: ${error.message}\n`);
@@ -24,17 +25,19 @@ export interface ServeOptions {
 
 /** The whole service as `npm start` runs it: config, store, app, listening socket, signals. */
 export async function serve({ env, extend }: ServeOptions): Promise<void> {
-  const config = configOrExit(env);
+  const config: Config = orExit(() => loadConfig(env));
   const db = openDatabase(config.database);
+  const audit = orExit(() => ensureAuditKeys(config));
   await migrate(db, config.database.dialect);
   const operator = await ensureOperatorToken(db, config.adminToken, config.tokenPrefix);
-  const latchkey = await buildApp({ config, db, operatorTokenHash: operator.hash, ...(extend ? { extend } : {}) });
+  const latchkey = await buildApp({ config, db, operatorTokenHash: operator.hash, auditKeys: audit.secrets, ...(extend ? { extend } : {}) });
   const demo = config.createDemoAccount ? await ensureDemoAccount(latchkey.ctx.accounts) : null;
   const address = await latchkey.app.listen({ port: config.port, host: config.host });
 
   // Printed once, to the terminal only: these are the only copies of these secrets.
   const lines: string[] = [];
   if (operator.generated) lines.push(`Operator token (LATCHKEY_ADMIN_TOKEN): ${operator.generated}`);
+  if (audit.generated) lines.push(`Audit key (LATCHKEY_AUDIT_KEY), kept in ${audit.generated.file}: ${audit.generated.secret}`);
   if (demo) lines.push(`Demo account owner: ${demo.email} / password: ${demo.password}`);
   if (lines.length) {
     process.stdout.write(`\n  Latchkey — shown once, store them now:\n${lines.map((l) => `    ${l}`).join('\n')}\n\n`);

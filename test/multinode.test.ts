@@ -44,7 +44,7 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes on one PostgreSQL', () => {
 
   beforeAll(async () => {
     store = await processStore(dir);
-    const env = { LATCHKEY_DATABASE_URL: store.url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' };
+    const env = { ...store.env, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' };
     node1 = await startService(dir, env);
     node2 = await startService(dir, env);
     session = await signUpOwner(node1.base, OPERATOR, PASSWORD);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,13 +20,19 @@ async function start(): Promise<ServiceProcess> {
 }
 
 describe('npm start on a new machine', () => {
-  it('creates a demo account, prints its login and the operator token once, and serves the curl session of the README', async () => {
+  it('creates a demo account, prints its login, the operator token and the audit key once, and serves the curl session of the README', async () => {
     const first = await start();
     const printed = first.output();
     const demo = /Demo account owner: (\S+) \/ password: (\S+)/.exec(printed);
     const operatorToken = /Operator token \(LATCHKEY_ADMIN_TOKEN\): (\S+)/.exec(printed)?.[1];
     expect(demo).not.toBeNull();
     expect(operatorToken).toMatch(/^lk_admin_/);
+    // The audit chain's key lives beside the database, never in it, readable by its owner alone.
+    const auditKey = /Audit key \(LATCHKEY_AUDIT_KEY\), kept in (\S+): (\S+)/.exec(printed);
+    expect(auditKey?.[1]).toBe(join(dir, 'data', 'audit.key'));
+    expect(readFileSync(auditKey![1]!, 'utf8').trim()).toBe(auditKey![2]);
+    expect(statSync(auditKey![1]!).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'data', 'latchkey.db')).toString('latin1')).not.toContain(auditKey![2]);
 
     const login = await call(first.base, 'POST', '/v1/auth/login', { email: demo![1], password: demo![2] });
     expect(login.status).toBe(200);
@@ -55,7 +61,7 @@ describe('npm start on a new machine', () => {
     expect(await first.stop()).toBe(0);
 
     const second = await start();
-    expect(second.output()).not.toMatch(/Demo account owner|Operator token/);
+    expect(second.output()).not.toMatch(/Demo account owner|Operator token|Audit key/);
     const again = await call(second.base, 'POST', '/v1/verify', { token: created.body.secret }, { authorization: `Bearer ${operatorToken}` });
     expect(again.body).toEqual({ valid: false, code: 'token_revoked' });
     expect(await second.stop()).toBe(0);
@@ -68,6 +74,15 @@ describe('npm start on a new machine', () => {
     );
     expect(failure).toMatch(/^exited with 2:/);
     expect(failure).toContain('LATCHKEY_REAUTH_WINDOW');
+  });
+
+  it('refuses to start on PostgreSQL without an audit key, which every node must share', async () => {
+    const failure = await startService(dir, { LATCHKEY_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }).then(
+      () => null,
+      (error: Error) => error.message,
+    );
+    expect(failure).toMatch(/^exited with 2:/);
+    expect(failure).toContain('LATCHKEY_AUDIT_KEY is required with PostgreSQL');
   });
 });
 

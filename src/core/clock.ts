@@ -23,3 +23,11 @@ export function iso(ms: number): string {
   const millis = ms - second * 1000;
   return `${lastPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
+
+/**
+ * The last instant Latchkey accepts: past year 9999 an ISO-8601 date needs a sign and six digits,
+ * and no expiry that far is meant.
+ */
+export const LATEST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

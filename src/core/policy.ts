@@ -11,6 +11,8 @@ export interface TokenGrant {
   /** When the store was read for this grant, in ms from the reader's own epoch (see Verifier). */
   readonly loadedAt: number;
   readonly id: string;
+  /** Shared with its rotation successors: where the token sits in its account's tree. */
+  readonly lineageId: string;
   readonly accountId: string;
   readonly name: string;
   readonly type: TokenType;
@@ -20,7 +22,7 @@ export interface TokenGrant {
   readonly granted: ReadonlySet<string>;
   /** `granted` cut to what the account's plan allows today. */
   readonly effective: ReadonlySet<string>;
-  /** null: every domain of the account. */
+  /** null: every domain of the account. A message token holds its mailbox's domain. */
   readonly domains: ReadonlySet<string> | null;
   /** Message tokens only: the one mailbox they are bound to. */
   readonly mailboxId: string | null;

@@ -21,7 +21,7 @@ export const OPERATOR_WORD = 'admin';
 const BODY_BYTES = 32;
 export const BODY_LENGTH = base62Width(BODY_BYTES);
 export const CHECKSUM_LENGTH = 6;
-const VISIBLE_BODY_CHARS = 8;
+export const VISIBLE_BODY_CHARS = 8;
 
 export interface MintedSecret {
   secret: string;

@@ -2,6 +2,7 @@ import type { FastifyInstance, onResponseHookHandler } from 'fastify';
 import { hooksOf } from './route-hooks.js';
 import type { Clock } from '../core/clock.js';
 import type { TokenGrant } from '../core/policy.js';
+import type { Redactor } from '../core/redaction.js';
 import type { AccessLogWriter } from '../services/access-log.js';
 
 declare module 'fastify' {
@@ -26,9 +27,10 @@ function summarise(url: string, query: number, contentLength: string | undefined
 
 /**
  * Routes a token may call get an `onResponse` hook that records the request, with the route's
- * path captured when it is registered; other routes carry no hook at all.
+ * path captured when it is registered; other routes carry no hook at all. A secret pasted into the
+ * path (`/v1/tokens/lk_live_…`) or the query's names is redacted before it is recorded.
  */
-export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter, clock: Clock): void {
+export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter, clock: Clock, redact: Redactor): void {
   app.decorateRequest('presentedToken', null);
   app.decorateReply('errorCode', null);
   app.addHook('onRoute', (route) => {
@@ -46,13 +48,13 @@ export function installAccessLog(app: FastifyInstance, writer: AccessLogWriter, 
           token_name: grant.name,
           method: request.method,
           route: routePath,
-          path: q < 0 ? url : url.slice(0, q),
+          path: redact(q < 0 ? url : url.slice(0, q)),
           status: reply.statusCode,
           ip: request.ip,
           user_agent: String(request.headers['user-agent'] ?? '').slice(0, 512),
           duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
           error_code: reply.errorCode,
-          request_summary: summarise(url, q, request.headers['content-length']),
+          request_summary: redact(summarise(url, q, request.headers['content-length'])),
         });
       }
       done();

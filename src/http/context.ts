@@ -3,6 +3,8 @@ import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { AccessLogWriter } from '../services/access-log.js';
 import type { AccountService } from '../services/accounts.js';
+import type { AuditLog } from '../services/audit.js';
+import type { TokenManagement } from '../services/tokens/management.js';
 import type { TokenGate } from '../services/token-gate.js';
 import type { TokenLifecycle } from '../services/tokens/lifecycle.js';
 import type { PlatformService } from '../services/platform.js';
@@ -11,6 +13,7 @@ import type { UsageRecorder } from '../services/usage.js';
 import type { Verifier } from '../services/verifier.js';
 import type { Db } from '../store/database.js';
 import type { Metrics } from './metrics.js';
+import type { Redactor } from '../core/redaction.js';
 
 /** What route modules are handed: configuration and use cases, never the raw environment. */
 export interface AppContext {
@@ -19,6 +22,8 @@ export interface AppContext {
   db: Db;
   verifier: Verifier;
   usage: UsageRecorder;
+  audit: AuditLog;
+  management: TokenManagement;
   accounts: AccountService;
   tokens: TokenService;
   lifecycle: TokenLifecycle;
@@ -26,4 +31,6 @@ export interface AppContext {
   accessLog: AccessLogWriter;
   metrics: Metrics;
   gate: TokenGate;
+  /** Replaces any secret in a text by what may be shown of it (see `core/redaction.ts`). */
+  redact: Redactor;
 }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Socket } from 'node:net';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
+import { redactDeep, type Redactor } from '../core/redaction.js';
 import './access-log-hook.js';
 import { isDashboardRoute, sendDashboard } from './dashboard.js';
 
@@ -9,13 +10,22 @@ export function errorBody(code: ErrorCode, message: string, details?: Record<str
   return { error: details ? { code, message, details } : { code, message } };
 }
 
-export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
-  if (error.code === 'rate_limited' && typeof error.details?.retry_after === 'number') {
-    reply.header('retry-after', String(error.details.retry_after));
-  }
-  reply.errorCode = error.code;
-  return reply.code(ERROR_STATUS[error.code]).send(errorBody(error.code, error.message, error.details));
+/**
+ * Sends an error in the spec's shape. Messages and details may quote what the client sent (an
+ * unknown domain id, a path): a secret pasted into the wrong place is redacted here, once, for all.
+ */
+export function errorSender(redact: Redactor) {
+  return (reply: FastifyReply, error: ApiError): FastifyReply => {
+    if (error.code === 'rate_limited' && typeof error.details?.retry_after === 'number') {
+      reply.header('retry-after', String(error.details.retry_after));
+    }
+    reply.errorCode = error.code;
+    const details = error.details === undefined ? undefined : redactDeep(error.details, redact);
+    return reply.code(ERROR_STATUS[error.code]).send(errorBody(error.code, redact(error.message), details));
+  };
 }
+
+export type SendError = ReturnType<typeof errorSender>;
 
 type ValidationIssue = NonNullable<FastifyError['validation']>[number];
 
@@ -49,12 +59,12 @@ function fromFastifyError(error: FastifyError): ApiError | null {
  * Errors Fastify's router raises before a route runs, which bypass the error handler: a path
  * parameter longer than the router allows, a URL that does not decode.
  */
-export function frameworkErrorHandler(error: FastifyError, _request: unknown, reply: FastifyReply): FastifyReply {
+export const frameworkErrorHandler = (sendError: SendError) => (error: FastifyError, _request: unknown, reply: FastifyReply): FastifyReply => {
   const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed';
   return sendError(reply, new ApiError('invalid_request', message, { field: '(path)', reason: error.code }));
-}
+};
 
-export function installErrorHandling(app: FastifyInstance, dashboard: { served: boolean }): void {
+export function installErrorHandling(app: FastifyInstance, dashboard: { served: boolean }, sendError: SendError): void {
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) return sendError(reply, error);
     const mapped = fromFastifyError(error);

@@ -1,5 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { iso, type Clock } from '../core/clock.js';
+import type { Redactor } from '../core/redaction.js';
 import type { Db } from '../store/database.js';
 import { AccessLogBatch, type AccessLogEntry, type SealedBatch } from '../store/access-log-batch.js';
 import { accessLogSink, AccessLogWriteError, type AccessLogSink } from '../store/access-log-sink.js';
@@ -125,8 +126,13 @@ export type AccessLogView = Omit<AccessLogsTable, 'account_id'>;
 
 const toView = ({ account_id: _account, ...rest }: AccessLogsTable): AccessLogView => rest;
 
-export async function queryAccessLogs(db: Db, accountId: string, filter: AccessLogFilter) {
+/** A page of the account's access log; `tokens`: only the entries of these tokens (null: all). */
+export async function queryAccessLogs(db: Db, accountId: string, filter: AccessLogFilter, tokens: readonly string[] | null = null) {
+  if (tokens !== null && (tokens.length === 0 || (filter.token_id !== undefined && !tokens.includes(filter.token_id)))) {
+    return { data: [], next_cursor: null };
+  }
   let query = db.selectFrom('access_logs').selectAll().where('account_id', '=', accountId);
+  if (tokens !== null && filter.token_id === undefined) query = query.where('token_id', 'in', [...tokens]);
   if (filter.token_id) query = query.where('token_id', '=', filter.token_id);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.method) query = query.where('method', '=', filter.method.toUpperCase());
@@ -156,10 +162,15 @@ export function neutraliseCell(value: unknown): string {
   return /^[=+\-@\t\r]/.test(text) ? `'${visible}` : visible;
 }
 
-/** A CSV export whose every cell is neutralised: log data is attacker-influenced text. */
-export function toCsv<T>(columns: readonly string[], rows: T[], cell: (row: T, column: string) => unknown): string {
-  return stringify([[...columns], ...rows.map((row) => columns.map((column) => neutraliseCell(cell(row, column))))]);
+/**
+ * A CSV export whose every cell is neutralised and redacted: log data is attacker-influenced text,
+ * and rows written before redaction existed may still hold a secret.
+ */
+export function toCsv<T>(columns: readonly string[], rows: T[], cell: (row: T, column: string) => unknown, redact: Redactor): string {
+  return stringify([[...columns], ...rows.map((row) => columns.map((column) => neutraliseCell(redact(cellText(cell(row, column))))))]);
 }
 
-export const accessLogsToCsv = (rows: AccessLogView[]): string =>
-  toCsv(CSV_COLUMNS, rows, (row, column) => row[column as (typeof CSV_COLUMNS)[number]]);
+const cellText = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
+
+export const accessLogsToCsv = (rows: AccessLogView[], redact: Redactor): string =>
+  toCsv(CSV_COLUMNS, rows, (row, column) => row[column as (typeof CSV_COLUMNS)[number]], redact);

@@ -6,7 +6,7 @@ import type { PlanName } from '../core/catalog.js';
 import type { Transaction } from 'kysely';
 import type { Db } from '../store/database.js';
 import type { Database } from '../store/schema.js';
-import { appendAudit } from './audit.js';
+import type { AuditLog } from './audit.js';
 import type { Actor, RequestMeta } from './context.js';
 import type { PasswordHasher } from './passwords.js';
 import type { PasswordThrottle } from './throttle.js';
@@ -38,10 +38,18 @@ export interface SessionCaller {
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
+
+/**
+ * A session's CSRF token follows from its secret, so that any tab holding the session cookie can
+ * ask for it again (`GET /v1/auth/session`), while a page elsewhere, which cannot read that
+ * response, cannot learn it.
+ */
+export const csrfTokenFor = (sessionSecret: string): string => sha256(`latchkey csrf\0${sessionSecret}`);
 const OPERATOR: Actor = { type: 'operator', id: null, name: 'operator' };
 
 export interface AccountServiceDeps {
   db: Db;
+  audit: AuditLog;
   clock: Clock;
   passwords: PasswordHasher;
   sessionTtlSeconds: number;
@@ -61,7 +69,7 @@ export class AccountService {
     const owner = await db.transaction().execute(async (trx) => {
       await trx.insertInto('accounts').values({ ...account, audit_seq: 0, audit_head: '' }).execute();
       const user = await this.insertUser(trx, account.id, input.owner, 'owner', passwordHash, now);
-      await appendAudit(trx, account.id, {
+      await this.deps.audit.append(trx, account.id, {
         action: 'account.created', actor: OPERATOR, target: { type: 'account', id: account.id, name: account.name },
         details: { plan: input.plan, owner: user.email }, meta,
       }, now);
@@ -77,7 +85,7 @@ export class AccountService {
     const passwordHash = await passwords.hash(input.password);
     return db.transaction().execute(async (trx) => {
       const user = await this.insertUser(trx, accountId, input, input.role, passwordHash, now);
-      await appendAudit(trx, accountId, {
+      await this.deps.audit.append(trx, accountId, {
         action: 'user.created', actor: OPERATOR, target: { type: 'user', id: user.id, name: user.email },
         details: { role: input.role }, meta,
       }, now);
@@ -116,7 +124,7 @@ export class AccountService {
     const now = clock.now();
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('accounts').set({ plan }).where('id', '=', accountId).execute();
-      await appendAudit(trx, accountId, {
+      await this.deps.audit.append(trx, accountId, {
         action: 'account.plan_changed', actor: OPERATOR, target: { type: 'account', id: accountId, name: before.name },
         details: { from: before.plan, to: plan }, meta,
       }, now);
@@ -134,7 +142,7 @@ export class AccountService {
     const audit = (action: string) =>
       row
         ? db.transaction().execute((trx) =>
-            appendAudit(trx, row.account_id, {
+            this.deps.audit.append(trx, row.account_id, {
               action, actor: userActor(toUserView(row)), target: { type: 'user', id: row.id, name: row.email }, meta,
             }, now))
         : Promise.resolve();
@@ -153,14 +161,14 @@ export class AccountService {
     await throttle.succeeded(key);
     const user = toUserView(row);
     const sessionSecret = randomBytes(32).toString('base64url');
-    const csrfToken = randomBytes(32).toString('base64url');
+    const csrfToken = csrfTokenFor(sessionSecret);
     await db.transaction().execute(async (trx) => {
       await trx.insertInto('sessions').values({
         id: newId('ses'), hash: sha256(sessionSecret), csrf_hash: sha256(csrfToken),
         user_id: user.id, account_id: user.account_id, created_at: iso(now),
         expires_at: iso(now + sessionTtlSeconds * 1000), reauth_at: iso(now), ip: meta.ip, user_agent: meta.userAgent,
       }).execute();
-      await appendAudit(trx, user.account_id, {
+      await this.deps.audit.append(trx, user.account_id, {
         action: 'auth.login', actor: userActor(user), target: { type: 'user', id: user.id, name: user.email }, meta,
       }, now);
     });
@@ -201,7 +209,7 @@ export class AccountService {
     const now = clock.now();
     const audit = (action: string) =>
       db.transaction().execute((trx) =>
-        appendAudit(trx, session.account.id, {
+        this.deps.audit.append(trx, session.account.id, {
           action, actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
         }, now));
     try {
@@ -219,7 +227,7 @@ export class AccountService {
     await throttle.succeeded(key);
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('sessions').set({ reauth_at: iso(now) }).where('id', '=', session.sessionId).execute();
-      await appendAudit(trx, session.account.id, {
+      await this.deps.audit.append(trx, session.account.id, {
         action: 'auth.reauth', actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
       }, now);
     });
@@ -230,7 +238,7 @@ export class AccountService {
     const { db, clock } = this.deps;
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('sessions').where('id', '=', session.sessionId).execute();
-      await appendAudit(trx, session.account.id, {
+      await this.deps.audit.append(trx, session.account.id, {
         action: 'auth.logout', actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
       }, clock.now());
     });

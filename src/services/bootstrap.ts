@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ConfigError, type Config } from '../config.js';
 import { hashSecret, mintSecret, OPERATOR_WORD } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
 import type { AccountService } from './accounts.js';
@@ -16,6 +19,35 @@ export async function ensureOperatorToken(db: Db, configured: string | null, pre
   const minted = mintSecret(prefix, OPERATOR_WORD);
   await db.insertInto('settings').values({ key: OPERATOR_HASH_KEY, value: minted.hash }).execute();
   return { hash: minted.hash, generated: minted.secret };
+}
+
+export const AUDIT_KEY_FILE = 'audit.key';
+const MIN_AUDIT_KEY_LENGTH = 32;
+
+/**
+ * The audit chain's keys. They must not live in the database they protect: the configured ones,
+ * or on SQLite a key generated on the first start into `audit.key` (mode 0600) beside the database
+ * file, returned once for printing. PostgreSQL serves several nodes that must sign alike, so there
+ * the key is configured or the start fails.
+ */
+export function ensureAuditKeys(config: Config): { secrets: string[]; generated: { secret: string; file: string } | null } {
+  if (config.auditKeys.length > 0) return { secrets: config.auditKeys, generated: null };
+  if (config.database.dialect === 'postgres') {
+    throw new ConfigError(
+      'LATCHKEY_AUDIT_KEY is required with PostgreSQL: every node signs the same audit chain, so give each the same key of 32+ characters (for example `openssl rand -base64 32`)',
+    );
+  }
+  // An in-memory database lives only as long as the process, and so may its key.
+  if (config.database.path === ':memory:') return { secrets: [randomBytes(32).toString('base64url')], generated: null };
+  const file = resolve(dirname(config.database.path), AUDIT_KEY_FILE);
+  if (existsSync(file)) {
+    const secret = readFileSync(file, 'utf8').trim();
+    if (secret.length < MIN_AUDIT_KEY_LENGTH) throw new ConfigError(`${file} holds no audit key of ${MIN_AUDIT_KEY_LENGTH}+ characters`);
+    return { secrets: [secret], generated: null };
+  }
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return { secrets: [secret], generated: { secret, file } };
 }
 
 /** On a new database, a demo account whose owner's login is returned once for printing. */

@@ -4,7 +4,7 @@ import { compileAllowlist, type IpMatcher } from '../core/ip-allowlist.js';
 import type { TokenGrant } from '../core/policy.js';
 import { closure, effectiveScopes } from '../core/scopes.js';
 import type { TokenType } from '../core/token-format.js';
-import type { GrantRow } from '../store/grant-reader.js';
+import type { GrantRow } from '../store/lookups.js';
 
 /**
  * Turns a stored token into the precompiled form the policy decides on. Identical scope lists,
@@ -28,8 +28,6 @@ function intern<T>(table: Map<string, T>, key: string, make: () => T): T {
   return value;
 }
 
-const parseTime = (text: string | null): number | null => (text === null ? null : Date.parse(text));
-
 export type GrantSource = Omit<GrantRow, 'plan'>;
 
 /**
@@ -46,9 +44,9 @@ export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: numb
   return {
     loadedAt,
     // A deleted token is gone for good: it verifies as revoked even if a purge has not run yet.
-    revokedAt: parseTime(row.revoked_at ?? row.deleted_at),
-    expiresAt: parseTime(row.expires_at),
-    pausedAt: parseTime(row.paused_at),
+    revokedAt: row.revoked_at ?? row.deleted_at,
+    expiresAt: row.expires_at,
+    pausedAt: row.paused_at,
     planApiAccess: PLANS[plan]?.apiAccess ?? false,
     ipAllowlist:
       row.ip_allowlist === null ? null : intern(matchers, row.ip_allowlist, () => compileAllowlist(JSON.parse(row.ip_allowlist!) as string[])),
@@ -59,6 +57,7 @@ export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: numb
     granted: scopes.granted,
     plan,
     id: row.id,
+    lineageId: row.lineage_id,
     accountId: shared(row.account_id),
     name: row.name,
     rateLimit: row.rate_limit === null ? null : intern(rateLimits, row.rate_limit, () => {

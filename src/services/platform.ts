@@ -3,12 +3,16 @@ import { iso, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Db } from '../store/database.js';
 import type { DomainsTable, MailboxesTable, MessagesTable } from '../store/schema.js';
-import { appendAudit } from './audit.js';
+import { PLANS } from '../core/catalog.js';
+import type { AuditLog } from './audit.js';
+import type { DomainDirectory } from './domain-directory.js';
 import type { Principal, Visibility } from './context.js';
-import { mintDomainToken, mintMessageToken, type MessageTokenInput } from './tokens/derived-tokens.js';
+import { mintDomainToken, mintMessageToken, type DerivedDeps, type MessageTokenInput } from './tokens/derived-tokens.js';
 import type { TokenLifecycle } from './tokens/lifecycle.js';
+import type { TokenManagement } from './tokens/management.js';
 import type { TokenService } from './tokens/token-service.js';
-import { planOf } from './tokens/token-store.js';
+import { requireFreshAuth } from './tokens/token-input.js';
+import { lockAccount } from './tokens/token-store.js';
 import type { TokenView } from './tokens/token-view.js';
 
 /**
@@ -73,18 +77,27 @@ export function splitAddress(address: string, field: string): { local: string; d
 export interface PlatformDeps {
   db: Db;
   clock: Clock;
+  audit: AuditLog;
+  management: TokenManagement;
+  /** Told of every domain created or deleted, so that `/v1/verify` never vouches for one that is not there. */
+  domains: DomainDirectory;
   tokens: TokenService;
   lifecycle: TokenLifecycle;
   tokenPrefix: string;
+  maxLifetimeSeconds: number | null;
 }
 
 export class PlatformService {
   private readonly db: Db;
   private readonly clock: Clock;
+  private readonly audit: AuditLog;
+  private readonly derived: DerivedDeps;
 
   constructor(private readonly deps: PlatformDeps) {
     this.db = deps.db;
     this.clock = deps.clock;
+    this.audit = deps.audit;
+    this.derived = { audit: deps.audit, management: deps.management, tokenPrefix: deps.tokenPrefix, maxLifetimeSeconds: deps.maxLifetimeSeconds };
   }
 
   private seesDomain(visibility: Visibility, domainId: string): boolean {
@@ -108,50 +121,63 @@ export class PlatformService {
     return domainView(row);
   }
 
-  /** Creates a domain and, in the same transaction, its own domain-admin token (shown once). */
+  /**
+   * Creates a domain and, in the same transaction, its own domain-admin token (shown once): a new
+   * secret, so a person confirms their password first.
+   */
   async createDomain(principal: Principal, name: string): Promise<{ domain: DomainView; token: TokenView | null; secret: string | null }> {
     const domainName = name.trim().toLowerCase();
     if (!DOMAIN_NAME.test(domainName)) throw invalidRequest('name', `'${name}' is not a domain name`);
     if (principal.visibility.domains !== null) {
       throw new ApiError('forbidden', 'a domain-constrained token cannot create domains');
     }
-    const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    const created = await this.db.transaction().execute(async (trx) => {
+      const acting = await this.deps.management.beginMint(trx, principal);
+      const { now, plan } = acting;
+      if (PLANS[plan].apiAccess) requireFreshAuth(principal, 'create a domain (it comes with a new token)');
       const taken = await trx.selectFrom('domains').select('id')
         .where('account_id', '=', principal.accountId).where('name', '=', domainName).where('deleted_at', 'is', null)
         .executeTakeFirst();
       if (taken) throw new ApiError('conflict', `the domain ${domainName} already exists`, { field: 'name' });
       const row: DomainsTable = { id: newId('dom'), account_id: principal.accountId, name: domainName, created_at: iso(now), deleted_at: null };
       await trx.insertInto('domains').values(row).execute();
-      await appendAudit(trx, principal.accountId, {
+      await this.audit.append(trx, principal.accountId, {
         action: 'domain.created', actor: principal.actor, target: { type: 'domain', id: row.id, name: row.name }, meta: principal.meta,
       }, now);
-      const minted = await mintDomainToken(trx, principal, row, this.deps.tokenPrefix, now);
-      const plan = await planOf(trx, principal.accountId);
+      const minted = await mintDomainToken(trx, this.derived, principal, acting, row);
       return { domain: domainView(row), token: minted ? this.deps.tokens.view(minted.row, plan) : null, secret: minted?.secret ?? null };
     });
+    this.deps.domains.invalidate(created.domain.id);
+    return created;
   }
 
-  /** Deletes a domain and revokes the tokens constrained to it alone; a re-created domain is a new one. */
+  /**
+   * Deletes a domain and revokes the tokens constrained to it alone, whoever made them: they have
+   * nothing left to act on. A re-created domain is a new one.
+   */
   async deleteDomain(principal: Principal, id: string): Promise<void> {
     const domain = await this.getDomain(principal, id);
     const now = this.clock.now();
     const hashes = await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('domains').set({ deleted_at: iso(now) }).where('id', '=', id).execute();
-      await appendAudit(trx, principal.accountId, {
+      await lockAccount(trx, principal.accountId);
+      const deleted = await trx.updateTable('domains').set({ deleted_at: iso(now) }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+      if (Number(deleted.numUpdatedRows) === 0) throw notFound('domain');
+      await this.audit.append(trx, principal.accountId, {
         action: 'domain.deleted', actor: principal.actor, target: { type: 'domain', id, name: domain.name }, meta: principal.meta,
       }, now);
       return this.deps.lifecycle.revokeDomainTokens(trx, principal, id, now);
     });
     this.deps.lifecycle.forgetAll(hashes);
+    this.deps.domains.invalidate(id);
   }
 
   async mintMessageToken(principal: Principal, mailboxId: string, input: MessageTokenInput) {
+    requireFreshAuth(principal, 'create a token');
     const mailbox = await this.getMailbox(principal, mailboxId);
-    const now = this.clock.now();
     return this.db.transaction().execute(async (trx) => {
-      const { row, secret } = await mintMessageToken(trx, principal, mailbox, input, this.deps.tokenPrefix, now);
-      return { token: this.deps.tokens.view(row, await planOf(trx, principal.accountId)), secret };
+      const acting = await this.deps.management.beginMint(trx, principal);
+      const { row, secret } = await mintMessageToken(trx, this.derived, principal, acting, mailbox, input);
+      return { token: this.deps.tokens.view(row, acting.plan), secret };
     });
   }
 
@@ -175,7 +201,7 @@ export class PlatformService {
       if (taken) throw new ApiError('conflict', `the mailbox ${address} already exists`, { field: 'local_part' });
       const row: MailboxesTable = { id: newId('mbx'), account_id: principal.accountId, domain_id: domainId, address, created_at: iso(now) };
       await trx.insertInto('mailboxes').values(row).execute();
-      await appendAudit(trx, principal.accountId, {
+      await this.audit.append(trx, principal.accountId, {
         action: 'mailbox.created', actor: principal.actor, target: { type: 'mailbox', id: row.id, name: address }, meta: principal.meta,
       }, now);
       return mailboxView(row);

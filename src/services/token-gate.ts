@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { ApiError } from '../core/errors.js';
 import { decide, type Denial, type TokenGrant } from '../core/policy.js';
 import type { TokenType } from '../core/token-format.js';
+import type { DomainDirectory } from './domain-directory.js';
 import type { TokenRateLimiter } from './limits.js';
 import type { UsageRecorder } from './usage.js';
 import type { Verifier } from './verifier.js';
@@ -11,6 +12,7 @@ export interface TokenGateDeps {
   clock: Clock;
   usage: UsageRecorder;
   rateLimiter: TokenRateLimiter;
+  domains: DomainDirectory;
   onDecision?: (result: string) => void;
 }
 
@@ -22,6 +24,7 @@ export interface TokenCheck {
   scope: string | null | Partial<Record<TokenType, string | null>>;
   /** The client address; null when the asking service did not say (an allowlist then refuses). */
   ip: string | null;
+  /** A domain the request acts on: it must be a live domain of the token's account, inside its constraint. */
   domainId?: string | null;
 }
 
@@ -29,6 +32,8 @@ export interface TokenCheck {
 export type GateResult = { grant: TokenGrant | null; denial: Denial | null };
 
 const UNKNOWN: GateResult = { grant: null, denial: { code: 'unauthorized', message: 'a valid token or session is required' } };
+/** The same answer a domain outside the token's constraint gets (`decide`): absent is absent. */
+const NO_SUCH_DOMAIN: Denial = { code: 'not_found', message: 'domain not found' };
 
 /**
  * The one path a token takes, whether a platform route or another service (`/v1/verify`) asks:
@@ -48,8 +53,17 @@ export class TokenGate {
     if (grant === null) return UNKNOWN;
     const scope = check.scope === null || typeof check.scope === 'string' ? check.scope : check.scope[grant.type];
     const denial = decide(grant, { scope, ip: check.ip ?? '', now: this.deps.clock.now(), domainId: check.domainId ?? null });
-    if (denial === null && grant.rateLimit !== null) return this.limited(grant, grant.rateLimit, check.ip);
-    return this.settle(grant, denial, check.ip);
+    if (denial === null && check.domainId != null) {
+      const live = this.deps.domains.isLiveIn(grant.accountId, check.domainId);
+      if (live instanceof Promise) return live.then((found) => this.admitted(grant, found ? null : NO_SUCH_DOMAIN, check.ip));
+      return this.admitted(grant, live ? null : NO_SUCH_DOMAIN, check.ip);
+    }
+    return this.admitted(grant, denial, check.ip);
+  }
+
+  private admitted(grant: TokenGrant, denial: Denial | null, ip: string | null): GateResult | Promise<GateResult> {
+    if (denial === null && grant.rateLimit !== null) return this.limited(grant, grant.rateLimit, ip);
+    return this.settle(grant, denial, ip);
   }
 
   private async limited(grant: TokenGrant, limit: NonNullable<TokenGrant['rateLimit']>, ip: string | null): Promise<GateResult> {

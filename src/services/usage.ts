@@ -1,4 +1,4 @@
-import { iso, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Db } from '../store/database.js';
 import { PeriodicJob } from './periodic.js';
 
@@ -8,9 +8,9 @@ interface PendingUse {
   ip: string | null;
 }
 
-export interface UsageView {
-  first_used_at: string | null;
-  last_used_at: string | null;
+export interface UsageFields {
+  first_used_at: number | null;
+  last_used_at: number | null;
   last_used_ip: string | null;
 }
 
@@ -36,16 +36,16 @@ export class UsageRecorder {
     }
   }
 
-  /** What has been seen but not yet written, so that reads are current before a flush. */
-  overlay<T extends UsageView>(tokenId: string, view: T): T {
-    const entry = this.pending.get(tokenId);
-    if (entry === undefined) return view;
-    const last = iso(entry.last);
+  /** A token row with what has been seen but not yet written, so that reads are current before a flush. */
+  overlay<T extends UsageFields & { id: string }>(row: T): T {
+    const entry = this.pending.get(row.id);
+    if (entry === undefined) return row;
+    const storedIsLater = row.last_used_at !== null && row.last_used_at > entry.last;
     return {
-      ...view,
-      first_used_at: view.first_used_at ?? iso(entry.first),
-      last_used_at: view.last_used_at && view.last_used_at > last ? view.last_used_at : last,
-      last_used_ip: view.last_used_at && view.last_used_at > last ? view.last_used_ip : entry.ip,
+      ...row,
+      first_used_at: row.first_used_at ?? entry.first,
+      last_used_at: storedIsLater ? row.last_used_at : entry.last,
+      last_used_ip: storedIsLater ? row.last_used_ip : entry.ip,
     };
   }
 
@@ -64,8 +64,7 @@ export class UsageRecorder {
     try {
       await this.db.transaction().execute(async (trx) => {
         for (const [id, use] of batch) {
-          const first = iso(use.first);
-          const last = iso(use.last);
+          const { first, last } = use;
           await trx.updateTable('tokens').set({ first_used_at: first }).where('id', '=', id).where('first_used_at', 'is', null).execute();
           await trx
             .updateTable('tokens')

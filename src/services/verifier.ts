@@ -5,7 +5,7 @@ import type { TokenGrant } from '../core/policy.js';
 import { hashSecret, hasTokenShape, recognise, tokenTypeOfWord } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
 import type { ChangeFeed, Invalidation } from '../store/change-feed.js';
-import { grantReader, type GrantReader, type GrantRow } from '../store/grant-reader.js';
+import { grantReader, type GrantRow, type Lookup } from '../store/lookups.js';
 import { compileGrant } from './grants.js';
 
 export interface VerifierOptions {
@@ -34,7 +34,7 @@ export class Verifier {
   /** Bumped by every invalidation; a database read that raced one is not cached. */
   private generation = 0;
 
-  private readonly read: GrantReader;
+  private readonly read: Lookup<GrantRow>;
   /**
    * Grants record their load time from here, not from 1970: a small integer is stored inside the
    * record, while epoch milliseconds would be a separate heap number, one more cache miss per hit.
@@ -114,8 +114,8 @@ export class Verifier {
     this.options.feed?.publish({ accountId });
   }
 
-  /** Applies an invalidation, local or from another node. */
-  forget(change: Invalidation): void {
+  /** Applies an invalidation of tokens, local or from another node. */
+  forget(change: Exclude<Invalidation, { domainIds: string[] }>): void {
     this.generation += 1;
     if ('hashes' in change) {
       for (const hash of change.hashes) {

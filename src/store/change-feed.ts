@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import type { Db } from './database.js';
 
-/** What another node must forget: some tokens by hash, or every token of an account. */
-export type Invalidation = { hashes: string[] } | { accountId: string };
+/** What another node must forget: some tokens by hash, every token of an account, or some domains. */
+export type Invalidation = { hashes: string[] } | { accountId: string } | { domainIds: string[] };
 
 export interface ChangeFeed {
   publish(change: Invalidation): void;
@@ -41,8 +41,9 @@ function readInvalidation(payload: string | undefined): Invalidation | null {
     return null;
   }
   if (typeof value !== 'object' || value === null) return null;
-  const { hashes, accountId } = value as { hashes?: unknown; accountId?: unknown };
+  const { hashes, accountId, domainIds } = value as { hashes?: unknown; accountId?: unknown; domainIds?: unknown };
   if (Array.isArray(hashes) && hashes.every((hash) => typeof hash === 'string')) return { hashes };
+  if (Array.isArray(domainIds) && domainIds.every((id) => typeof id === 'string')) return { domainIds };
   if (typeof accountId === 'string' && accountId.length > 0) return { accountId };
   return null;
 }

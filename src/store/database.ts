@@ -6,16 +6,24 @@ import pg from 'pg';
 import type { Config } from '../config.js';
 import * as initial from './migrations/001-initial.js';
 import * as tokenRateLimit from './migrations/002-token-rate-limit.js';
+import { tokenAuthority } from './migrations/003-token-authority.js';
 import type { Database } from './schema.js';
 import { setUpSqliteConnection } from './sqlite-connection.js';
 
 export type Db = Kysely<Database>;
 
 /** Versioned migrations, in order. A new one is a new file and a new line here. */
-const MIGRATIONS: Record<string, Migration> = {
+const migrations = (dialect: Config['database']['dialect']): Record<string, Migration> => ({
   '001-initial': initial,
   '002-token-rate-limit': tokenRateLimit,
-};
+  '003-token-authority': tokenAuthority(dialect),
+});
+
+/**
+ * Token instants are bigint on PostgreSQL, which pg hands over as text by default; every integer
+ * Latchkey stores (milliseconds, counts, sequence numbers) is far inside a double's exact range.
+ */
+pg.types.setTypeParser(pg.types.builtins.INT8, (text: string) => Number(text));
 
 /** The better-sqlite3 connection behind a SQLite Kysely, for the one read that must not wait a tick. */
 const sqliteHandles = new WeakMap<Db, SqliteDatabase.Database>();
@@ -72,7 +80,7 @@ export async function migrate(db: Db, dialect: Config['database']['dialect']): P
     dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({
     db,
-    provider: { getMigrations: async () => MIGRATIONS },
+    provider: { getMigrations: async () => migrations(dialect) },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error } = await migrator.migrateToLatest();

@@ -1,6 +1,7 @@
 /**
- * Table types for Kysely. Portable on purpose: timestamps are ISO-8601 UTC text (which sorts as
- * time on both dialects), lists are JSON text, flags are nullable timestamps.
+ * Table types for Kysely. Portable on purpose: lists are JSON text, flags are nullable instants.
+ * Token instants are integer milliseconds; the other tables' are ISO-8601 UTC text written by the
+ * server itself (fixed width, so that they sort as time on both dialects).
  */
 export interface AccountsTable {
   id: string;
@@ -73,6 +74,10 @@ export interface ActivityTable {
   created_at: string;
 }
 
+/**
+ * A token row. Instants are milliseconds since the epoch (compared as numbers, never as text);
+ * lists are JSON text.
+ */
 export interface TokensTable {
   id: string;
   account_id: string;
@@ -83,21 +88,25 @@ export interface TokensTable {
   visible_prefix: string;
   last4: string;
   scopes: string;
+  /** JSON list of domain ids; a message token holds its mailbox's domain. null: every domain. */
   domains: string | null;
   mailbox_id: string | null;
   ip_allowlist: string | null;
-  created_at: string;
+  created_at: number;
   created_by_type: string;
   created_by_id: string | null;
   created_by_name: string;
-  parent_token_id: string | null;
-  expires_at: string | null;
-  paused_at: string | null;
-  revoked_at: string | null;
+  /** Shared by a token and its rotation successors. */
+  lineage_id: string;
+  /** The lineages above this token, root first, as `/tok_a/tok_b/` (each the lineage's first token) ('' for a token a person made). */
+  ancestry: string;
+  expires_at: number | null;
+  paused_at: number | null;
+  revoked_at: number | null;
   revoke_reason: string | null;
-  deleted_at: string | null;
-  first_used_at: string | null;
-  last_used_at: string | null;
+  deleted_at: number | null;
+  first_used_at: number | null;
+  last_used_at: number | null;
   last_used_ip: string | null;
   rotated_from: string | null;
   rotated_to: string | null;
@@ -121,6 +130,8 @@ export interface AuditEventsTable {
   user_agent: string | null;
   details: string;
   prev_hash: string;
+  /** Which audit key signed this event; null for events written before events were signed. */
+  key_id: string | null;
   hash: string;
 }
 

@@ -37,6 +37,8 @@ export interface Harness extends Latchkey {
 }
 
 const OPERATOR_TOKEN = 'test-operator-token-0123456789abcdefghijklmnop';
+/** Every harness signs its audit chain with this key unless a test names others. */
+export const TEST_AUDIT_KEY = 'test-audit-key-0123456789abcdefghijklmnopqrstuv';
 
 /**
  * The store every HTTP test runs on: SQLite by default; PostgreSQL when LATCHKEY_TEST_DATABASE_URL
@@ -126,6 +128,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
   const config: Config = loadConfig({
     LATCHKEY_DATABASE_URL: TEST_POSTGRES_URL ?? `sqlite:${dbPath}`,
     LATCHKEY_ADMIN_TOKEN: OPERATOR_TOKEN,
+    LATCHKEY_AUDIT_KEY: TEST_AUDIT_KEY,
     LATCHKEY_LOG_LEVEL: 'info',
     LATCHKEY_ARGON2_MEMORY_KIB: '1024',
     LATCHKEY_ARGON2_PASSES: '1',
@@ -149,7 +152,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     await migrate(db, DIALECT);
     return ensureOperatorToken(db, OPERATOR_TOKEN, config.tokenPrefix);
   })();
-  const latchkey = await buildApp({ config, clock, db, operatorTokenHash: operator.hash, logStream });
+  const latchkey = await buildApp({ config, clock, db, operatorTokenHash: operator.hash, auditKeys: config.auditKeys, logStream });
   return {
     ...latchkey,
     dir,

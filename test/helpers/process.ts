@@ -61,18 +61,27 @@ export async function call(base: string, method: string, path: string, body?: un
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
 }
 
+/** PostgreSQL nodes must be given the audit key (SQLite generates one beside its file). */
+const PROCESS_AUDIT_KEY = 'process-audit-key-0123456789abcdefghijklmnopqrst';
+
 /**
  * A database for real processes on the store under test: a SQLite file in `dir`, or a fresh
- * PostgreSQL schema (named in the URL's search_path) when the suite runs on PostgreSQL.
+ * PostgreSQL schema (named in the URL's search_path) when the suite runs on PostgreSQL. `env` is
+ * what a node needs to use it.
  */
-export async function processStore(dir: string): Promise<{ url: string; dump: () => Promise<string>; drop: () => Promise<void> }> {
+export async function processStore(dir: string): Promise<{ url: string; env: Record<string, string>; dump: () => Promise<string>; drop: () => Promise<void> }> {
   if (!TEST_POSTGRES_URL) {
     const path = join(dir, 'latchkey.db');
-    return { url: `sqlite:${path}`, dump: async () => dumpSqliteFiles(path), drop: async () => undefined };
+    const url = `sqlite:${path}`;
+    return { url, env: { LATCHKEY_DATABASE_URL: url }, dump: async () => dumpSqliteFiles(path), drop: async () => undefined };
   }
   const schema = `lk_proc_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
   await adminQuery(`create schema "${schema}"`);
-  return { url: urlInSchema(schema), dump: () => dumpSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)) };
+  const url = urlInSchema(schema);
+  return {
+    url, env: { LATCHKEY_DATABASE_URL: url, LATCHKEY_AUDIT_KEY: PROCESS_AUDIT_KEY },
+    dump: () => dumpSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)),
+  };
 }
 
 type Reply = Awaited<ReturnType<typeof call>>;

@@ -59,7 +59,7 @@ describe('audit log', () => {
     const events = await h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', s.accountId).orderBy('seq').execute();
     const target = events[2]!;
     await h.ctx.db.updateTable('audit_events').set({ details: '{"scopes":["*"]}' }).where('id', '=', target.id).execute();
-    expect(await verify()).toEqual({ valid: false, checked: 2, first_broken: { id: target.id, seq: target.seq, reason: 'hash_mismatch' } });
+    expect(await verify()).toEqual({ valid: false, checked: 2, unsigned: 0, first_broken: { id: target.id, seq: target.seq, reason: 'hash_mismatch' } });
     await h.ctx.db.updateTable('audit_events').set({ details: target.details }).where('id', '=', target.id).execute();
     expect((await verify()).valid).toBe(true);
 
@@ -75,7 +75,7 @@ describe('audit log', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
     const [header, row] = response.body.trim().split('\n');
-    expect(header).toBe('seq,at,action,actor,target,ip,user_agent,details,hash');
+    expect(header).toBe('seq,at,action,actor,target,ip,user_agent,details,key_id,hash');
     expect(row).toContain('token:+SUM(A1)');
     expect(row).toContain("'=cmd|calc");
     expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?limit=500', headers: asSession(s) }), 400);

@@ -35,12 +35,14 @@ describe('per-token rate limit', () => {
       expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'x', scopes: ['domains:read'], rate_limit } }), 400, 'invalid_request');
     }
     const { token } = await createToken(h, asSession(owner), { name: 'tunable', scopes: ['domains:read'] });
-    const patch = async (rate_limit: unknown) =>
-      expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: asSession(owner), payload: { rate_limit } }), 200).token.rate_limit;
-    expect(await patch({ requests: 100, per: '1s' })).toEqual({ requests: 100, per: '1s' });
+    const patch = async (id: string, rate_limit: unknown) =>
+      expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${id}`, headers: asSession(owner), payload: { rate_limit } }), 200).token.rate_limit;
+    expect(await patch(token.id, { requests: 100, per: '1s' })).toEqual({ requests: 100, per: '1s' });
     const rotated = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/rotate`, headers: asSession(owner), payload: {} }), 200);
     expect(rotated.token.rate_limit).toEqual({ requests: 100, per: '1s' });
-    expect(await patch(null)).toBeNull();
+    expect(await patch(rotated.token.id, null)).toBeNull();
+    // The old secret keeps its limit until its grace period ends; it can no longer be changed.
+    expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: asSession(owner), payload: { rate_limit: null } }), 409, 'conflict');
   });
 });
 

@@ -206,7 +206,11 @@ describe('changing a token', () => {
     const revoked = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/revoke`, headers: asSession(owner), payload: { reason: 'leaked in a gist' } }), 200);
     expect(revoked.token).toMatchObject({ status: 'revoked', revoke_reason: 'leaked in a gist' });
     expectError(await h.request({ method: 'GET', url: `/v1/domains/${domain.id}`, headers: bearer(secret) }), 401, 'token_revoked');
-    expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: asSession(owner), payload: { name: 'zombie' } }), 409, 'conflict');
+    // Terminal: a new name is all it still takes; nothing that would make it work again.
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: asSession(owner), payload: { name: 'zombie' } }), 200);
+    expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: asSession(owner), payload: { scopes: ['domains:full'] } }), 409, 'conflict');
+    expectError(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/revoke`, headers: asSession(owner), payload: {} }), 409, 'conflict');
+    expectError(await h.request({ method: 'GET', url: `/v1/domains/${domain.id}`, headers: bearer(secret) }), 401, 'token_revoked');
   });
 
   it('deletes: gone from lists and lookups, refused on use, kept in the audit log', async () => {

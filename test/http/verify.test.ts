@@ -54,7 +54,7 @@ describe('the verify cache', () => {
     await h.ctx.db
       .transaction()
       .execute(async (trx) => {
-        await trx.updateTable('tokens').set({ revoked_at: new Date().toISOString() }).where('id', '=', token.id).execute();
+        await trx.updateTable('tokens').set({ revoked_at: Date.now() }).where('id', '=', token.id).execute();
         answer = verify({ token: secret, scope: 'domains:read' });
         await new Promise((resolve) => setTimeout(resolve, 50));
         throw new Error('roll back');
@@ -153,7 +153,7 @@ describe('the cache’s maximum age', () => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'missed notice', scopes: ['domains:read'] });
     expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
     // A change this node never hears about, as when another node's notice is lost.
-    await h.ctx.db.updateTable('tokens').set({ revoked_at: new Date(h.clock.now()).toISOString() }).where('id', '=', token.id).execute();
+    await h.ctx.db.updateTable('tokens').set({ revoked_at: h.clock.now() }).where('id', '=', token.id).execute();
     expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
     h.clock.advance(60_001);
     expectError(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 401, 'token_revoked');
@@ -179,15 +179,16 @@ describe('last use', () => {
 
     await h.ctx.usage.flush();
     const row = await h.ctx.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ first_used_at: firstAt, last_used_at: lastAt, last_used_ip: '127.0.0.9' });
+    expect(row).toMatchObject({ first_used_at: Date.parse(firstAt), last_used_at: Date.parse(lastAt), last_used_ip: '127.0.0.9' });
     expect(h.queries.slice(before).filter((q) => /^update "tokens"/.test(q))).toHaveLength(2);
 
     // A late flush from another node with an older use does not move last use backwards.
-    await h.ctx.db.updateTable('tokens').set({ last_used_at: '2099-01-01T00:00:00.000Z' }).where('id', '=', token.id).execute();
+    const later = Date.parse('2099-01-01T00:00:00.000Z');
+    await h.ctx.db.updateTable('tokens').set({ last_used_at: later }).where('id', '=', token.id).execute();
     await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     await h.ctx.usage.flush();
     const after = await h.ctx.db.selectFrom('tokens').select(['last_used_at', 'first_used_at']).where('id', '=', token.id).executeTakeFirstOrThrow();
-    expect(after).toEqual({ last_used_at: '2099-01-01T00:00:00.000Z', first_used_at: firstAt });
+    expect(after).toEqual({ last_used_at: later, first_used_at: Date.parse(firstAt) });
   });
 
   it('is flushed on shutdown', async () => {

@@ -57,7 +57,7 @@ async function setUp(label: string) {
   const dir = mkdtempSync(join(tmpdir(), `latchkey-${label}-`));
   dirs.push(dir);
   const store = await processStore(dir);
-  const env = { LATCHKEY_DATABASE_URL: store.url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false', LATCHKEY_ACCESS_LOG_FLUSH_INTERVAL_MS: String(FLUSH_MS) };
+  const env = { ...store.env, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false', LATCHKEY_ACCESS_LOG_FLUSH_INTERVAL_MS: String(FLUSH_MS) };
   const server = await startService(dir, env);
   const session = await signUpOwner(server.base, OPERATOR, PASSWORD);
   const user = await call(server.base, 'POST', '/v1/tokens', { name: 'load user', scopes: ['domains:read'] }, session);

@@ -28,7 +28,7 @@ const OPERATOR = 'soak-operator-token-0123456789abcdefghijklmno';
 it(`stays correct and flat under ${SECONDS} s of mixed traffic at ${RATE_PER_SECOND} requests/s`, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-soak-'));
   const store = await processStore(dir);
-  const server = await startService(dir, { LATCHKEY_DATABASE_URL: store.url, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' }, undefined, ['--max-old-space-size=160']);
+  const server = await startService(dir, { ...store.env, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false' }, undefined, ['--max-old-space-size=160']);
   const operator = { authorization: `Bearer ${OPERATOR}` };
   try {
     const session = await signUpOwner(server.base, OPERATOR, PASSWORD);

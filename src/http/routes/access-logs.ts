@@ -8,7 +8,10 @@ import { accessLogEntrySchema, accessLogQuery, ID, page } from '../schemas.js';
 import { MANAGE } from './tokens.js';
 
 
-/** Account-wide logs: for owners and admins, and for tokens with `tokens:full` that see the whole account. */
+/**
+ * Account-wide logs: for owners and admins, and for unconstrained tokens with `tokens:full`, which
+ * read only the entries of the tokens they manage.
+ */
 export function accountWidePrincipal(request: FastifyRequest, ctx: AppContext) {
   const principal = principalOf(request, ctx.config, ctx.clock);
   if (principal.visibility.domains !== null || principal.visibility.mailboxId !== null) {
@@ -35,9 +38,9 @@ export function accessLogRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { format, ...filter } = request.query;
       const principal = accountWidePrincipal(request, ctx);
       checkExportLimit(format, filter.limit);
-      const result = await queryAccessLogs(ctx.db, principal.accountId, filter);
+      const result = await queryAccessLogs(ctx.db, principal.accountId, filter, await ctx.management.logScope(ctx.db, principal));
       if (format !== 'csv') return result;
-      return sendCsv(reply, 'latchkey-access-log.csv', accessLogsToCsv(result.data), result.next_cursor);
+      return sendCsv(reply, 'latchkey-access-log.csv', accessLogsToCsv(result.data, ctx.redact), result.next_cursor);
     },
   );
 }

@@ -1,15 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
 import { toCsv } from '../../services/access-log.js';
-import { listAudit, verifyAuditChain } from '../../services/audit.js';
-
-const AUDIT_COLUMNS = ['seq', 'at', 'action', 'actor', 'target', 'ip', 'user_agent', 'details', 'hash'] as const;
+import { listAudit } from '../../services/audit.js';
 import { accountWidePrincipal } from './access-logs.js';
 import { text } from '../schemas.js';
 import type { AppContext } from '../context.js';
 import { MANAGE } from './tokens.js';
 
-
+const AUDIT_COLUMNS = ['seq', 'at', 'action', 'actor', 'target', 'ip', 'user_agent', 'details', 'key_id', 'hash'] as const;
 
 export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Querystring: { action?: string; since?: string; until?: string; cursor?: string; limit: number; format?: 'json' | 'csv' } }>(
@@ -30,21 +28,21 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request, reply) => {
       const { format, ...filter } = request.query;
-      const accountId = accountWidePrincipal(request, ctx).accountId;
+      const principal = accountWidePrincipal(request, ctx);
       checkExportLimit(format, filter.limit);
-      const page = await listAudit(ctx.db, accountId, filter);
+      const page = await listAudit(ctx.db, principal.accountId, filter, await ctx.management.logScope(ctx.db, principal));
       if (format !== 'csv') return page;
       const csv = toCsv(AUDIT_COLUMNS, page.data, (event, column) => {
         if (column === 'actor') return `${event.actor.type}:${event.actor.name}`;
         if (column === 'target') return event.target ? `${event.target.type}:${event.target.name ?? event.target.id}` : '';
         if (column === 'details') return JSON.stringify(event.details);
         return event[column as 'at'];
-      });
+      }, ctx.redact);
       return sendCsv(reply, 'latchkey-audit-log.csv', csv, page.next_cursor);
     },
   );
 
   app.get('/v1/audit-log/verify', { config: { auth: MANAGE }, schema: { tags: ['logs'] } }, async (request) =>
-    verifyAuditChain(ctx.db, accountWidePrincipal(request, ctx).accountId),
+    ctx.audit.verify(ctx.db, accountWidePrincipal(request, ctx).accountId),
   );
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { iso } from '../../core/clock.js';
 import { requestMeta, sessionOf, SESSION_COOKIE, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { csrfTokenFor } from '../../services/accounts.js';
 import { accountSchema, EMAIL, text, userSchema } from '../schemas.js';
 
 const SESSION: AuthRule = { kind: 'session' };
@@ -60,11 +61,19 @@ export function sessionRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/auth/session',
     {
       config: { auth: SESSION },
-      schema: { tags: ['session'], response: { 200: { type: 'object', properties: { user: userSchema, account: accountSchema, reauth_until: { type: 'string' } } } } },
+      schema: {
+        tags: ['session'],
+        summary: 'The signed-in session, with the CSRF token its changes carry (so a new tab can make them too)',
+        response: { 200: { type: 'object', properties: { user: userSchema, account: accountSchema, csrf_token: { type: 'string' }, reauth_until: { type: 'string' } } } },
+      },
     },
-    async (request) => {
+    async (request, reply) => {
       const session = sessionOf(request);
-      return { user: session.user, account: session.account, reauth_until: iso(session.reauthAt + ctx.config.reauthWindowSeconds * 1000) };
+      reply.header('cache-control', 'no-store');
+      return {
+        user: session.user, account: session.account, csrf_token: csrfTokenFor(request.cookies[SESSION_COOKIE]!),
+        reauth_until: iso(session.reauthAt + ctx.config.reauthWindowSeconds * 1000),
+      };
     },
   );
 }

@@ -1,39 +1,52 @@
-import { DOMAIN_ADMIN_SCOPES, PLANS } from '../../core/catalog.js';
+import { ancestryUnder } from '../../core/authority.js';
+import { DOMAIN_ADMIN_SCOPES, PLANS, type PlanName } from '../../core/catalog.js';
 import { ApiError } from '../../core/errors.js';
 import { effectiveScopes, normaliseScopes } from '../../core/scopes.js';
+import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
-import { parseExpiry, requireFreshAuth, resolveAllowlist, resolveExpiry } from './token-rules.js';
-import { insertToken, planOf, type Trx } from './token-store.js';
+import type { Acting, TokenManagement } from './management.js';
+import { accessOfSpec, specOf, type AccessSpec } from './token-access.js';
+import { defaultExpiry, parseExpiry } from './token-input.js';
+import { insertToken, type Trx } from './token-store.js';
 
 /**
  * Tokens that belong to another object: the token every new domain gets (Mailtrap's
  * "example.com token 1"), and the message tokens minted for one mailbox (TrekMail's `msg` tokens).
+ * They are minted like any other token: through `TokenManagement`, inside the acting token.
  */
-
-/**
- * Mints the domain's own token inside the transaction that creates the domain. Its scopes are the
- * domain-admin set cut to the plan (and, when a token creates the domain, to that token); none is
- * made when nothing would be left.
- */
-export async function mintDomainToken(trx: Trx, principal: Principal, domain: { id: string; name: string }, tokenPrefix: string, now: number) {
-  const plan = await planOf(trx, principal.accountId);
-  if (!PLANS[plan].apiAccess) return null;
-  const allowed = effectiveScopes('api', DOMAIN_ADMIN_SCOPES, plan);
-  const ceiling = principal.grant?.effective;
-  const scopes = [...allowed].filter((scope) => !ceiling || ceiling.has(scope));
-  if (scopes.length === 0) return null;
-  const normalised = normaliseScopes('api', scopes, plan);
-  const existing = await trx.selectFrom('tokens').select('id').where('account_id', '=', principal.accountId)
-    .where('name', 'like', `${domain.name} token %`).execute();
-  return insertToken(trx, principal, {
-    type: 'api', name: `${domain.name} token ${existing.length + 1}`, description: `Created with the domain ${domain.name}`,
-    scopes: normalised, domains: [domain.id], ipAllowlist: resolveAllowlist(undefined, principal.grant),
-    expiresAt: resolveExpiry(undefined, principal.grant), mailboxId: null,
-  }, tokenPrefix, now, { domain_token: true, domain_id: domain.id });
+export interface DerivedDeps {
+  audit: AuditLog;
+  management: TokenManagement;
+  tokenPrefix: string;
+  maxLifetimeSeconds: number | null;
 }
 
-/** The api-token scope a minter must hold to grant each message-token scope. */
-const MESSAGE_SCOPE_SOURCE: Record<string, string> = { 'messages:read': 'messages:read', 'messages:send': 'submission:full' };
+type Minting = Acting & { plan: PlanName; now: number };
+
+/**
+ * Mints the domain's own token inside the transaction that creates the domain (which began with
+ * `beginMint`). Its scopes are the domain-admin set cut to the plan and to the acting token; none
+ * is made when nothing would be left.
+ */
+export async function mintDomainToken(trx: Trx, deps: DerivedDeps, principal: Principal, acting: Minting, domain: { id: string; name: string }) {
+  const { plan, now } = acting;
+  if (!PLANS[plan].apiAccess) return null;
+  const held = acting.manager.kind === 'token' ? acting.manager.access.scopes : null;
+  const scopes = [...effectiveScopes('api', DOMAIN_ADMIN_SCOPES, plan)].filter((scope) => held === null || held.has(scope));
+  if (scopes.length === 0) return null;
+  const own = acting.row ? specOf(acting.row) : null;
+  const spec: AccessSpec = {
+    type: 'api', scopes: normaliseScopes('api', scopes, plan), domains: [domain.id], ipAllowlist: own?.ipAllowlist ?? null,
+    expiresAt: defaultExpiry(own?.expiresAt ?? null, now, deps.maxLifetimeSeconds), rateLimit: own?.rateLimit ?? null,
+  };
+  const ancestry = ancestryUnder(acting.manager);
+  await deps.management.checkMint(trx, principal, acting, accessOfSpec(spec), ancestry);
+  const existing = await trx.selectFrom('tokens').select('id').where('account_id', '=', principal.accountId)
+    .where('name', 'like', `${domain.name} token %`).execute();
+  return insertToken(trx, deps.audit, principal, {
+    ...spec, name: `${domain.name} token ${existing.length + 1}`, description: `Created with the domain ${domain.name}`, mailboxId: null, ancestry,
+  }, deps.tokenPrefix, now, { domain_token: true, domain_id: domain.id });
+}
 
 export interface MessageTokenInput {
   name: string;
@@ -43,29 +56,30 @@ export interface MessageTokenInput {
   expires_at?: string | null;
 }
 
+/**
+ * A message token for one mailbox, constrained to the mailbox's domain like any other token of
+ * that domain, so that domain constraints, lists and the domain's deletion treat it alike.
+ */
 export async function mintMessageToken(
   trx: Trx,
+  deps: DerivedDeps,
   principal: Principal,
-  mailbox: { id: string; address: string },
+  acting: Minting,
+  mailbox: { id: string; domain_id: string; address: string },
   input: MessageTokenInput,
-  tokenPrefix: string,
-  now: number,
 ) {
-  requireFreshAuth(principal, 'create a token');
-  const plan = await planOf(trx, principal.accountId);
+  const { plan, now } = acting;
   if (!PLANS[plan].apiAccess) throw new ApiError('plan_restricted', `the ${plan} plan has no API access`, { plan });
-  const scopes = normaliseScopes('message', input.scopes, plan);
-  const ceiling = principal.grant;
-  if (ceiling) {
-    for (const scope of scopes) {
-      const needed = MESSAGE_SCOPE_SOURCE[scope]!;
-      if (!ceiling.effective.has(needed)) {
-        throw new ApiError('insufficient_scope', `granting '${scope}' needs '${needed}', which this token does not hold`, { field: 'scopes', scope: needed });
-      }
-    }
-  }
-  return insertToken(trx, principal, {
-    type: 'message', name: input.name, description: input.description ?? `Bound to ${mailbox.address}`, scopes, domains: null,
-    ipAllowlist: resolveAllowlist(undefined, ceiling), expiresAt: resolveExpiry(parseExpiry(input, now), ceiling), mailboxId: mailbox.id,
-  }, tokenPrefix, now, { mailbox: mailbox.address });
+  const own = acting.row ? specOf(acting.row) : null;
+  const requested = parseExpiry(input, now, deps.maxLifetimeSeconds);
+  const spec: AccessSpec = {
+    type: 'message', scopes: normaliseScopes('message', input.scopes, plan), domains: [mailbox.domain_id], ipAllowlist: own?.ipAllowlist ?? null,
+    expiresAt: requested === undefined ? defaultExpiry(own?.expiresAt ?? null, now, deps.maxLifetimeSeconds) : requested,
+    rateLimit: own?.rateLimit ?? null,
+  };
+  const ancestry = ancestryUnder(acting.manager);
+  await deps.management.checkMint(trx, principal, acting, accessOfSpec(spec), ancestry);
+  return insertToken(trx, deps.audit, principal, {
+    ...spec, name: input.name, description: input.description ?? `Bound to ${mailbox.address}`, mailboxId: mailbox.id, ancestry,
+  }, deps.tokenPrefix, now, { mailbox: mailbox.address });
 }

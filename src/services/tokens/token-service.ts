@@ -1,21 +1,24 @@
-import { sql, type ExpressionBuilder } from 'kysely';
+import { sql } from 'kysely';
+import { ancestryUnder, sees } from '../../core/authority.js';
 import { PLANS, type PlanName } from '../../core/catalog.js';
 import { iso, type Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { normaliseScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { Db } from '../../store/database.js';
-import type { Database, TokensTable } from '../../store/schema.js';
-import { appendAudit } from '../audit.js';
+import type { TokensTable } from '../../store/schema.js';
+import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
 import type { UsageRecorder } from '../usage.js';
 import type { Verifier } from '../verifier.js';
+import type { TokenManagement } from './management.js';
+import { accessOfSpec, placeOf, specOf, type AccessSpec } from './token-access.js';
 import {
-  checkScopeCeiling, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveExpiry, storedRateLimit, widensAccess, withinCeiling,
-  type RateLimitInput,
-} from './token-rules.js';
-import { insertToken, liveDomainIds, planOf, visibleRow } from './token-store.js';
+  defaultExpiry, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveRateLimit, storedRateLimit, type RateLimitInput,
+} from './token-input.js';
+import { insertToken, liveDomainIds, visibleTo, type Trx } from './token-store.js';
 import { toTokenView, type TokenView } from './token-view.js';
+import { clampSubtree } from './tree.js';
 
 export interface CreateTokenInput {
   name: string;
@@ -55,56 +58,67 @@ export interface TokenServiceDeps {
   clock: Clock;
   verifier: Verifier;
   usage: UsageRecorder;
+  audit: AuditLog;
+  management: TokenManagement;
   tokenPrefix: string;
   allowScopeEdits: boolean;
+  maxLifetimeSeconds: number | null;
 }
 
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+const RENAME_FIELDS: ReadonlySet<string> = new Set(['name', 'description']);
+const json = (value: unknown): string => JSON.stringify(value);
+const isoOf = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 export class TokenService {
   constructor(private readonly deps: TokenServiceDeps) {}
 
   view(row: TokensTable, plan: PlanName): TokenView {
-    return this.deps.usage.overlay(row.id, toTokenView(row, plan, this.deps.clock.now()));
+    return toTokenView(this.deps.usage.overlay(row), plan, this.deps.clock.now());
   }
 
   async create(principal: Principal, input: CreateTokenInput): Promise<{ token: TokenView; secret: string }> {
     requireFreshAuth(principal, 'create a token');
-    const { db, clock } = this.deps;
     const type = input.type ?? 'api';
-    const ceiling = principal.grant;
     if (type === 'message') {
       throw new ApiError('invalid_request', 'message tokens are minted for a mailbox: POST /v1/mailboxes/{id}/message-tokens', { field: 'type' });
     }
-    if (ceiling && type !== ceiling.type) {
-      throw new ApiError('forbidden', `an ${ceiling.type} token cannot create ${type} tokens`, { field: 'type' });
-    }
-    const plan = await planOf(db, principal.accountId);
-    if (!PLANS[plan].apiAccess) {
-      throw new ApiError('plan_restricted', `the ${plan} plan has no API access`, { plan });
-    }
-    const now = clock.now();
-    const scopes = normaliseScopes(type, input.scopes, plan, ceiling?.effective);
-    checkScopeCeiling(type, scopes, ceiling);
-    const domains = resolveDomains(input.domains, await liveDomainIds(db, principal.accountId), ceiling);
-    const ipAllowlist = resolveAllowlist(input.ip_allowlist, ceiling);
-    const expiresAt = resolveExpiry(parseExpiry(input, now), ceiling);
-    const rateLimit = storedRateLimit(input.rate_limit) ?? null;
-    const spec = { type, name: input.name, description: input.description ?? '', scopes, domains, ipAllowlist, expiresAt, mailboxId: null, rateLimit };
-    const { row, secret } = await db.transaction().execute((trx) => insertToken(trx, principal, spec, this.deps.tokenPrefix, now));
+    const { db, management, audit, tokenPrefix, maxLifetimeSeconds } = this.deps;
+    const { row, secret, plan } = await db.transaction().execute(async (trx) => {
+      const acting = await management.beginMint(trx, principal);
+      const { plan, now } = acting;
+      if (!PLANS[plan].apiAccess) throw new ApiError('plan_restricted', `the ${plan} plan has no API access`, { plan });
+      const own = acting.row ? specOf(acting.row) : null;
+      const held = acting.manager.kind === 'token' ? acting.manager.access.scopes : undefined;
+      const requested = parseExpiry(input, now, maxLifetimeSeconds);
+      const spec: AccessSpec = {
+        type,
+        scopes: normaliseScopes(type, input.scopes, plan, held),
+        domains: resolveDomains(input.domains, await liveDomainIds(trx, principal.accountId), own?.domains ? new Set(own.domains) : null),
+        ipAllowlist: resolveAllowlist(input.ip_allowlist, own?.ipAllowlist ?? null),
+        expiresAt: requested === undefined ? defaultExpiry(own?.expiresAt ?? null, now, maxLifetimeSeconds) : requested,
+        rateLimit: resolveRateLimit(input.rate_limit, own?.rateLimit ?? null),
+      };
+      const ancestry = ancestryUnder(acting.manager);
+      await management.checkMint(trx, principal, acting, accessOfSpec(spec), ancestry);
+      const minted = await insertToken(trx, audit, principal, {
+        ...spec, name: input.name, description: input.description ?? '', mailboxId: null, ancestry,
+      }, tokenPrefix, now);
+      return { ...minted, plan };
+    });
     return { token: this.view(row, plan), secret };
   }
 
   async get(principal: Principal, id: string): Promise<TokenView> {
-    const row = await visibleRow(this.deps.db, principal, id);
-    return this.view(row, await planOf(this.deps.db, principal.accountId));
+    const { token, plan } = await this.deps.management.open(this.deps.db, principal, id, 'read');
+    return this.view(token, plan);
   }
 
   async list(principal: Principal, filter: ListTokensFilter): Promise<{ data: TokenView[]; next_cursor: string | null }> {
-    const { db, clock } = this.deps;
-    const now = iso(clock.now());
-    const plan = await planOf(db, principal.accountId);
-    let query = db.selectFrom('tokens').selectAll().where('account_id', '=', principal.accountId).where('deleted_at', 'is', null);
+    const { db, clock, management } = this.deps;
+    const now = clock.now();
+    const { manager, plan } = await management.reader(db, principal, now);
+    let query = db.selectFrom('tokens').selectAll().where('account_id', '=', principal.accountId).where('deleted_at', 'is', null).where(visibleTo(manager));
     if (filter.type) query = query.where('type', '=', filter.type);
     if (filter.q) {
       const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
@@ -115,14 +129,13 @@ export class TokenService {
         eb('id', '=', filter.q!),
       ]));
     }
-    const live = (eb: ExpressionBuilder<Database, 'tokens'>) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]);
     switch (filter.status) {
       case 'revoked': query = query.where('revoked_at', 'is not', null); break;
       case 'expired': query = query.where('revoked_at', 'is', null).where('expires_at', '<=', now); break;
-      case 'paused': query = query.where('revoked_at', 'is', null).where(live).where('paused_at', 'is not', null); break;
-      case 'active': query = query.where('revoked_at', 'is', null).where(live).where('paused_at', 'is', null); break;
+      case 'paused': query = query.where('revoked_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).where('paused_at', 'is not', null); break;
+      case 'active': query = query.where('revoked_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).where('paused_at', 'is', null); break;
     }
-    // A minting token sees only tokens within its own ceiling; read on until the page is full.
+    // The query already keeps to what the manager sees; the rule has the last word on every row.
     const page: TokensTable[] = [];
     let cursor = filter.cursor;
     let exhausted = false;
@@ -130,7 +143,7 @@ export class TokenService {
       const batchSize = filter.limit + 1;
       const batch = await (cursor ? query.where('id', '<', cursor) : query).orderBy('id', 'desc').limit(batchSize).execute();
       exhausted = batch.length < batchSize;
-      for (const row of batch) if (!principal.grant || withinCeiling(row, principal.grant)) page.push(row);
+      for (const row of batch) if (sees(manager, placeOf(row))) page.push(row);
       cursor = batch[batch.length - 1]?.id;
     }
     const data = page.slice(0, filter.limit);
@@ -138,68 +151,67 @@ export class TokenService {
   }
 
   async update(principal: Principal, id: string, input: UpdateTokenInput): Promise<TokenView> {
-    const { db, clock, verifier } = this.deps;
-    const now = clock.now();
-    const ceiling = principal.grant;
+    const { db, verifier, management, audit, maxLifetimeSeconds } = this.deps;
+    const action = Object.keys(input).every((field) => RENAME_FIELDS.has(field)) ? 'rename' : 'edit';
     const result = await db.transaction().execute(async (trx) => {
-      const row = await visibleRow(trx, principal, id);
-      if (row.revoked_at !== null) throw new ApiError('conflict', 'a revoked token cannot be changed');
-      const plan = await planOf(trx, principal.accountId);
-      const type = row.type as TokenType;
+      const opened = await management.open(trx, principal, id, action);
+      const { token: row, plan, now } = opened;
       const changes: Record<string, { from: unknown; to: unknown }> = {};
       const next: Partial<TokensTable> = {};
-      const note = (field: keyof TokensTable, label: string, from: unknown, to: unknown, stored: string | null) => {
-        if (JSON.stringify(from) === JSON.stringify(to)) return;
-        changes[label] = { from, to };
-        (next as Record<string, unknown>)[field] = stored;
+      const note = <K extends keyof TokensTable>(field: K, from: unknown, to: unknown, stored: TokensTable[K]) => {
+        if (json(from) === json(to)) return;
+        changes[field] = { from, to };
+        next[field] = stored;
       };
-      if (input.name !== undefined) note('name', 'name', row.name, input.name, input.name);
-      if (input.description !== undefined) note('description', 'description', row.description, input.description, input.description);
-
-      let scopes = JSON.parse(row.scopes) as string[];
-      if (input.scopes !== undefined) {
-        if (!this.deps.allowScopeEdits) {
-          throw new ApiError('forbidden', 'scope edits are disabled on this deployment: create a new token instead', { field: 'scopes' });
+      if (input.name !== undefined) note('name', row.name, input.name, input.name);
+      if (input.description !== undefined) note('description', row.description, input.description, input.description);
+      if (action === 'edit') {
+        const before = specOf(row);
+        const after = await this.editedSpec(trx, principal, opened, input, now);
+        note('scopes', before.scopes, after.scopes, json(after.scopes));
+        note('domains', before.domains, after.domains, after.domains === null ? null : json(after.domains));
+        note('ip_allowlist', before.ipAllowlist, after.ipAllowlist, after.ipAllowlist === null ? null : json(after.ipAllowlist));
+        note('rate_limit', before.rateLimit && JSON.parse(before.rateLimit), after.rateLimit && JSON.parse(after.rateLimit), after.rateLimit);
+        note('expires_at', isoOf(before.expiresAt), isoOf(after.expiresAt), after.expiresAt);
+        if (Object.keys(changes).some((field) => !RENAME_FIELDS.has(field))) {
+          await management.checkOutcome(trx, principal, opened, 'edit', accessOfSpec(after));
         }
-        if (type === 'message') throw new ApiError('forbidden', 'message token scopes cannot be edited', { field: 'scopes' });
-        scopes = normaliseScopes(type, input.scopes, plan, ceiling?.effective);
-        checkScopeCeiling(type, scopes, ceiling);
-        note('scopes', 'scopes', JSON.parse(row.scopes), scopes, JSON.stringify(scopes));
       }
-      const oldDomains = row.domains === null ? null : (JSON.parse(row.domains) as string[]);
-      let domains = oldDomains;
-      if (input.domains !== undefined) {
-        if (type === 'message') throw new ApiError('forbidden', 'a message token is bound to its mailbox', { field: 'domains' });
-        domains = resolveDomains(input.domains, await liveDomainIds(trx, principal.accountId), ceiling);
-        note('domains', 'domains', oldDomains, domains, domains === null ? null : JSON.stringify(domains));
-      }
-      const oldAllowlist = row.ip_allowlist === null ? null : (JSON.parse(row.ip_allowlist) as string[]);
-      let ipAllowlist = oldAllowlist;
-      if (input.ip_allowlist !== undefined) {
-        ipAllowlist = resolveAllowlist(input.ip_allowlist, ceiling);
-        note('ip_allowlist', 'ip_allowlist', oldAllowlist, ipAllowlist, ipAllowlist === null ? null : JSON.stringify(ipAllowlist));
-      }
-      const rateLimit = storedRateLimit(input.rate_limit);
-      if (rateLimit !== undefined) {
-        const parse = (text: string | null) => (text === null ? null : (JSON.parse(text) as unknown));
-        note('rate_limit', 'rate_limit', parse(row.rate_limit), parse(rateLimit), rateLimit);
-      }
-      const expiry = parseExpiry(input, now);
-      if (expiry !== undefined) {
-        const expiresAt = resolveExpiry(expiry, ceiling);
-        const stored = expiresAt === null ? null : iso(expiresAt);
-        note('expires_at', 'expires_at', row.expires_at, stored, stored);
-      }
-      if (Object.keys(changes).length === 0) return { row, plan, changed: false };
-      if (widensAccess(row, { scopes, domains, ipAllowlist })) requireFreshAuth(principal, 'widen a token’s access');
+      if (Object.keys(changes).length === 0) return { row, plan, hashes: [] as string[] };
       await trx.updateTable('tokens').set(next).where('id', '=', id).execute();
-      await appendAudit(trx, principal.accountId, {
+      await audit.append(trx, principal.accountId, {
         action: 'token.updated', actor: principal.actor, target: { type: 'token', id, name: next.name ?? row.name },
         details: { changes }, meta: principal.meta,
       }, now);
-      return { row: { ...row, ...next }, plan, changed: true };
+      const updated = { ...row, ...next };
+      const shortened = updated.expires_at !== null && (row.expires_at === null || updated.expires_at < row.expires_at);
+      const clamped = shortened ? await clampSubtree(trx, audit, principal, updated, updated.expires_at!, now) : [];
+      return { row: updated, plan, hashes: [row.hash, ...clamped] };
     });
-    if (result.changed) verifier.invalidate(result.row.hash);
+    if (result.hashes.length) verifier.invalidate(...result.hashes);
     return this.view(result.row, result.plan);
+  }
+
+  /** The token's access as the edit asks for it; fields not in the request keep their value. */
+  private async editedSpec(trx: Trx, principal: Principal, opened: Awaited<ReturnType<TokenManagement['open']>>, input: UpdateTokenInput, now: number): Promise<AccessSpec> {
+    const current = specOf(opened.token);
+    const { type } = current;
+    let { scopes, domains, ipAllowlist, expiresAt, rateLimit } = current;
+    if (input.scopes !== undefined) {
+      if (!this.deps.allowScopeEdits) {
+        throw new ApiError('forbidden', 'scope edits are disabled on this deployment: create a new token instead', { field: 'scopes' });
+      }
+      if (type === 'message') throw new ApiError('forbidden', 'message token scopes cannot be edited', { field: 'scopes' });
+      scopes = normaliseScopes(type, input.scopes, opened.plan, opened.manager.kind === 'token' ? opened.manager.access.scopes : undefined);
+    }
+    if (input.domains !== undefined) {
+      if (type === 'message') throw new ApiError('forbidden', 'a message token is bound to its mailbox', { field: 'domains' });
+      domains = resolveDomains(input.domains, await liveDomainIds(trx, principal.accountId), null);
+    }
+    if (input.ip_allowlist !== undefined) ipAllowlist = resolveAllowlist(input.ip_allowlist, null);
+    if (input.rate_limit !== undefined) rateLimit = storedRateLimit(input.rate_limit)!;
+    const expiry = parseExpiry(input, now, this.deps.maxLifetimeSeconds);
+    if (expiry !== undefined) expiresAt = expiry;
+    return { type, scopes, domains, ipAllowlist, expiresAt, rateLimit };
   }
 }

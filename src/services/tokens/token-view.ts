@@ -1,3 +1,4 @@
+import { iso, isoOrNull } from '../../core/clock.js';
 import { statusOf, type TokenStatus } from '../../core/policy.js';
 import { effectiveScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
@@ -32,13 +33,9 @@ export interface TokenView {
 }
 
 const parseList = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
-const parseTime = (text: string | null): number | null => (text === null ? null : Date.parse(text));
 
 export function tokenStatus(row: Pick<TokensTable, 'revoked_at' | 'deleted_at' | 'expires_at' | 'paused_at'>, now: number): TokenStatus {
-  return statusOf(
-    { revokedAt: parseTime(row.revoked_at ?? row.deleted_at), expiresAt: parseTime(row.expires_at), pausedAt: parseTime(row.paused_at) },
-    now,
-  );
+  return statusOf({ revokedAt: row.revoked_at ?? row.deleted_at, expiresAt: row.expires_at, pausedAt: row.paused_at }, now);
 }
 
 export function toTokenView(row: TokensTable, plan: PlanName, now: number): TokenView {
@@ -57,14 +54,14 @@ export function toTokenView(row: TokensTable, plan: PlanName, now: number): Toke
     ip_allowlist: parseList(row.ip_allowlist),
     visible_prefix: row.visible_prefix,
     last4: row.last4,
-    created_at: row.created_at,
+    created_at: iso(row.created_at),
     created_by: { type: row.created_by_type, id: row.created_by_id, name: row.created_by_name },
-    expires_at: row.expires_at,
-    paused_at: row.paused_at,
-    first_used_at: row.first_used_at,
-    last_used_at: row.last_used_at,
+    expires_at: isoOrNull(row.expires_at),
+    paused_at: isoOrNull(row.paused_at),
+    first_used_at: isoOrNull(row.first_used_at),
+    last_used_at: isoOrNull(row.last_used_at),
     last_used_ip: row.last_used_ip,
-    revoked_at: row.revoked_at,
+    revoked_at: isoOrNull(row.revoked_at),
     revoke_reason: row.revoke_reason,
     rotated_from: row.rotated_from,
     rotated_to: row.rotated_to,

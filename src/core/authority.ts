@@ -1,0 +1,147 @@
+import { firstWidening, type Access, type Widening } from './access.js';
+import { ApiError, forbidden, invalidRequest, notFound } from './errors.js';
+import type { TokenType } from './token-format.js';
+
+/**
+ * Who may manage which token, and what the result may hold. Every management route and service
+ * asks here; nothing else decides it.
+ *
+ * - People (owners and admins, by session) manage every token of their account.
+ * - A token manages its descendants: what it minted, transitively, and their rotation successors.
+ *   Itself it may only read, narrow, pause or revoke (a leaked token may always kill itself).
+ *   Its ancestors, its siblings and tokens a person created do not exist for it.
+ * - Whatever a token makes or changes lies inside its own access, in every dimension.
+ */
+export type TokenAction = 'read' | 'rename' | 'edit' | 'pause' | 'resume' | 'rotate' | 'revoke' | 'delete';
+export const TOKEN_ACTIONS: readonly TokenAction[] = ['read', 'rename', 'edit', 'pause', 'resume', 'rotate', 'revoke', 'delete'];
+
+/** Where a token sits in its account's tree. */
+export interface TokenPlace {
+  readonly id: string;
+  /** Shared by a token and its rotation successors: a rotation does not move a token in the tree. */
+  readonly lineageId: string;
+  /** The lineages above it, root first. */
+  readonly ancestry: readonly string[];
+  /** The successor, once rotated. */
+  readonly supersededBy: string | null;
+  readonly type: TokenType;
+}
+
+export type Manager =
+  | { readonly kind: 'person' }
+  | { readonly kind: 'token'; readonly place: TokenPlace; readonly access: Access };
+
+export type Relation = 'account' | 'self' | 'descendant' | 'unrelated';
+
+/** Deep enough for any real delegation (a CI token minting per-job tokens is two levels). */
+export const MAX_TREE_DEPTH = 16;
+
+export function relationOf(manager: Manager, target: TokenPlace): Relation {
+  if (manager.kind === 'person') return 'account';
+  const self = manager.place;
+  if (target.id === self.id) return 'self';
+  // Its own predecessors, still in their grace period, are the same token to the current secret;
+  // an old secret has no say over the one that replaced it.
+  if (target.lineageId === self.lineageId) return self.supersededBy === null && target.supersededBy !== null ? 'self' : 'unrelated';
+  return target.ancestry.includes(self.lineageId) ? 'descendant' : 'unrelated';
+}
+
+type Permission = 'yes' | 'narrowing' | 'no';
+
+const BY_RELATION: Readonly<Record<'self' | 'descendant', Readonly<Record<TokenAction, Permission>>>> = {
+  self: { read: 'yes', rename: 'yes', edit: 'narrowing', pause: 'yes', resume: 'no', rotate: 'no', revoke: 'yes', delete: 'no' },
+  descendant: { read: 'yes', rename: 'yes', edit: 'yes', pause: 'yes', resume: 'yes', rotate: 'yes', revoke: 'yes', delete: 'yes' },
+};
+
+/** Actions whose outcome is a token that can be used: its access must lie inside the manager's. */
+const YIELDS_ACCESS: ReadonlySet<TokenAction> = new Set(['edit', 'resume', 'rotate']);
+
+const TOKEN_NOT_FOUND = (): ApiError => notFound('token');
+
+/** Message tokens are a resource of their own: a token needs `message_tokens:full` to touch one. */
+export const canManageMessageTokens = (manager: Manager): boolean =>
+  manager.kind === 'person' || manager.access.scopes.has('message_tokens:full');
+
+/** Whether the manager can see the token at all; what it cannot see reads exactly as absent. */
+export function sees(manager: Manager, target: TokenPlace): boolean {
+  return relationOf(manager, target) !== 'unrelated' && (target.type !== 'message' || canManageMessageTokens(manager));
+}
+
+export interface ManagedTarget {
+  readonly place: TokenPlace;
+  /** What the token allows now. */
+  readonly access: Access;
+}
+
+/**
+ * May `manager` do `action` to the token at `target`? Throws the refusal: a token it cannot see
+ * is not found; one it sees but may not act on so is forbidden.
+ */
+export function permit(manager: Manager, action: TokenAction, target: TokenPlace): void {
+  if (!sees(manager, target)) throw TOKEN_NOT_FOUND();
+  if (manager.kind === 'person') return;
+  if (BY_RELATION[relationOf(manager, target) as 'self' | 'descendant'][action] === 'no') {
+    throw forbidden(`a token may not ${action} itself`, { action });
+  }
+}
+
+/**
+ * May the action leave the token with `outcome` (for an edit, the token as it would be; for resume
+ * and rotate, the token as it is)? Its holder gets exactly that access, so a token's outcome must
+ * lie inside the token acting, and a token changing itself may only narrow.
+ */
+export function checkOutcome(manager: Manager, action: TokenAction, target: ManagedTarget, outcome: Access): void {
+  if (manager.kind === 'person' || !YIELDS_ACCESS.has(action)) return;
+  if (BY_RELATION[relationOf(manager, target.place) as 'self' | 'descendant'][action] === 'narrowing') {
+    const widening = firstWidening(outcome, target.access);
+    if (widening) throw forbidden(`a token can only narrow itself; this would widen its ${widening.dimension}`, { field: widening.dimension });
+  }
+  const widening = firstWidening(outcome, manager.access);
+  if (widening) throw ceilingError(widening);
+}
+
+/** May `manager` make a token with `result`? People are bounded by the plan, checked where scopes are read. */
+export function authorizeMint(manager: Manager, result: Access): void {
+  if (manager.kind === 'person') return;
+  if (manager.access.type !== 'api') throw forbidden(`an ${manager.access.type} token cannot create tokens`, { field: 'type' });
+  if (result.type === 'message' && !canManageMessageTokens(manager)) {
+    throw new ApiError('insufficient_scope', "minting message tokens needs 'message_tokens:full'", { scope: 'message_tokens:full' });
+  }
+  if (result.type !== 'message' && result.type !== manager.access.type) {
+    throw forbidden(`an ${manager.access.type} token cannot create ${result.type} tokens`, { field: 'type' });
+  }
+  if (manager.place.ancestry.length + 1 >= MAX_TREE_DEPTH) {
+    throw new ApiError('conflict', `tokens minted by tokens may nest at most ${MAX_TREE_DEPTH} deep`, { limit: 'tree_depth', max: MAX_TREE_DEPTH });
+  }
+  const widening = firstWidening(result, manager.access);
+  if (widening) throw ceilingError(widening);
+}
+
+/** The ancestry a token minted by `manager` gets: the manager's lineage below its own ancestors. */
+export const ancestryUnder = (manager: Manager): string[] =>
+  manager.kind === 'person' ? [] : [...manager.place.ancestry, manager.place.lineageId];
+
+/** A refusal for a result wider than its manager, naming the field as the client wrote it. */
+export function ceilingError(widening: Widening): ApiError {
+  switch (widening.dimension) {
+    case 'scopes':
+      return new ApiError(
+        'insufficient_scope',
+        widening.needs === widening.scope
+          ? `a token cannot grant '${widening.scope}', which it does not hold itself`
+          : `granting '${widening.scope}' needs '${widening.needs}', which this token does not hold`,
+        { field: 'scopes', scope: widening.needs },
+      );
+    case 'domains':
+      // A domain outside the constraint reads exactly like one that does not exist.
+      return widening.domain === null
+        ? forbidden('a domain-constrained token cannot give a token every domain', { field: 'domains' })
+        : invalidRequest('domains', `unknown domain '${widening.domain}'`, { value: widening.domain });
+    case 'ip_allowlist':
+      return forbidden('the IP allowlist must lie within the acting token’s own allowlist', { field: 'ip_allowlist' });
+    case 'expires_at':
+      return forbidden('a token cannot give a token a life beyond its own', { field: 'expires_at' });
+    case 'rate_limit':
+      return forbidden('the rate limit must be no more permissive than the acting token’s own', { field: 'rate_limit' });
+  }
+}

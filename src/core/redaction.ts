@@ -1,0 +1,78 @@
+import { BODY_LENGTH, CHECKSUM_LENGTH, OPERATOR_WORD, recognise, TYPE_WORD, VISIBLE_BODY_CHARS } from './token-format.js';
+
+/** Replaces every secret in a text by what may be shown of it. */
+export type Redactor = (text: string) => string;
+
+export const REDACTED = '…[redacted]';
+
+/**
+ * The one redaction, applied wherever the server writes text (error messages, logs, the access
+ * log, audit details, CSV, stored names): a token of this deployment, recognised by its prefix,
+ * type word, length and checksum, becomes its visible prefix and `…[redacted]`; each `literal`
+ * (an operator token not in the token format) becomes `[redacted]`. A text with neither is
+ * returned as it is after one `indexOf`, so the request path can afford it.
+ *
+ * A percent-encoded secret (`lk%5Flive%5F…`) is a secret too: such text is decoded and, if that
+ * reveals one, returned decoded and redacted.
+ */
+export function secretRedactor(prefix: string, literals: readonly string[] = []): Redactor {
+  const marker = `${prefix}_`;
+  const heads = [...Object.values(TYPE_WORD), OPERATOR_WORD].map((word) => `${word}_`);
+  const plain = (text: string): string => {
+    let out = text.includes(marker) ? redactTokens(text, prefix, marker, heads) : text;
+    for (const literal of literals) if (out.includes(literal)) out = out.split(literal).join('[redacted]');
+    return out;
+  };
+  return (text) => {
+    if (text.includes('%')) {
+      const decoded = decodeOrNull(text);
+      if (decoded !== null && decoded !== text) {
+        const redacted = plain(decoded);
+        if (redacted !== decoded) return redacted;
+      }
+    }
+    return plain(text);
+  };
+}
+
+function decodeOrNull(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+const TAIL = BODY_LENGTH + CHECKSUM_LENGTH;
+
+function redactTokens(text: string, prefix: string, marker: string, heads: readonly string[]): string {
+  let out = '';
+  let copied = 0;
+  let at = text.indexOf(marker);
+  while (at >= 0) {
+    let next = at + 1;
+    const wordAt = at + marker.length;
+    for (const head of heads) {
+      if (!text.startsWith(head, wordAt)) continue;
+      const end = wordAt + head.length + TAIL;
+      if (end <= text.length && recognise(prefix, text.slice(at, end)) !== null) {
+        out += text.slice(copied, at) + text.slice(at, wordAt + head.length + VISIBLE_BODY_CHARS) + REDACTED;
+        copied = end;
+        next = end;
+      }
+      break;
+    }
+    at = text.indexOf(marker, next);
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/** Applies a redactor to every string in a JSON-like value (keys included), leaving its shape. */
+export function redactDeep<T>(value: T, redact: Redactor, depth = 0): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (value === null || typeof value !== 'object' || depth > 32) return value;
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, redact, depth + 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) out[redact(key)] = redactDeep(inner, redact, depth + 1);
+  return out as T;
+}

@@ -1,0 +1,67 @@
+import type { Access, RateLimit } from '../../core/access.js';
+import type { TokenPlace } from '../../core/authority.js';
+import { parseDuration } from '../../core/duration.js';
+import { compileAllowlist } from '../../core/ip-allowlist.js';
+import type { LifecycleFacts } from '../../core/lifecycle.js';
+import { closure } from '../../core/scopes.js';
+import type { TokenType } from '../../core/token-format.js';
+import type { TokensTable } from '../../store/schema.js';
+import { decodeAncestry } from '../../store/token-codec.js';
+
+/** A token row as the authority rule and the lifecycle table read it. */
+
+const parseList = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
+
+export function parseRateLimit(text: string | null): RateLimit | null {
+  if (text === null) return null;
+  const { requests, per } = JSON.parse(text) as { requests: number; per: string };
+  return { requests, perSeconds: parseDuration(per) ?? 1 };
+}
+
+export interface AccessSpec {
+  type: TokenType;
+  scopes: readonly string[];
+  domains: readonly string[] | null;
+  ipAllowlist: readonly string[] | null;
+  expiresAt: number | null;
+  /** Stored JSON, or null. */
+  rateLimit: string | null;
+}
+
+export function accessOfSpec(spec: AccessSpec): Access {
+  return {
+    type: spec.type,
+    scopes: closure(spec.type, spec.scopes),
+    domains: spec.domains === null ? null : new Set(spec.domains),
+    ipAllowlist: spec.ipAllowlist === null ? null : compileAllowlist(spec.ipAllowlist),
+    expiresAt: spec.expiresAt,
+    rateLimit: parseRateLimit(spec.rateLimit),
+  };
+}
+
+export const specOf = (row: TokensTable): AccessSpec => ({
+  type: row.type as TokenType,
+  scopes: JSON.parse(row.scopes) as string[],
+  domains: parseList(row.domains),
+  ipAllowlist: parseList(row.ip_allowlist),
+  expiresAt: row.expires_at,
+  rateLimit: row.rate_limit,
+});
+
+export const accessOf = (row: TokensTable): Access => accessOfSpec(specOf(row));
+
+export const placeOf = (row: TokensTable): TokenPlace => ({
+  id: row.id,
+  lineageId: row.lineage_id,
+  ancestry: decodeAncestry(row.ancestry),
+  supersededBy: row.rotated_to,
+  type: row.type as TokenType,
+});
+
+/** A deleted token is gone for good: it counts as revoked even before a purge removes it. */
+export const factsOf = (row: TokensTable): LifecycleFacts => ({
+  revokedAt: row.revoked_at ?? row.deleted_at,
+  expiresAt: row.expires_at,
+  pausedAt: row.paused_at,
+  supersededBy: row.rotated_to,
+});
