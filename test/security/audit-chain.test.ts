@@ -1,0 +1,132 @@
+/**
+ * The audit chain against someone who can write the database but does not hold the audit key:
+ * every field of every event is covered, a chain recomputed without the key does not verify, and
+ * keys can be rotated. Events written before signing are accepted only as a prefix that a signed
+ * event closes.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog, auditKeys } from '../../src/services/audit.js';
+import type { AuditEventsTable } from '../../src/store/schema.js';
+import { asSession, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
+import { startHarness, TEST_AUDIT_KEY, type Harness } from '../helpers/harness.js';
+
+const identityRedactor = (text: string) => text;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+async function accountWithEvents(): Promise<{ owner: Session; events: AuditEventsTable[] }> {
+  const owner = await ownerSession(h);
+  for (let i = 0; i < 3; i += 1) await createToken(h, asSession(owner), { name: `audited ${i}`, scopes: ['domains:read'] });
+  const events = await h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', owner.accountId).orderBy('seq').execute();
+  return { owner, events };
+}
+
+const verify = async (owner: Session) => expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log/verify', headers: asSession(owner) }), 200);
+
+const FIELDS = ['id', 'account_id', 'seq', 'at', 'action', 'actor_type', 'actor_id', 'actor_name', 'target_type', 'target_id', 'target_name', 'ip', 'user_agent', 'details', 'prev_hash', 'key_id'] as const;
+
+/** A value for `field` that differs from the stored one but is still a value the column holds. */
+function tampered(field: (typeof FIELDS)[number], event: AuditEventsTable): string | number {
+  if (field === 'seq') return 1_000_000 + event.seq;
+  // Moved to an account of its own, the event leaves a gap where it was.
+  if (field === 'account_id') return 'acc_elsewhere';
+  if (field === 'details') return '{"scopes":["*"]}';
+  if (field === 'at') return '2020-01-01T00:00:00.000Z';
+  return `${String(event[field] ?? '')}tampered`;
+}
+
+/** The plain chain an attacker without the key can compute: SHA-256 over the same fields. */
+const plainHash = (row: Omit<AuditEventsTable, 'hash'>, withKeyId: boolean): string =>
+  createHash('sha256').update(JSON.stringify([
+    row.account_id, row.seq, row.id, row.at, row.action, row.actor_type, row.actor_id, row.actor_name,
+    row.target_type, row.target_id, row.target_name, row.ip, row.user_agent, row.details, row.prev_hash, ...(withKeyId ? [row.key_id] : []),
+  ])).digest('hex');
+
+/** Rewrites an account's chain from its first event, as a database writer could: every hash and the head. */
+async function recompute(accountId: string, change: (row: AuditEventsTable) => AuditEventsTable, hash: (row: AuditEventsTable) => string): Promise<void> {
+  const rows = await h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('seq').execute();
+  let prev = '';
+  for (const original of rows) {
+    const row = { ...change(original), prev_hash: prev };
+    row.hash = hash(row);
+    await h.ctx.db.updateTable('audit_events').set(row).where('id', '=', original.id).execute();
+    prev = row.hash;
+  }
+  await h.ctx.db.updateTable('accounts').set({ audit_head: prev }).where('id', '=', accountId).execute();
+}
+
+describe('the audit chain', () => {
+  it('breaks at the very event whose field was changed, for every field an event stores', async () => {
+    const { owner, events } = await accountWithEvents();
+    const target = events[2]!;
+    expect(await verify(owner)).toMatchObject({ valid: true, checked: events.length });
+    for (const field of FIELDS) {
+      await h.ctx.db.updateTable('audit_events').set({ [field]: tampered(field, target) }).where('id', '=', target.id).execute();
+      const answer = await verify(owner);
+      expect(answer.valid, field).toBe(false);
+      expect(answer.first_broken.seq, field).toBe(target.seq);
+      await h.ctx.db.updateTable('audit_events').set({ [field]: target[field] }).where('id', '=', field === 'id' ? String(tampered(field, target)) : target.id).execute();
+      expect((await verify(owner)).valid, `${field} restored`).toBe(true);
+    }
+  });
+
+  it('cannot be recomputed without the key: not as a plain SHA-256 chain, not as unsigned events, not under another key', async () => {
+    const attacks: ((accountId: string, target: string) => Promise<void>)[] = [
+      (accountId, target) => recompute(accountId, (row) => (row.id === target ? { ...row, details: '{"scopes":["*"]}' } : row), (row) => plainHash(row, true)),
+      (accountId, target) => recompute(accountId, (row) => ({ ...row, key_id: null, ...(row.id === target ? { details: '{}' } : {}) }), (row) => plainHash(row, false)),
+      async (accountId, target) => {
+        const forger = auditKeys(['an attacker’s guess at the key, 32+ chars long']);
+        const { createHmac } = await import('node:crypto');
+        await recompute(accountId, (row) => ({ ...row, key_id: forger.signing.id, ...(row.id === target ? { details: '{}' } : {}) }), (row) =>
+          createHmac('sha256', forger.signing.secret).update(JSON.stringify([
+            row.account_id, row.seq, row.id, row.at, row.action, row.actor_type, row.actor_id, row.actor_name,
+            row.target_type, row.target_id, row.target_name, row.ip, row.user_agent, row.details, row.prev_hash, row.key_id,
+          ])).digest('hex'));
+      },
+    ];
+    const reasons: string[] = [];
+    for (const attack of attacks) {
+      const { owner, events } = await accountWithEvents();
+      await attack(owner.accountId, events[1]!.id);
+      const answer = await verify(owner);
+      expect(answer.valid).toBe(false);
+      reasons.push(answer.first_broken.reason);
+    }
+    expect(reasons).toEqual(['hash_mismatch', 'unsigned', 'unknown_key']);
+  });
+
+  it('names each event’s key, and still verifies after the key is rotated while the old one is kept for verifying', async () => {
+    const { owner, events } = await accountWithEvents();
+    const oldKeyId = auditKeys([TEST_AUDIT_KEY]).signing.id;
+    expect(new Set(events.map((e) => e.key_id))).toEqual(new Set([oldKeyId]));
+    const rotated = new AuditLog(auditKeys(['the next audit key, at least 32 characters', TEST_AUDIT_KEY]), identityRedactor);
+    await h.ctx.db.transaction().execute((trx) =>
+      rotated.append(trx, owner.accountId, { action: 'test.after_rotation', actor: { type: 'system', id: null, name: 'test' }, meta: null }, h.clock.now()));
+    expect(await rotated.verify(h.ctx.db, owner.accountId)).toMatchObject({ valid: true, checked: events.length + 1 });
+    const withoutOld = new AuditLog(auditKeys(['the next audit key, at least 32 characters']), identityRedactor);
+    expect(await withoutOld.verify(h.ctx.db, owner.accountId)).toMatchObject({ valid: false, first_broken: { seq: 1, reason: 'unknown_key' } });
+    expect(await h.ctx.audit.verify(h.ctx.db, owner.accountId)).toMatchObject({ valid: false, first_broken: { seq: events.length + 1, reason: 'unknown_key' } });
+  });
+
+  it('accepts events from before signing only as a prefix closed by a signed event written at start-up', async () => {
+    const { owner } = await accountWithEvents();
+    // As a deployment from before signing left it: the same events, hashed the old way.
+    await recompute(owner.accountId, (row) => ({ ...row, key_id: null }), (row) => plainHash(row, false));
+    expect(await verify(owner)).toMatchObject({ valid: false, first_broken: { seq: 1, reason: 'unsigned' } });
+    expect(await h.ctx.audit.closeUnsignedChains(h.ctx.db, h.clock.now())).toBeGreaterThanOrEqual(1);
+    const closed = await verify(owner);
+    expect(closed).toMatchObject({ valid: true, unsigned: closed.checked - 1 });
+    await createToken(h, asSession(owner), { name: 'after the upgrade', scopes: ['domains:read'] });
+    expect(await verify(owner)).toMatchObject({ valid: true, unsigned: closed.checked - 1, checked: closed.checked + 1 });
+    // Changing an old event breaks the link the signed closing event holds.
+    const first = await h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', owner.accountId).where('seq', '=', 1).executeTakeFirstOrThrow();
+    await recompute(owner.accountId, (row) => (row.seq === 1 ? { ...row, actor_name: 'someone else' } : row), (row) => (row.key_id === null ? plainHash(row, false) : row.hash));
+    expect((await verify(owner)).valid).toBe(false);
+    expect(first.actor_name).not.toBe('someone else');
+  });
+});

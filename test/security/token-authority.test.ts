@@ -1,0 +1,217 @@
+/**
+ * The authority rule from outside, with tokens and sessions only: a token manages what it minted
+ * (and their successors), itself only to narrow or revoke it, and nothing above or beside it; what
+ * it makes or changes lies inside it, rate limit included; a message token is a token of its
+ * mailbox's domain. Each test is an attack that got through before the rule existed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, type Session,
+} from '../helpers/actors.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+let owner: Session;
+beforeAll(async () => {
+  h = await startHarness();
+  owner = await ownerSession(h);
+});
+afterAll(() => h.close());
+
+const DAY = 86_400_000;
+const session = () => asSession(owner);
+const fresh = async () => {
+  owner = await login(h, owner.email);
+};
+const mint = async (secret: string, payload: Record<string, unknown>) => expectStatus(await h.request({ method: 'POST', url: '/v1/tokens', headers: bearer(secret), payload }), 201);
+const as = (secret: string) => ({
+  get: (id: string) => h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: bearer(secret) }),
+  patch: (id: string, payload: Record<string, unknown>) => h.request({ method: 'PATCH', url: `/v1/tokens/${id}`, headers: bearer(secret), payload }),
+  post: (id: string, action: string, payload: Record<string, unknown> = {}) => h.request({ method: 'POST', url: `/v1/tokens/${id}/${action}`, headers: bearer(secret), payload }),
+  list: async () => expectStatus(await h.request({ method: 'GET', url: '/v1/tokens?limit=100', headers: bearer(secret) }), 200).data.map((t: { id: string }) => t.id) as string[],
+});
+const use = (secret: string, remoteAddress = '127.0.0.1') => h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret), remoteAddress });
+const ownerView = async (id: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: session() }), 200);
+
+describe('a child never manages its parent, its siblings or what a person made', () => {
+  it('cannot lock its parent out, rotate it, resume it, or touch a sibling or the owner’s token, and never sees them', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'parent', scopes: ['tokens:full', 'domains:read'], ip_allowlist: ['127.0.0.0/8'] });
+    const child = await mint(parent.secret, { name: 'child', scopes: ['tokens:full', 'domains:read'] });
+    const sibling = await mint(parent.secret, { name: 'sibling', scopes: ['domains:read'] });
+    // An owner's token whose bounds happen to lie inside the child's.
+    const owners = await createToken(h, session(), { name: 'owner made', scopes: ['domains:read'], ip_allowlist: ['127.0.0.1'] });
+    const attacker = as(child.secret);
+
+    for (const victim of [parent.token.id, sibling.token.id, owners.token.id]) {
+      expectError(await attacker.get(victim), 404, 'not_found');
+      expectError(await attacker.patch(victim, { ip_allowlist: ['192.0.2.1'] }), 404, 'not_found');
+      expectError(await attacker.post(victim, 'rotate', { grace_period: '0s' }), 404, 'not_found');
+      expectError(await attacker.post(victim, 'pause'), 404, 'not_found');
+      expectError(await attacker.post(victim, 'revoke'), 404, 'not_found');
+      expectError(await h.request({ method: 'DELETE', url: `/v1/tokens/${victim}`, headers: bearer(child.secret) }), 404, 'not_found');
+      expectError(await h.request({ method: 'GET', url: `/v1/tokens/${victim}/activity`, headers: bearer(child.secret) }), 404, 'not_found');
+    }
+    expect(await attacker.list()).toEqual([child.token.id]);
+
+    // The owner pauses the parent; the child cannot bring it back.
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${parent.token.id}/pause`, headers: session(), payload: {} }), 200);
+    expectError(await attacker.post(parent.token.id, 'resume'), 404, 'not_found');
+    expect((await ownerView(parent.token.id)).status).toBe('paused');
+    expect((await ownerView(parent.token.id)).ip_allowlist).toEqual(['127.0.0.0/8']);
+    expect((await ownerView(parent.token.id)).rotated_to).toBeNull();
+    expectStatus(await use(sibling.secret), 200);
+    expectStatus(await use(owners.secret), 200);
+  });
+
+  it('reads and narrows itself, revokes itself, but may not rotate, resume, delete or widen itself', async () => {
+    await fresh();
+    const self = await createToken(h, session(), { name: 'self', scopes: ['tokens:full', 'domains:read'], expires_in: '30d', ip_allowlist: ['127.0.0.0/8'] });
+    const me = as(self.secret);
+    expectStatus(await me.get(self.token.id), 200);
+    expectError(await me.post(self.token.id, 'rotate'), 403, 'forbidden');
+    expectError(await h.request({ method: 'DELETE', url: `/v1/tokens/${self.token.id}`, headers: bearer(self.secret) }), 403, 'forbidden');
+    expectError(await me.patch(self.token.id, { expires_at: null }), 403, 'forbidden');
+    expectError(await me.patch(self.token.id, { scopes: ['tokens:full', 'domains:full'] }), 403, 'forbidden');
+    expectError(await me.patch(self.token.id, { ip_allowlist: null }), 403, 'forbidden');
+    expect(expectStatus(await me.patch(self.token.id, { expires_in: '7d', ip_allowlist: ['127.0.0.1'] }), 200).token.ip_allowlist).toEqual(['127.0.0.1']);
+    expect(expectStatus(await me.post(self.token.id, 'revoke', { reason: 'leaked' }), 200).token.status).toBe('revoked');
+    expectError(await use(self.secret), 401, 'token_revoked');
+  });
+
+  it('manages what it minted at any depth and their successors, and a successor manages what its predecessor minted', async () => {
+    await fresh();
+    const root = await createToken(h, session(), { name: 'root', scopes: ['tokens:full', 'domains:read'] });
+    const child = await mint(root.secret, { name: 'child', scopes: ['tokens:full', 'domains:read'] });
+    const grandchild = await mint(child.secret, { name: 'grandchild', scopes: ['domains:read'] });
+    const rotated = expectStatus(await as(root.secret).post(child.token.id, 'rotate'), 200);
+    expect(rotated.token.id).not.toBe(child.token.id);
+    // The root rotates itself through the owner; its successor keeps the whole subtree.
+    const rootNext = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${root.token.id}/rotate`, headers: session(), payload: {} }), 200);
+    for (const id of [rotated.token.id, grandchild.token.id]) expectStatus(await as(rootNext.secret).get(id), 200);
+    expect(expectStatus(await as(rootNext.secret).post(grandchild.token.id, 'pause'), 200).token.status).toBe('paused');
+    // The new secret may cut its predecessor's grace short; the old secret has no say over the new one.
+    expectError(await as(root.secret).get(rootNext.token.id), 404, 'not_found');
+    expect(expectStatus(await as(rootNext.secret).post(root.token.id, 'revoke'), 200).token.status).toBe('revoked');
+    expectStatus(await use(rootNext.secret), 200);
+  });
+});
+
+describe('a child never outlives its parent', () => {
+  it('clamps every token below a parent whose expiry is shortened, in the same change, and audits it', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'mortal parent', scopes: ['tokens:full', 'domains:read'], expires_in: '90d' });
+    const child = await mint(parent.secret, { name: 'child', scopes: ['tokens:full', 'domains:read'] });
+    const grandchild = await mint(child.secret, { name: 'grandchild', scopes: ['domains:read'] });
+    const shorter = await mint(parent.secret, { name: 'already shorter', scopes: ['domains:read'], expires_in: '1h' });
+    const shortened = expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${parent.token.id}`, headers: session(), payload: { expires_in: '1d' } }), 200).token;
+    for (const { token } of [child, grandchild]) expect((await ownerView(token.id)).expires_at).toBe(shortened.expires_at);
+    expect((await ownerView(shorter.token.id)).expires_at).toBe(shorter.token.expires_at);
+    const clamped = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?action=token.updated&limit=100', headers: session() }), 200)
+      .data.filter((e: any) => e.details.clamped_by === parent.token.id).map((e: any) => e.target.id);
+    expect(clamped.sort()).toEqual([child.token.id, grandchild.token.id].sort());
+    expectStatus(await use(grandchild.secret), 200);
+    h.clock.advance(DAY);
+    for (const secret of [parent.secret, child.secret, grandchild.secret]) expectError(await use(secret), 401, 'token_expired');
+  });
+
+  it('refuses, even to the owner, an expiry past an ancestor’s, to the millisecond', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'bounded', scopes: ['tokens:full', 'domains:read'], expires_in: '30d' });
+    const end = Date.parse(parent.token.expires_at);
+    const past = new Date(end + 1).toISOString();
+    expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: bearer(parent.secret), payload: { name: 'x', scopes: ['domains:read'], expires_at: past } }), 403, 'forbidden');
+    const child = await mint(parent.secret, { name: 'at the edge', scopes: ['domains:read'], expires_at: new Date(end).toISOString() });
+    for (const payload of [{ expires_at: past }, { expires_at: null }, { expires_in: '60d' }]) {
+      const error = expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${child.token.id}`, headers: session(), payload }), 403, 'forbidden');
+      expect(error.details).toMatchObject({ field: 'expires_at', ancestor: parent.token.id });
+    }
+    expect((await ownerView(child.token.id)).expires_at).toBe(parent.token.expires_at);
+  });
+});
+
+describe('rate limits cannot be shed', () => {
+  it('keeps a limited token from loosening its own limit or minting looser children', async () => {
+    await fresh();
+    const limited = await createToken(h, session(), { name: 'limited', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 100, per: '1m' } });
+    const me = as(limited.secret);
+    for (const rate_limit of [null, { requests: 1000, per: '1m' }, { requests: 100, per: '1s' }]) {
+      expect(expectError(await me.patch(limited.token.id, { rate_limit }), 403, 'forbidden').details).toMatchObject({ field: 'rate_limit' });
+    }
+    expect(expectStatus(await me.patch(limited.token.id, { rate_limit: { requests: 10, per: '1m' } }), 200).token.rate_limit).toEqual({ requests: 10, per: '1m' });
+    const refuse = async (rate_limit: unknown) =>
+      expect(expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: bearer(limited.secret), payload: { name: 'x', scopes: ['domains:read'], rate_limit } }), 403, 'forbidden').details).toMatchObject({ field: 'rate_limit' });
+    await refuse(null);
+    await refuse({ requests: 11, per: '1m' });
+    // The same average rate, but all 600 may come in one minute: more permissive than 10 a minute.
+    await refuse({ requests: 600, per: '1h' });
+    expect((await mint(limited.secret, { name: 'inherits', scopes: ['domains:read'] })).token.rate_limit).toEqual({ requests: 10, per: '1m' });
+    // One a second is a smaller burst but a higher rate than ten a minute: refused; ten an hour is stricter.
+    await refuse({ requests: 1, per: '1s' });
+    expect((await mint(limited.secret, { name: 'stricter', scopes: ['domains:read'], rate_limit: { requests: 10, per: '1h' } })).token.rate_limit).toEqual({ requests: 10, per: '1h' });
+  });
+
+  it('asks a person to confirm their password before removing or loosening a limit', async () => {
+    await fresh();
+    const { token } = await createToken(h, session(), { name: 'limited by owner', scopes: ['domains:read'], rate_limit: { requests: 5, per: '1m' } });
+    h.clock.advance(601_000);
+    const stale = session();
+    expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: stale, payload: { rate_limit: null } }), 403, 'reauth_required');
+    expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: stale, payload: { rate_limit: { requests: 50, per: '1m' } } }), 403, 'reauth_required');
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: stale, payload: { rate_limit: { requests: 1, per: '1m' } } }), 200);
+  });
+});
+
+describe('message tokens are tokens of their mailbox’s domain', () => {
+  it('cannot be rotated into the hands of a token that could not have minted them', async () => {
+    await fresh();
+    const domain = await createDomain(h, session());
+    const mailbox = await createMailbox(h, session(), domain.id);
+    const owners = expectStatus(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailbox.id}/message-tokens`, headers: session(), payload: { name: 'owner’s', scopes: ['messages:read'] } }), 201);
+    const minter = await createToken(h, session(), { name: 'no mail reading', scopes: ['tokens:full', 'message_tokens:full', 'domains:read'] });
+    expectError(await as(minter.secret).post(owners.token.id, 'rotate'), 404, 'not_found');
+    expectError(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailbox.id}/message-tokens`, headers: bearer(minter.secret), payload: { name: 'x', scopes: ['messages:read'] } }), 403, 'insufficient_scope');
+
+    // A reader that minted one and then gave up reading mail cannot rotate it back into its hands.
+    const reader = await createToken(h, session(), { name: 'reader', scopes: ['tokens:full', 'message_tokens:full', 'messages:read'] });
+    const bound = expectStatus(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailbox.id}/message-tokens`, headers: bearer(reader.secret), payload: { name: 'bound', scopes: ['messages:read'] } }), 201);
+    expectStatus(await as(reader.secret).patch(reader.token.id, { scopes: ['tokens:full', 'message_tokens:full'] }), 200);
+    expect(expectError(await as(reader.secret).post(bound.token.id, 'rotate'), 403, 'insufficient_scope').details).toMatchObject({ scope: 'messages:read' });
+  });
+
+  it('stay inside domain constraints: invisible to a token of another domain, and revoked with their domain', async () => {
+    await fresh();
+    const [a, b] = [await createDomain(h, session()), await createDomain(h, session())];
+    const mailboxB = await createMailbox(h, session(), b.id);
+    const inB = expectStatus(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailboxB.id}/message-tokens`, headers: session(), payload: { name: 'in B', scopes: ['messages:read'] } }), 201);
+    expect(inB.token.domains).toEqual([b.id]);
+    const onlyA = await createToken(h, session(), { name: 'A only', scopes: ['tokens:full', 'message_tokens:full', 'messages:read', 'domains:read'], domains: [a.id] });
+    const minted = expectStatus(await h.request({ method: 'POST', url: '/v1/tokens', headers: bearer(onlyA.secret), payload: { name: 'A child', scopes: ['domains:read'] } }), 201);
+    expect(await as(onlyA.secret).list()).toEqual(expect.not.arrayContaining([inB.token.id]));
+    expectError(await as(onlyA.secret).post(inB.token.id, 'rotate'), 404, 'not_found');
+    expectError(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailboxB.id}/message-tokens`, headers: bearer(onlyA.secret), payload: { name: 'x', scopes: ['messages:read'] } }), 404, 'not_found');
+    expect(await as(onlyA.secret).list()).toContain(minted.token.id);
+
+    expectStatus(await h.request({ method: 'GET', url: `/v1/mailboxes/${mailboxB.id}/messages`, headers: bearer(inB.secret) }), 200);
+    expect((await h.request({ method: 'DELETE', url: `/v1/domains/${b.id}`, headers: session() })).statusCode).toBe(204);
+    expectError(await h.request({ method: 'GET', url: `/v1/mailboxes/${mailboxB.id}/messages`, headers: bearer(inB.secret) }), 401, 'token_revoked');
+    expect((await ownerView(inB.token.id)).revoke_reason).toBe('domain deleted');
+  });
+});
+
+describe('logs show a token only what it manages', () => {
+  it('keeps its parent’s and siblings’ use and changes out of the access log and the audit log', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'logged parent', scopes: ['tokens:full', 'domains:read'] });
+    const child = await mint(parent.secret, { name: 'logged child', scopes: ['tokens:full', 'domains:read'] });
+    const grandchild = await mint(child.secret, { name: 'logged grandchild', scopes: ['domains:read'] });
+    for (const secret of [parent.secret, child.secret, grandchild.secret]) expectStatus(await use(secret), 200);
+    await h.ctx.accessLog.flush();
+    const accessed = expectStatus(await h.request({ method: 'GET', url: '/v1/access-logs?limit=100', headers: bearer(child.secret) }), 200).data.map((e: any) => e.token_id);
+    expect(new Set(accessed)).toEqual(new Set([child.token.id, grandchild.token.id]));
+    expect(expectStatus(await h.request({ method: 'GET', url: `/v1/access-logs?token_id=${parent.token.id}`, headers: bearer(child.secret) }), 200).data).toEqual([]);
+    const audited = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?limit=100', headers: bearer(child.secret) }), 200).data;
+    expect(audited.length).toBeGreaterThan(0);
+    for (const event of audited) expect([event.target?.id, event.actor.id]).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`${child.token.id}|${grandchild.token.id}`))]));
+  });
+});
