@@ -214,6 +214,20 @@ describe('brute force', () => {
     }
   });
 
+  it('clears an account’s failures when its password is given right, so that only consecutive failures count', async () => {
+    const limited = await startHarness({ LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LATCHKEY_LOGIN_MAX_FAILURES_PER_IP: '100' });
+    try {
+      const { ownerEmail } = await createAccount(limited);
+      const attempt = (password: string) => limited.request({ method: 'POST', url: '/v1/auth/login', payload: { email: ownerEmail, password } });
+      for (let round = 0; round < 3; round += 1) {
+        for (let i = 0; i < 2; i += 1) expectError(await attempt('wrong password'), 401, 'unauthorized');
+        expectStatus(await attempt(PASSWORD), 200);
+      }
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('throttles per client address across accounts, and throttles re-auth too', async () => {
     const limited = await startHarness({ LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT: '100', LATCHKEY_LOGIN_MAX_FAILURES_PER_IP: '3' });
     try {

@@ -30,6 +30,16 @@ describe('per-token rate limit', () => {
     expect(logged.data[0]).toMatchObject({ status: 429, error_code: 'rate_limited' });
   });
 
+  it('counts each token on its own, even when two tokens carry the same limit', async () => {
+    const limit = { requests: 2, per: '1m' };
+    const [a, b] = [await createToken(h, asSession(owner), { name: 'twin a', scopes: ['domains:read'], rate_limit: limit }), await createToken(h, asSession(owner), { name: 'twin b', scopes: ['domains:read'], rate_limit: limit })];
+    const use = (secret: string) => h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    for (let i = 0; i < 2; i += 1) expectStatus(await use(a.secret), 200);
+    expectError(await use(a.secret), 429, 'rate_limited');
+    for (let i = 0; i < 2; i += 1) expectStatus(await use(b.secret), 200);
+    expectError(await use(b.secret), 429, 'rate_limited');
+  });
+
   it('is validated, editable, removable, and kept by a rotation', async () => {
     for (const rate_limit of [{ requests: 0, per: '1m' }, { requests: 5, per: '0s' }, { requests: 5, per: 'soon' }, { requests: 5, per: '2d' }, { requests: 5 }]) {
       expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'x', scopes: ['domains:read'], rate_limit } }), 400, 'invalid_request');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../src/core/token-format.js';
 import { asSession, bearer, createDomain, createToken, expectError, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
-import { DIALECT, startHarness, type Harness } from '../helpers/harness.js';
+import { DIALECT, startHarness, withHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 let owner: Session;
@@ -223,5 +223,25 @@ describe('changing a token', () => {
     expectError(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 401, 'token_revoked');
     const audit = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?action=token.deleted', headers: asSession(owner) }), 200);
     expect(audit.data.map((e: any) => e.target.id)).toContain(token.id);
+  });
+});
+
+describe('bounds on volume', () => {
+  it('caps live tokens per account and below each token, with a 409 that names the limit; a revoked token frees its place', async () => {
+    await withHarness({ LATCHKEY_MAX_TOKENS_PER_ACCOUNT: '4', LATCHKEY_MAX_DESCENDANTS_PER_TOKEN: '2' }, async (capped) => {
+      const s = asSession(await ownerSession(capped));
+      const parent = await createToken(capped, s, { name: 'parent', scopes: ['tokens:full', 'domains:read'] });
+      const mint = (secret: string) => capped.request({ method: 'POST', url: '/v1/tokens', headers: bearer(secret), payload: { name: 'child', scopes: ['tokens:full', 'domains:read'] } });
+      const child = expectStatus(await mint(parent.secret), 201);
+      expectStatus(await mint(parent.secret), 201);
+      // Two live tokens below the parent: neither it nor its child may mint another.
+      expect(expectError(await mint(parent.secret), 409, 'conflict').details).toMatchObject({ limit: 'descendants_per_token', max: 2 });
+      expect(expectError(await mint(child.secret), 409, 'conflict').details).toMatchObject({ limit: 'descendants_per_token' });
+      await createToken(capped, s, { name: 'fourth', scopes: ['domains:read'] });
+      expect(expectError(await capped.request({ method: 'POST', url: '/v1/tokens', headers: s, payload: { name: 'fifth', scopes: ['domains:read'] } }), 409, 'conflict').details)
+        .toMatchObject({ limit: 'tokens_per_account', max: 4 });
+      expectStatus(await capped.request({ method: 'POST', url: `/v1/tokens/${child.token.id}/revoke`, headers: s, payload: {} }), 200);
+      expectStatus(await capped.request({ method: 'POST', url: '/v1/tokens', headers: s, payload: { name: 'fifth', scopes: ['domains:read'] } }), 201);
+    });
   });
 });

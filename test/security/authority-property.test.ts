@@ -1,0 +1,321 @@
+/**
+ * The authority rule as a property, through the HTTP API. Each case grows a random token tree
+ * (tokens people made, chains minted by tokens, message tokens, rotations) and then lets random
+ * actors (the owner, or any token of the tree) try random management actions on random tokens.
+ * After every action, against a model of the tree kept from the API's answers alone:
+ *
+ * - a token acting changed nothing but itself (and its own rotation chain) and what it minted,
+ *   transitively: never an ancestor, a sibling or a token a person made;
+ * - every token an action made or widened lies inside the token that acted, in scopes, domains,
+ *   addresses, expiry and rate limit;
+ * - no live token outlives a live ancestor;
+ * - nothing answered 5xx, and every refusal has the error shape.
+ *
+ * Each assertion counts the cases that reached it; most cases must reach each one.
+ */
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TokensTable } from '../../src/store/schema.js';
+import { asSession, bearer, createDomain, createMailbox, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+let owner: Session;
+let domains: string[];
+let mailboxes: string[];
+
+beforeAll(async () => {
+  h = await startHarness({ LATCHKEY_MAX_TOKENS_PER_ACCOUNT: '100000' });
+  owner = await ownerSession(h);
+  domains = [];
+  mailboxes = [];
+  for (let i = 0; i < 3; i += 1) {
+    const domain = await createDomain(h, asSession(owner));
+    domains.push(domain.id);
+    mailboxes.push((await createMailbox(h, asSession(owner), domain.id)).id);
+  }
+});
+afterAll(() => h.close());
+
+// ---- What the test knows of the tree, from the API's answers only --------------------------
+
+interface Known {
+  id: string;
+  secret: string;
+  /** Shared with rotation successors. */
+  lineage: string;
+  /** The lineage of the token that minted it; null: a person made it. */
+  parentLineage: string | null;
+}
+
+class Model {
+  readonly tokens = new Map<string, Known>();
+  add(id: string, secret: string, lineage: string, parentLineage: string | null): void {
+    this.tokens.set(id, { id, secret, lineage, parentLineage });
+  }
+  /** The lineages above a token, nearest first. */
+  ancestors(id: string): string[] {
+    const out: string[] = [];
+    let parent = this.tokens.get(id)?.parentLineage ?? null;
+    while (parent !== null && !out.includes(parent)) {
+      out.push(parent);
+      parent = [...this.tokens.values()].find((t) => t.lineage === parent)?.parentLineage ?? null;
+    }
+    return out;
+  }
+  /** May a change by `actor` touch `id`: its own rotation chain, or anything below it. */
+  within(actor: string, id: string): boolean {
+    const lineage = this.tokens.get(actor)!.lineage;
+    return this.tokens.get(id)?.lineage === lineage || this.ancestors(id).includes(lineage);
+  }
+}
+
+// ---- Access, computed by the test itself -------------------------------------------------------
+
+const MESSAGE_SOURCE: Record<string, string> = { 'messages:read': 'messages:read', 'messages:send': 'submission:full' };
+const FULL_IMPLIES_READ = new Set(['domains', 'mailboxes', 'messages', 'activity', 'analytics']);
+const closure = (scopes: string[]): Set<string> => {
+  const out = new Set(scopes);
+  for (const scope of scopes) {
+    const [resource, level] = scope.split(':');
+    if (level === 'full' && FULL_IMPLIES_READ.has(resource!)) out.add(`${resource}:read`);
+  }
+  return out;
+};
+const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+const perSeconds = (per: string) => Number(per.slice(0, -1)) * SECONDS[per.slice(-1)]!;
+const parseCidr = (entry: string): [ipaddr.IPv4 | ipaddr.IPv6, number] =>
+  entry.includes('/') ? ipaddr.parseCIDR(entry) : [ipaddr.parse(entry), ipaddr.parse(entry).kind() === 'ipv4' ? 32 : 128];
+const cidrWithin = (inner: string, outer: string) => {
+  const [address, bits] = parseCidr(inner);
+  const [network, outerBits] = parseCidr(outer);
+  return address.kind() === network.kind() && bits >= outerBits && address.match(network, outerBits);
+};
+
+/** The first way `inner` allows more than `outer`, or null. */
+function exceeds(inner: TokensTable, outer: TokensTable): string | null {
+  const held = closure(JSON.parse(outer.scopes));
+  for (const scope of closure(JSON.parse(inner.scopes))) {
+    const needed = inner.type === outer.type ? scope : inner.type === 'message' && outer.type === 'api' ? MESSAGE_SOURCE[scope] : undefined;
+    if (!needed || !held.has(needed)) return `scope ${scope}`;
+  }
+  if (inner.type === 'message' && !held.has('message_tokens:full')) return 'message token without message_tokens:full';
+  if (outer.domains !== null) {
+    if (inner.domains === null) return 'every domain';
+    const allowed = JSON.parse(outer.domains) as string[];
+    if ((JSON.parse(inner.domains) as string[]).some((d) => !allowed.includes(d))) return 'a domain';
+  }
+  if (outer.ip_allowlist !== null) {
+    if (inner.ip_allowlist === null) return 'every address';
+    const allowed = JSON.parse(outer.ip_allowlist) as string[];
+    if ((JSON.parse(inner.ip_allowlist) as string[]).some((e) => !allowed.some((o) => cidrWithin(e, o)))) return 'an address';
+  }
+  if (outer.expires_at !== null && (inner.expires_at === null || inner.expires_at > outer.expires_at)) return 'expiry';
+  if (outer.rate_limit !== null) {
+    if (inner.rate_limit === null) return 'no rate limit';
+    const a = JSON.parse(inner.rate_limit) as { requests: number; per: string };
+    const b = JSON.parse(outer.rate_limit) as { requests: number; per: string };
+    if (a.requests > b.requests || a.requests * perSeconds(b.per) > b.requests * perSeconds(a.per)) return 'rate limit';
+  }
+  return null;
+}
+
+const ACCESS_FIELDS = ['scopes', 'domains', 'ip_allowlist', 'expires_at', 'rate_limit'] as const;
+const USE_FIELDS = new Set(['first_used_at', 'last_used_at', 'last_used_ip']);
+
+/** Whether a change gave a token more than it had: made, resumed, or wider in some dimension. */
+function widened(before: TokensTable | undefined, after: TokensTable): boolean {
+  if (before === undefined) return true;
+  if (before.paused_at !== null && after.paused_at === null) return true;
+  return ACCESS_FIELDS.some((field) => before[field] !== after[field]) && exceeds(after, before) !== null;
+}
+
+const live = (row: TokensTable, now: number) => row.revoked_at === null && row.deleted_at === null && (row.expires_at === null || row.expires_at > now);
+
+// ---- Random asks, drawn at run time from a seed so that they can follow the tree as it is -----
+
+function random(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const some = <T>(items: readonly T[]): T[] => {
+    const chosen = items.filter(() => next() < 0.5);
+    return chosen.length ? chosen : [pick(items)];
+  };
+  return { next, pick, some, chance: (p: number) => next() < p };
+}
+type Random = ReturnType<typeof random>;
+
+const SCOPES = ['domains:read', 'domains:full', 'mailboxes:read', 'messages:read', 'activity:read', 'tokens:full', 'message_tokens:full'];
+const ADDRESSES = ['127.0.0.0/8', '127.0.0.0/16', '127.0.0.1', '10.0.0.0/8'];
+const LIFETIMES = ['1d', '7d', '30d', '90d'];
+const RATES = [{ requests: 100, per: '1m' }, { requests: 10, per: '1m' }, { requests: 5000, per: '1h' }, { requests: 50, per: '1s' }];
+
+/** An ask for a new or changed token: usually inside `base` (the actor), sometimes anything at all. */
+function ask(r: Random, base: TokensTable | null): Record<string, unknown> {
+  const inside = base !== null && r.chance(0.7);
+  const fields: Record<string, unknown> = {};
+  if (r.chance(0.8)) {
+    const from = inside ? [...closure(JSON.parse(base!.scopes))].filter((s) => SCOPES.includes(s)) : SCOPES;
+    fields.scopes = r.some(from.length ? from : ['domains:read']);
+  }
+  if (r.chance(0.5)) {
+    const from = inside && base!.domains ? (JSON.parse(base!.domains) as string[]) : domains;
+    fields.domains = !inside && r.chance(0.3) ? null : r.some(from);
+  }
+  if (r.chance(0.4)) {
+    const from = inside && base!.ip_allowlist ? (JSON.parse(base!.ip_allowlist) as string[]).filter((e) => ADDRESSES.includes(e)) : ADDRESSES;
+    fields.ip_allowlist = !inside && r.chance(0.3) ? null : r.some(from.length ? from : ['127.0.0.1']);
+  }
+  if (r.chance(0.5)) fields.expires_in = !inside && r.chance(0.2) ? 'never' : r.pick(LIFETIMES);
+  if (r.chance(0.4)) fields.rate_limit = !inside && r.chance(0.3) ? null : r.pick(RATES);
+  return fields;
+}
+
+// ---- Actions ---------------------------------------------------------------------------------
+
+type Kind = 'get' | 'list' | 'patch' | 'pause' | 'resume' | 'rotate' | 'revoke' | 'delete' | 'mint' | 'mint_message';
+const KINDS: Kind[] = ['get', 'list', 'patch', 'patch', 'pause', 'resume', 'rotate', 'revoke', 'delete', 'mint', 'mint', 'mint_message'];
+interface Step {
+  /** Which known token acts (when `owner` does not pick the owner's session). */
+  actor: number;
+  /** Below 0.25: the owner acts. */
+  owner: number;
+  target: number;
+  kind: Kind;
+  /** Draws the ask at run time, from the tree as it then is. */
+  seed: number;
+}
+const step: fc.Arbitrary<Step> = fc.record({ actor: fc.nat(), owner: fc.double({ min: 0, max: 1, noNaN: true }), target: fc.nat(), kind: fc.constantFrom(...KINDS), seed: fc.integer() });
+
+const counts = { cases: 0, actorChanged: 0, yielded: 0, deepChecked: 0, refusedUnrelated: 0 };
+
+async function rows(ids: Set<string>, after: string): Promise<Map<string, TokensTable>> {
+  const found = await h.ctx.db.selectFrom('tokens').selectAll().where('account_id', '=', owner.accountId)
+    .where((eb) => eb.or([eb('id', '>', after), ...(ids.size ? [eb('id', 'in', [...ids])] : [])])).execute();
+  return new Map(found.map((row) => [row.id, row]));
+}
+
+const changed = (a: TokensTable | undefined, b: TokensTable) =>
+  a === undefined || Object.keys(b).some((key) => !USE_FIELDS.has(key) && a[key as keyof TokensTable] !== b[key as keyof TokensTable]);
+
+function expectShape(response: { statusCode: number; body: string }, what: string): void {
+  expect(response.statusCode, `${what}: ${response.body}`).toBeLessThan(500);
+  if (response.statusCode >= 400) expect(JSON.parse(response.body).error.code, what).toEqual(expect.any(String));
+}
+
+describe('the authority rule, over random trees, actors and actions', () => {
+  it('never lets a token change what is not below it, nor make or widen a token beyond itself, nor outlive an ancestor', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer(), fc.array(step, { minLength: 6, maxLength: 10 }), fc.array(step, { minLength: 4, maxLength: 10 }), async (treeSeed, growth, actions) => {
+        counts.cases += 1;
+        const reached = { actorChanged: false, yielded: false, deepChecked: false, refusedUnrelated: false };
+        const model = new Model();
+        const start = (await h.ctx.db.selectFrom('tokens').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst())?.id ?? '';
+        const r = random(treeSeed);
+
+        const perform = async (s: Step): Promise<void> => {
+          const known = [...model.tokens.values()];
+          const actor = s.owner < 0.25 || known.length === 0 ? null : known[s.actor % known.length]!;
+          const target = known.length ? known[s.target % known.length]! : null;
+          const headers = actor ? bearer(actor.secret) : asSession(owner);
+          const ar = random(s.seed);
+          const before = await rows(new Set(model.tokens.keys()), start);
+          const actorRow = actor ? before.get(actor.id)! : null;
+          let response: { statusCode: number; body: string };
+          const json = () => JSON.parse(response.body);
+          switch (s.kind) {
+            case 'mint': {
+              response = await h.request({ method: 'POST', url: '/v1/tokens', headers, payload: { name: 'minted', scopes: ['domains:read'], ...ask(ar, actorRow) } });
+              if (response.statusCode === 201) model.add(json().token.id, json().secret, json().token.id, actor ? model.tokens.get(actor.id)!.lineage : null);
+              break;
+            }
+            case 'mint_message': {
+              const scopes = ar.some(['messages:read', 'messages:send']);
+              const payload = { name: 'bound', scopes: scopes.includes('messages:send') && !scopes.includes('messages:read') ? [...scopes, 'messages:read'] : scopes };
+              response = await h.request({ method: 'POST', url: `/v1/mailboxes/${ar.pick(mailboxes)}/message-tokens`, headers, payload });
+              if (response.statusCode === 201) model.add(json().token.id, json().secret, json().token.id, actor ? model.tokens.get(actor.id)!.lineage : null);
+              break;
+            }
+            case 'list':
+              response = await h.request({ method: 'GET', url: '/v1/tokens?limit=100', headers });
+              if (actor && response.statusCode === 200) {
+                for (const listed of json().data) expect(model.within(actor.id, listed.id), `listed ${listed.id}`).toBe(true);
+              }
+              break;
+            default: {
+              if (!target) return;
+              const url = `/v1/tokens/${target.id}`;
+              const kind = s.kind;
+              response =
+                kind === 'get' ? await h.request({ method: 'GET', url, headers })
+                  : kind === 'delete' ? await h.request({ method: 'DELETE', url, headers })
+                    : kind === 'patch' ? await h.request({ method: 'PATCH', url, headers, payload: ask(ar, actorRow) })
+                      : await h.request({ method: 'POST', url: `${url}/${kind}`, headers, payload: kind === 'rotate' ? { grace_period: ar.pick(['0s', '1h']) } : {} });
+              if (kind === 'rotate' && response.statusCode === 200) {
+                const t = model.tokens.get(target.id)!;
+                model.add(json().token.id, json().secret, t.lineage, t.parentLineage);
+              }
+              if (actor && !model.within(actor.id, target.id)) {
+                expect(response.statusCode, `${kind} of an unrelated token: ${response.body}`).toBeGreaterThanOrEqual(400);
+                if (before.get(actor.id) && live(before.get(actor.id)!, h.clock.now())) reached.refusedUnrelated = true;
+              }
+            }
+          }
+          expectShape(response, `${s.kind} by ${actor ? 'a token' : 'the owner'}`);
+
+          const after = await rows(new Set(model.tokens.keys()), start);
+          for (const [id, row] of after) {
+            if (!changed(before.get(id), row)) continue;
+            expect(model.tokens.has(id), `a token the API never reported: ${id}`).toBe(true);
+            if (actor === null) continue;
+            reached.actorChanged = true;
+            expect(model.within(actor.id, id), `${s.kind} by ${actor.id} changed ${id}, which is not below it`).toBe(true);
+            if (widened(before.get(id), row) && row.revoked_at === null) {
+              reached.yielded = true;
+              expect(exceeds(row, actorRow!), `${s.kind} by ${actor.id} left ${id} wider than itself`).toBeNull();
+            }
+          }
+          const now = h.clock.now();
+          for (const row of after.values()) {
+            if (!live(row, now)) continue;
+            for (const lineage of model.ancestors(row.id)) {
+              for (const ancestor of after.values()) {
+                if (model.tokens.get(ancestor.id)?.lineage !== lineage || ancestor.rotated_to !== null || !live(ancestor, now)) continue;
+                reached.deepChecked = true;
+                if (ancestor.expires_at !== null) expect(row.expires_at !== null && row.expires_at <= ancestor.expires_at, `${row.id} outlives ${ancestor.id}`).toBe(true);
+              }
+            }
+          }
+        };
+
+        // The tree: one to three tokens the owner makes, then what they and their children mint.
+        for (let i = 0; i < 1 + (Math.abs(treeSeed) % 3); i += 1) {
+          const fields = ask(r, null);
+          const scopes = [...new Set([...((fields.scopes as string[]) ?? ['domains:read']), ...(r.chance(0.8) ? ['tokens:full'] : []), ...(r.chance(0.5) ? ['message_tokens:full', 'messages:read'] : [])])];
+          const created = await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'root', ...fields, scopes, ip_allowlist: r.chance(0.7) ? null : ['127.0.0.0/8'] } });
+          expectShape(created, 'root');
+          if (created.statusCode === 201) model.add(created.json().token.id, created.json().secret, created.json().token.id, null);
+        }
+        // Growing is mostly minting, by tokens of the tree.
+        const growing: Record<Kind, Kind> = { get: 'mint', list: 'mint', delete: 'mint_message', revoke: 'mint_message', patch: 'patch', pause: 'pause', resume: 'resume', rotate: 'rotate', mint: 'mint', mint_message: 'mint_message' };
+        for (const s of growth) await perform({ ...s, kind: growing[s.kind], owner: 1 });
+        for (const s of actions) await perform(s);
+        for (const key of Object.keys(reached) as (keyof typeof reached)[]) if (reached[key]) counts[key] += 1;
+      }),
+      { numRuns: 150 },
+    );
+    console.log(`authority property: ${counts.cases} cases; a token changed something in ${counts.actorChanged}, made or widened a token in ${counts.yielded}, `
+      + `expiry checked against a live ancestor in ${counts.deepChecked}, refused on an unrelated token in ${counts.refusedUnrelated}`);
+    for (const key of ['actorChanged', 'yielded', 'deepChecked', 'refusedUnrelated'] as const) {
+      expect(counts[key], `${key} reached in ${counts[key]} of ${counts.cases} cases`).toBeGreaterThan(counts.cases / 2);
+    }
+  }, 600_000);
+});
