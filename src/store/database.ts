@@ -72,17 +72,21 @@ export function openDatabase(config: Config['database']): Db {
 }
 
 /**
- * Applies pending migrations. On PostgreSQL the migrator's own tables are pinned to the current
- * schema: its existence check otherwise finds another schema's copy and skips creating its own.
+ * The migrator for this store. On PostgreSQL its own tables are pinned to the current schema: its
+ * existence check otherwise finds another schema's copy and skips creating its own.
  */
-export async function migrate(db: Db, dialect: Config['database']['dialect']): Promise<void> {
+export async function migratorFor(db: Db, dialect: Config['database']['dialect']): Promise<Migrator> {
   const schema =
     dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
-  const migrator = new Migrator({
+  return new Migrator({
     db,
     provider: { getMigrations: async () => migrations(dialect) },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error } = await migrator.migrateToLatest();
+}
+
+/** Applies pending migrations. */
+export async function migrate(db: Db, dialect: Config['database']['dialect']): Promise<void> {
+  const { error } = await (await migratorFor(db, dialect)).migrateToLatest();
   if (error) throw error;
 }

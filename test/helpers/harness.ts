@@ -55,7 +55,7 @@ interface TestDatabase {
   drop: () => Promise<void>;
 }
 
-async function openTestDatabase(dbPath: string, onStatement: (sql: string) => void): Promise<TestDatabase> {
+export async function openTestDatabase(dbPath: string, onStatement: (sql: string) => void): Promise<TestDatabase> {
   if (TEST_POSTGRES_URL) {
     const schema = `lk_test_${process.pid}_${(schemas += 1)}_${Math.random().toString(36).slice(2, 8)}`;
     await adminQuery(`create schema "${schema}"`);

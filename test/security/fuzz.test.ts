@@ -110,6 +110,51 @@ describe('fuzzing every route', () => {
     expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(b.reader.secret) }), 200);
   }, 120_000);
 
+  it('never echoes a real secret pasted into any path segment, query, header or field (nor logs or stores it: the harness searches both)', async () => {
+    const secrets = [b.full.secret, a.reader.secret, h.operatorToken];
+    const sites = ['path', 'encoded path', 'query value', 'query name', 'field', 'field name', 'user agent', 'all of them'] as const;
+    let pasted = 0;
+    for (const operation of operations) {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...secrets),
+          fc.constantFrom(...sites),
+          fc.constantFrom(...(operation.body.length ? operation.body : ['name'])),
+          fc.constantFrom('', 'see ', '"', 'x,'),
+          authorization(),
+          async (secret, site, field, around, headers) => {
+            const text = `${around}${secret}`;
+            const at = (where: (typeof sites)[number]) => site === where || site === 'all of them';
+            const segment = at('encoded path') ? encodeURIComponent(text).replace(/_/g, '%5F') : at('path') ? encodeURIComponent(text) : encodeURIComponent(a.full.token.id);
+            const query = new URLSearchParams();
+            if (at('query value')) query.set(operation.query[0] ?? 'q', text);
+            if (at('query name')) query.set(text, '1');
+            const url = operation.path.replace(/\{[^}]+\}/g, segment) + (query.size ? `?${query}` : '');
+            const body: Record<string, unknown> = {};
+            if (at('field')) body[field] = field.endsWith('s') || field === 'to' ? [text] : text;
+            if (at('field name')) body[text] = true;
+            const withBody = operation.method !== 'GET' && operation.method !== 'DELETE';
+            const response = await h.request({
+              method: operation.method as 'GET',
+              url,
+              headers: { ...headers, ...(at('user agent') ? { 'user-agent': `client/1.0 (${text})` } : {}), ...(withBody ? { 'content-type': 'application/json' } : {}) },
+              ...(withBody ? { payload: JSON.stringify(body) } : {}),
+            });
+            pasted += 1;
+            expectSpecAnswer(response, `${operation.method} ${url.slice(0, 120)}`);
+            // Not the secret, nor even the part of it past what lists show (the visible prefix).
+            const hidden = secret.length > 30 ? secret.slice(16, 26) : secret;
+            const echoed = [response.body, JSON.stringify(response.headers)].find((part) => part.includes(secret) || part.includes(hidden));
+            expect(echoed, `${site} of ${operation.method} ${operation.path} echoed it`).toBeUndefined();
+          },
+        ),
+        { numRuns: 25 },
+      );
+    }
+    expect(pasted).toBeGreaterThanOrEqual(25 * operations.length);
+    await h.ctx.accessLog.flush();
+  }, 180_000);
+
   it('answers unknown routes, methods and content types in the spec’s shape', async () => {
     await fc.assert(
       fc.asyncProperty(
