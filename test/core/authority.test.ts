@@ -1,0 +1,95 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { rateLimitWithin, type Access, type RateLimit } from '../../src/core/access.js';
+import { checkOutcome, permit, relationOf, type Manager, type TokenPlace } from '../../src/core/authority.js';
+import { ApiError } from '../../src/core/errors.js';
+import { compileAllowlist } from '../../src/core/ip-allowlist.js';
+
+const place = (id: string, lineageId: string, ancestry: string[], supersededBy: string | null = null): TokenPlace => ({ id, lineageId, ancestry, supersededBy, type: 'api' });
+const access = (over: Partial<Access> = {}): Access => ({
+  type: 'api', scopes: new Set(['tokens:full', 'domains:read']), domains: null, ipAllowlist: null, expiresAt: null, rateLimit: null, ...over,
+});
+const tokenManager = (at: TokenPlace, held = access()): Manager => ({ kind: 'token', place: at, access: held });
+const refusal = (run: () => void): string | null => {
+  try {
+    run();
+    return null;
+  } catch (error) {
+    return (error as ApiError).code;
+  }
+};
+
+describe('the authority rule', () => {
+  const root = place('tok_r', 'tok_r', []);
+  const child = place('tok_c', 'tok_c', ['tok_r']);
+  const grandchild = place('tok_g', 'tok_g', ['tok_r', 'tok_c']);
+  const sibling = place('tok_s', 'tok_s', ['tok_r']);
+  const rootSuccessor = place('tok_r2', 'tok_r', []);
+  const rootPredecessor = place('tok_r', 'tok_r', [], 'tok_r2');
+
+  it('relates a token to itself, to what is below it, and to nothing else', () => {
+    expect(relationOf(tokenManager(child), child)).toBe('self');
+    expect(relationOf(tokenManager(child), grandchild)).toBe('descendant');
+    expect(relationOf(tokenManager(root), grandchild)).toBe('descendant');
+    expect(relationOf(tokenManager(rootSuccessor), child)).toBe('descendant');
+    for (const other of [root, sibling]) expect(relationOf(tokenManager(child), other)).toBe('unrelated');
+    expect(relationOf(tokenManager(rootSuccessor), rootPredecessor)).toBe('self');
+    expect(relationOf(tokenManager(rootPredecessor), rootSuccessor)).toBe('unrelated');
+    expect(relationOf({ kind: 'person' }, root)).toBe('account');
+  });
+
+  it('hides what a token may not manage, and forbids what it may see but not do', () => {
+    expect(refusal(() => permit(tokenManager(child), 'read', root))).toBe('not_found');
+    expect(refusal(() => permit(tokenManager(child), 'rotate', child))).toBe('forbidden');
+    expect(refusal(() => permit(tokenManager(child), 'revoke', child))).toBeNull();
+    expect(refusal(() => permit(tokenManager(child), 'rotate', grandchild))).toBeNull();
+    const message = { ...grandchild, type: 'message' as const };
+    expect(refusal(() => permit(tokenManager(child), 'read', message))).toBe('not_found');
+    expect(refusal(() => permit(tokenManager(child, access({ scopes: new Set(['tokens:full', 'message_tokens:full']) })), 'read', message))).toBeNull();
+  });
+
+  it('keeps every outcome inside the manager, and a token’s changes to itself narrowing', () => {
+    const held = access({ domains: new Set(['dom_a']), ipAllowlist: compileAllowlist(['10.0.0.0/8']), expiresAt: 1000, rateLimit: { requests: 10, perSeconds: 60 } });
+    const manager = tokenManager(child, held);
+    const target = { place: grandchild, access: held };
+    const outcome = (over: Partial<Access>) => refusal(() => checkOutcome(manager, 'edit', target, { ...held, ...over }));
+    expect(outcome({})).toBeNull();
+    expect(outcome({ scopes: new Set(['domains:full']) })).toBe('insufficient_scope');
+    expect(outcome({ domains: null })).toBe('forbidden');
+    expect(outcome({ domains: new Set(['dom_b']) })).toBe('invalid_request');
+    expect(outcome({ ipAllowlist: null })).toBe('forbidden');
+    expect(outcome({ expiresAt: 1001 })).toBe('forbidden');
+    expect(outcome({ expiresAt: null })).toBe('forbidden');
+    expect(outcome({ rateLimit: null })).toBe('forbidden');
+    expect(outcome({ rateLimit: { requests: 11, perSeconds: 60 } })).toBe('forbidden');
+    expect(refusal(() => checkOutcome({ kind: 'person' }, 'edit', target, access()))).toBeNull();
+  });
+});
+
+describe('rate limits, compared', () => {
+  const limit = fc.record({ requests: fc.integer({ min: 1, max: 10_000 }), perSeconds: fc.integer({ min: 1, max: 86_400 }) });
+
+  it('calls a limit no more permissive when it allows no bigger burst and no higher rate', () => {
+    const within = (a: RateLimit | null, b: RateLimit | null) => rateLimitWithin(a, b);
+    expect(within({ requests: 10, perSeconds: 1 }, { requests: 6000, perSeconds: 60 })).toBe(true);
+    expect(within({ requests: 6000, perSeconds: 60 }, { requests: 100, perSeconds: 1 })).toBe(false);
+    expect(within({ requests: 600, perSeconds: 3600 }, { requests: 10, perSeconds: 60 })).toBe(false);
+    expect(within({ requests: 1, perSeconds: 1 }, { requests: 10, perSeconds: 60 })).toBe(false);
+    expect(within(null, { requests: 1, perSeconds: 1 })).toBe(false);
+    expect(within({ requests: 1, perSeconds: 1 }, null)).toBe(true);
+  });
+
+  it('is reflexive and transitive, and in any window of the outer length lets through no more than the outer does', () => {
+    fc.assert(fc.property(limit, (a) => rateLimitWithin(a, a)));
+    fc.assert(fc.property(limit, limit, limit, (a, b, c) => !(rateLimitWithin(a, b) && rateLimitWithin(b, c)) || rateLimitWithin(a, c)));
+    fc.assert(
+      fc.property(limit, limit, (inner, outer) => {
+        fc.pre(rateLimitWithin(inner, outer));
+        // Over n outer windows the inner limit allows at most what the outer allows, plus one window's burst.
+        const windows = 10;
+        const innerAllows = Math.ceil((windows * outer.perSeconds) / inner.perSeconds) * inner.requests;
+        return innerAllows <= windows * outer.requests + inner.requests;
+      }),
+    );
+  });
+});
