@@ -36,7 +36,14 @@ export function App() {
   const path = usePath();
   useEffect(() => {
     onSessionEnded(() => setSession(null));
-    api<Session>('GET', '/v1/auth/session').then(setSession, () => setSession(null));
+    // A new tab or a reload has the session cookie but not the CSRF token: the session gives it.
+    api<Session & { csrf_token: string }>('GET', '/v1/auth/session').then(
+      ({ csrf_token, ...current }) => {
+        setCsrf(csrf_token);
+        setSession(current);
+      },
+      () => setSession(null),
+    );
   }, []);
 
   if (session === undefined) return <p aria-live="polite">Loading…</p>;

@@ -66,12 +66,15 @@ export interface Token {
   created_at: string;
   created_by: { type: string; id: string | null; name: string };
   expires_at: string | null;
+  paused_at: string | null;
   first_used_at: string | null;
   last_used_at: string | null;
   last_used_ip: string | null;
   revoked_at: string | null;
+  revoke_reason: string | null;
   rotated_from: string | null;
   rotated_to: string | null;
+  rate_limit: { requests: number; per: string } | null;
 }
 
 export interface ScopeInfo {

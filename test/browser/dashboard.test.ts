@@ -87,8 +87,12 @@ describe.skipIf(missing.length > 0)('dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Tokens', exact: true }).click();
     await page.getByRole('link', { name: 'Create token' }).click();
     await page.getByLabel('Name').fill('CI deploy');
-    await expect.poll(() => page.getByLabel('Domains: Full access').isChecked()).toBe(true);
-    await page.getByRole('button', { name: 'No access' }).click();
+    // Nothing is granted until chosen: every resource starts at No access, and Create waits.
+    await expect.poll(() => page.getByLabel('Domains: No access').isChecked()).toBe(true);
+    expect(await page.getByLabel('API tokens: No access', { exact: true }).isChecked()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Create token' }).isDisabled()).toBe(true);
+    const summary = page.getByRole('region', { name: 'This token will be able to' });
+    expect(await summary.textContent()).toContain('Nothing yet');
     await page.getByLabel('Domains: Read only').check();
     await page.getByLabel('Mailboxes: Full access').check();
     // "requires": sending needs reading mail, selected as the user clicks.
@@ -101,6 +105,11 @@ describe.skipIf(missing.length > 0)('dashboard in a real browser', () => {
     await expect.poll(() => page.getByText('Not an IP address or CIDR range: 10.0.0.0/33').isVisible()).toBe(true);
     expect(await page.getByRole('button', { name: 'Create token' }).isDisabled()).toBe(true);
     await page.getByLabel('IP allowlist (optional)').fill('127.0.0.1');
+    const granted = await summary.textContent();
+    for (const line of ['Domains: read only', 'Mailboxes: full access', 'Email submission: full access', 'Email: read only', 'Only on shop.example.com', 'only from 127.0.0.1', 'for 30 days']) {
+      expect(granted).toContain(line);
+    }
+    expect(granted).not.toContain('API tokens');
     await page.screenshot({ path: join(SCREENSHOTS, 'create-token.png'), fullPage: true });
     await page.getByRole('button', { name: 'Create token' }).click();
 
@@ -169,6 +178,7 @@ describe.skipIf(missing.length > 0)('dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Tokens', exact: true }).click();
     await page.getByRole('link', { name: 'Create token' }).click();
     await page.getByLabel('Name').fill('after reauth');
+    await page.getByRole('button', { name: 'Read only' }).click();
     await page.getByRole('button', { name: 'Create token' }).click();
     const dialog = page.getByRole('dialog', { name: 'Verify it’s you' });
     await expect.poll(() => dialog.isVisible()).toBe(true);
@@ -193,6 +203,28 @@ describe.skipIf(missing.length > 0)('dashboard in a real browser', () => {
     await expect.poll(() => page.getByRole('link', { name }).isVisible()).toBe(true);
     expect(await page.locator('img[src="x"]').count()).toBe(0);
     expect(dialogs).toEqual([]);
+  });
+
+  it('offers presets that say what they grant, and starts an AI agent at reading', async () => {
+    await page.getByRole('link', { name: 'Tokens', exact: true }).click();
+    await page.getByRole('link', { name: 'Create token' }).click();
+    const summary = page.getByRole('region', { name: 'This token will be able to' });
+    await page.getByRole('button', { name: 'Send email' }).click();
+    await expect.poll(() => page.getByLabel('Email submission: Full access').isChecked()).toBe(true);
+    expect(await page.getByLabel('Email: Read only').isChecked()).toBe(true);
+    expect(await page.getByLabel('Domains: No access').isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Domain admin' }).click();
+    await expect.poll(() => summary.textContent()).toContain('Domains: full access');
+    expect(await page.getByLabel('API tokens: No access', { exact: true }).isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Read only' }).click();
+    await expect.poll(() => page.getByLabel('Domains: Read only').isChecked()).toBe(true);
+    expect(await page.getByLabel('Email submission: No access').isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Full access' }).click();
+    await expect.poll(() => page.getByLabel('API tokens: Full access', { exact: true }).isChecked()).toBe(true);
+    await page.getByLabel('AI agent (MCP)').check();
+    await expect.poll(() => summary.textContent()).toContain('AI agent: read only');
+    expect(await summary.textContent()).not.toMatch(/make changes|send/);
+    await page.getByRole('link', { name: 'Cancel' }).click();
   });
 
   it('lists the audit and access logs with filters', async () => {
@@ -234,12 +266,34 @@ describe.skipIf(missing.length > 0)('dashboard in a real browser', () => {
     const account = (await page.evaluate(async () => (await (await fetch('/v1/auth/session')).json()).account.id)) as string;
     await h.request({ method: 'PATCH', url: `/admin/v1/accounts/${account}`, headers: { authorization: `Bearer ${h.operatorToken}` }, payload: { plan: 'starter' } });
     await page.getByRole('link', { name: 'Create token' }).click();
+    await page.getByRole('button', { name: 'Full access' }).click();
     await expect.poll(() => page.getByLabel('Domains: Read only').isChecked()).toBe(true);
     expect(await page.getByLabel('Domains: Full access').isDisabled()).toBe(true);
     expect(await page.getByLabel('Domains: Read only').isEnabled()).toBe(true);
     const row = page.getByRole('row', { name: /^Domains/ });
     expect(await row.textContent()).toContain('Pro');
     await h.request({ method: 'PATCH', url: `/admin/v1/accounts/${account}`, headers: { authorization: `Bearer ${h.operatorToken}` }, payload: { plan: 'pro' } });
+  });
+
+  it('lets a second tab of the same browser make changes, and a reload too', async () => {
+    const second = await context.newPage();
+    try {
+      await second.goto(`${base}/tokens`);
+      await expect.poll(() => second.getByRole('link', { name: 'Create token' }).isVisible()).toBe(true);
+      await second.getByRole('link', { name: 'Create token' }).click();
+      await second.getByLabel('Name').fill('made in a second tab');
+      await second.getByRole('button', { name: 'Read only' }).click();
+      await second.getByRole('button', { name: 'Create token' }).click();
+      await expect.poll(() => second.getByText('This is the only time it is shown').isVisible()).toBe(true);
+      // A reload keeps the session, and the tab can still change things.
+      await second.goto(`${base}/tokens`);
+      await second.reload();
+      await second.getByRole('link', { name: 'made in a second tab' }).click();
+      await second.getByRole('button', { name: 'Pause' }).click();
+      await expect.poll(() => second.getByText('Paused', { exact: true }).isVisible()).toBe(true);
+    } finally {
+      await second.close();
+    }
   });
 
   it('stays usable on a narrow window', async () => {

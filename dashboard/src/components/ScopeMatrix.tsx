@@ -24,11 +24,28 @@ export function withRequires(selected: Set<string>, changed: string | null, cata
   return next;
 }
 
-/** The strongest available level of every resource: what "Full access" and the default select. */
+/** The strongest available level of every resource: what "Full access" selects. */
 export function everything(catalog: ScopeInfo[]): Set<string> {
   const implied = new Set(catalog.filter((s) => s.available).flatMap((s) => s.implies));
   return new Set(catalog.filter((s) => s.available && !implied.has(s.scope)).map((s) => s.scope));
 }
+
+const only = (catalog: ScopeInfo[], scopes: readonly string[]) =>
+  new Set(catalog.filter((s) => s.available && scopes.includes(s.scope)).map((s) => s.scope));
+
+/**
+ * Starting points for the matrix. A new token starts at no access: what it may do is chosen, never
+ * left over (GitHub's fine-grained tokens and Stripe's restricted keys start there too).
+ */
+export const PRESETS: readonly { label: string; pick: (catalog: ScopeInfo[]) => Set<string> }[] = [
+  { label: 'Read only', pick: (catalog) => new Set(catalog.filter((s) => s.available && s.level === 'read').map((s) => s.scope)) },
+  { label: 'Send email', pick: (catalog) => only(catalog, ['submission:full', 'messages:read']) },
+  {
+    label: 'Domain admin',
+    pick: (catalog) => only(catalog, ['domains:full', 'mailboxes:full', 'messages:full', 'submission:full', 'activity:read', 'analytics:read']),
+  },
+  { label: 'Full access', pick: everything },
+];
 
 export function ScopeMatrix({ catalog, type, selected, onChange }: { catalog: ScopeInfo[]; type: string; selected: Set<string>; onChange: (next: Set<string>) => void }) {
   const scopes = catalog.filter((s) => s.type === type);
@@ -67,9 +84,11 @@ export function ScopeMatrix({ catalog, type, selected, onChange }: { catalog: Sc
   return (
     <fieldset className="scopes">
       <legend>Scopes</legend>
-      <div className="actions">
-        <button type="button" onClick={() => onChange(everything(scopes))}>Full access</button>
+      <div className="actions" role="group" aria-label="Presets">
         <button type="button" onClick={() => onChange(new Set())}>No access</button>
+        {PRESETS.map((preset) => (
+          <button type="button" key={preset.label} onClick={() => onChange(withRequires(preset.pick(scopes), null, scopes))}>{preset.label}</button>
+        ))}
       </div>
       <table className="matrix">
         <thead>

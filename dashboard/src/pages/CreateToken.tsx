@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, type Domain, type Page, type ScopeInfo, type Token } from '../api';
-import { everything, ScopeMatrix } from '../components/ScopeMatrix';
+import { GrantSummary } from '../components/GrantSummary';
+import { ScopeMatrix } from '../components/ScopeMatrix';
 import { SecretReveal } from '../components/SecretReveal';
 import { ErrorText } from '../components/StatusBadge';
 import { Link } from '../router';
@@ -28,16 +29,14 @@ export function CreateToken() {
   const [created, setCreated] = useState<{ token: Token; secret: string } | null>(null);
 
   useEffect(() => {
-    void api<{ data: ScopeInfo[] }>('GET', '/v1/scopes').then((c) => {
-      setCatalog(c.data);
-      setSelected(everything(c.data.filter((s) => s.type === 'api')));
-    });
+    void api<{ data: ScopeInfo[] }>('GET', '/v1/scopes').then((c) => setCatalog(c.data));
     void api<Page<Domain>>('GET', '/v1/domains?limit=100').then((d) => setDomains(d.data));
   }, []);
 
+  // Nothing is granted until chosen; an AI agent starts at reading, the least it can do.
   const switchType = (next: 'api' | 'mcp') => {
     setType(next);
-    setSelected(everything(catalog.filter((s) => s.type === next)));
+    setSelected(new Set(next === 'mcp' && catalog.some((s) => s.scope === 'mcp:read' && s.available) ? ['mcp:read'] : []));
   };
   const badIps = invalidAddresses(ips);
 
@@ -137,6 +136,14 @@ export function CreateToken() {
         {error && !['name', 'scopes', 'domains', 'expires_at', 'ip_allowlist'].some((f) => error.field?.startsWith(f)) && (
           <p className="error" role="alert">{error.message}</p>
         )}
+        <GrantSummary
+          catalog={catalog}
+          choice={{
+            type, selected, ips: ips.split(/[\s,]+/).filter(Boolean),
+            domains: constrained ? domains.filter((d) => chosenDomains.has(d.id)).map((d) => d.name) : null,
+            expiry: expiryChoice === 'never' ? 'never expires' : expiryChoice === 'custom' ? (customDate ? `until the end of ${customDate}` : 'until a date you choose') : `for ${expiryChoice.replace('d', ' days')}`,
+          }}
+        />
         <div className="actions">
           <Link to="/tokens" className="button">Cancel</Link>
           <button type="submit" className="primary" disabled={badIps.length > 0 || selected.size === 0 || !name.trim()}>Create token</button>
