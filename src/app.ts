@@ -40,7 +40,7 @@ import { TokenService } from './services/tokens/token-service.js';
 import { UsageRecorder } from './services/usage.js';
 import { Verifier } from './services/verifier.js';
 import { localOnlyFeed, PostgresChangeFeed, type ChangeFeed } from './store/change-feed.js';
-import { migrate, openDatabase, type Db } from './store/database.js';
+import { AUDIT_SIGNING_MIGRATION, migrate, openDatabase, type Db } from './store/database.js';
 
 export interface AppOptions {
   config: Config;
@@ -48,6 +48,11 @@ export interface AppOptions {
   operatorTokenHash: string;
   /** The audit chain's keys (from `ensureAuditKeys`): the first signs, all verify. */
   auditKeys: string[];
+  /**
+   * The caller applied the migration that began signing audit events, in this start: the unsigned
+   * chains it left are to be closed now, and never at a later start.
+   */
+  auditSigningBegan?: boolean;
   clock?: Clock;
   db?: Db;
   passwords?: PasswordHasher;
@@ -69,7 +74,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const db = options.db ?? openDatabase(config.database);
-  await migrate(db, config.database.dialect);
+  const applied = await migrate(db, config.database.dialect);
   const metrics = createMetrics();
   // Set once the logger exists; nothing that can fail runs before then.
   let report: (job: string) => (error: unknown) => void = () => () => undefined;
@@ -82,12 +87,13 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     negativeMaxEntries: config.negativeCacheMaxEntries, negativeTtlMs: config.negativeCacheTtlMs, onOutcome: metrics.recordLookup, feed,
   });
   const usage = new UsageRecorder(db, clock);
-  const domains = new DomainDirectory({ db, clock, maxAgeMs: config.verifyCacheMaxAgeMs, maxEntries: config.negativeCacheMaxEntries || 1, feed });
+  const domains = new DomainDirectory({ db, clock, maxAgeMs: config.verifyCacheMaxAgeMs, feed });
   // One redaction for everything the server writes: this deployment's tokens, and an operator
   // token that is not in the token format.
   const redact = secretRedactor(config.tokenPrefix, config.adminToken ? [config.adminToken] : []);
   const audit = new AuditLog(auditKeys(options.auditKeys), redact);
-  await audit.closeUnsignedChains(db, clock.now());
+  // Only in the start that began signing: later, a chain made all unsigned is a forgery, and stays broken.
+  if (options.auditSigningBegan || applied.includes(AUDIT_SIGNING_MIGRATION)) await audit.closeUnsignedChains(db, clock.now());
   const management = new TokenManagement({ clock, limits: config.tokenLimits });
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   redis?.on('error', (error) => report('redis')(error));

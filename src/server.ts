@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { ensureAuditKeys, ensureDemoAccount, ensureOperatorToken } from './services/bootstrap.js';
-import { migrate, openDatabase } from './store/database.js';
+import { AUDIT_SIGNING_MIGRATION, migrate, openDatabase } from './store/database.js';
 
 /** A configuration problem stops the start with its message and exit code 2. */
 function orExit<T>(read: () => T): T {
@@ -28,9 +28,12 @@ export async function serve({ env, extend }: ServeOptions): Promise<void> {
   const config: Config = orExit(() => loadConfig(env));
   const db = openDatabase(config.database);
   const audit = orExit(() => ensureAuditKeys(config));
-  await migrate(db, config.database.dialect);
+  const applied = await migrate(db, config.database.dialect);
   const operator = await ensureOperatorToken(db, config.adminToken, config.tokenPrefix);
-  const latchkey = await buildApp({ config, db, operatorTokenHash: operator.hash, auditKeys: audit.secrets, ...(extend ? { extend } : {}) });
+  const latchkey = await buildApp({
+    config, db, operatorTokenHash: operator.hash, auditKeys: audit.secrets, auditSigningBegan: applied.includes(AUDIT_SIGNING_MIGRATION),
+    ...(extend ? { extend } : {}),
+  });
   const demo = config.createDemoAccount ? await ensureDemoAccount(latchkey.ctx.accounts) : null;
   const address = await latchkey.app.listen({ port: config.port, host: config.host });
 

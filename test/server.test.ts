@@ -1,9 +1,29 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import SqliteDatabase from 'better-sqlite3';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, sessionHeaders, startService, type ServiceProcess } from './helpers/process.js';
+
+/** Recomputes an account's whole audit chain as plain SHA-256 without key ids, and its head. */
+function forgeUnsignedChain(path: string, accountId: string): void {
+  const db = new SqliteDatabase(path);
+  try {
+    let prev = '';
+    for (const row of db.prepare('select * from audit_events where account_id = ? order by seq').all(accountId) as Record<string, unknown>[]) {
+      const fields = ['account_id', 'seq', 'id', 'at', 'action', 'actor_type', 'actor_id', 'actor_name', 'target_type', 'target_id', 'target_name', 'ip', 'user_agent', 'details'];
+      const hash = createHash('sha256').update(JSON.stringify([...fields.map((f) => row[f]), prev])).digest('hex');
+      db.prepare('update audit_events set key_id = null, prev_hash = ?, hash = ? where id = ?').run(prev, hash, row.id);
+      prev = hash;
+    }
+    db.prepare('update accounts set audit_head = ? where id = ?').run(prev, accountId);
+  } finally {
+    db.close();
+  }
+}
 
 /** The service as a newcomer runs it: a real process, a real port, the default embedded SQLite. */
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-server-'));
@@ -34,6 +54,18 @@ describe('npm start on a new machine', () => {
     expect(statSync(auditKey![1]!).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(dir, 'data', 'latchkey.db')).toString('latin1')).not.toContain(auditKey![2]);
 
+    // The README's curl session, run as a reader pastes it, with the printed password.
+    const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+    const snippet = /### A session with curl[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    const pasted = snippet.replace(/^PASSWORD=.*$/m, `PASSWORD='${demo![2]}'`).replaceAll('localhost:8080', new URL(first.base).host);
+    const shell = spawnSync('bash', ['-euo', 'pipefail', '-c', pasted], { cwd: mkdtempSync(join(dir, 'curl-')), encoding: 'utf8' });
+    expect(shell.status, shell.stderr).toBe(0);
+    const answers = shell.stdout.trim().split('\n');
+    expect(answers).toHaveLength(3);
+    expect(JSON.parse(answers[0]!)).toEqual({ data: [], next_cursor: null });
+    expect(JSON.parse(answers[1]!).error.code).toBe('insufficient_scope');
+    expect(JSON.parse(answers[2]!).error.code).toBe('token_revoked');
+
     const login = await call(first.base, 'POST', '/v1/auth/login', { email: demo![1], password: demo![2] });
     expect(login.status).toBe(200);
     const session = sessionHeaders(login);
@@ -60,10 +92,17 @@ describe('npm start on a new machine', () => {
 
     expect(await first.stop()).toBe(0);
 
+    // Between starts, someone who can write the database but lacks the key rewrites the demo
+    // account's chain as unsigned events, as if from before signing. A later start leaves it broken.
+    forgeUnsignedChain(join(dir, 'data', 'latchkey.db'), login.body.account.id);
+
     const second = await start();
     expect(second.output()).not.toMatch(/Demo account owner|Operator token|Audit key/);
     const again = await call(second.base, 'POST', '/v1/verify', { token: created.body.secret }, { authorization: `Bearer ${operatorToken}` });
     expect(again.body).toEqual({ valid: false, code: 'token_revoked' });
+    const relogin = sessionHeaders(await call(second.base, 'POST', '/v1/auth/login', { email: demo![1], password: demo![2] }));
+    const chain = await call(second.base, 'GET', '/v1/audit-log/verify', undefined, relogin);
+    expect(chain.body).toMatchObject({ valid: false, first_broken: { seq: 1, reason: 'unsigned' } });
     expect(await second.stop()).toBe(0);
   });
 

@@ -8,9 +8,11 @@ export interface DomainDirectoryOptions {
   clock: Clock;
   /** An entry older than this is read again: the safety net should a notice be missed. */
   maxAgeMs: number;
-  maxEntries: number;
   feed?: ChangeFeed;
 }
+
+/** Domains remembered at once (the oldest is forgotten first): far more than any deployment's. */
+const MAX_ENTRIES = 100_000;
 
 /**
  * Which domains exist and whose they are, for `/v1/verify`: a token may only be vouched for on a
@@ -41,7 +43,7 @@ export class DomainDirectory {
   }
 
   private remember(domainId: string, accountId: string | null): void {
-    if (this.known.size >= this.options.maxEntries) this.known.delete(this.known.keys().next().value!);
+    if (this.known.size >= MAX_ENTRIES) this.known.delete(this.known.keys().next().value!);
     this.known.set(domainId, { accountId, at: this.options.clock.now() });
   }
 

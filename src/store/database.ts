@@ -85,8 +85,12 @@ export async function migratorFor(db: Db, dialect: Config['database']['dialect']
   });
 }
 
-/** Applies pending migrations. */
-export async function migrate(db: Db, dialect: Config['database']['dialect']): Promise<void> {
-  const { error } = await (await migratorFor(db, dialect)).migrateToLatest();
+/** The migration after which audit events are signed; it runs once and can never run again. */
+export const AUDIT_SIGNING_MIGRATION = '003-token-authority';
+
+/** Applies pending migrations; returns the names of those it applied. */
+export async function migrate(db: Db, dialect: Config['database']['dialect']): Promise<string[]> {
+  const { error, results } = await (await migratorFor(db, dialect)).migrateToLatest();
   if (error) throw error;
+  return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

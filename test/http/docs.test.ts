@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_STATUS } from '../../src/core/errors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
@@ -21,11 +21,27 @@ describe('documentation', () => {
     expect((await h.request({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
   });
 
-  it('keeps the README’s error table equal to the code registry', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const table = readme.slice(readme.indexOf('<!-- error-codes -->'), readme.indexOf('<!-- /error-codes -->'));
+  it('keeps the API document’s error table equal to the code registry', () => {
+    const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    const table = doc.slice(doc.indexOf('<!-- error-codes -->'), doc.indexOf('<!-- /error-codes -->'));
     const documented = Object.fromEntries([...table.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]));
     expect(documented).toEqual(ERROR_STATUS);
+  });
+
+  it('documents every setting, and the docs stand alone: every link resolves inside the repository', () => {
+    const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+    const settings = [...read('src/config.ts').matchAll(/^\s{2}((?:LATCHKEY_)?[A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);
+    expect(settings.length).toBeGreaterThan(20);
+    const deployment = read('docs/deployment.md');
+    for (const setting of settings) expect(deployment, setting).toContain(`\`${setting}\``);
+    for (const file of ['README.md', ...readdirSync(new URL('../../docs', import.meta.url)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]) {
+      const text = read(file);
+      expect(text, file).not.toMatch(/\.\.\/shared|SPEC\.md|SPEC §/);
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^https?:/.test(target!)) continue;
+        expect(existsSync(new URL(target!, new URL(`../../${file}`, import.meta.url))), `${file} links ${target}`).toBe(true);
+      }
+    }
   });
 
   it('answers /readyz with 503 when the database is gone', async () => {

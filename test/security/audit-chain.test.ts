@@ -113,7 +113,7 @@ describe('the audit chain', () => {
     expect(await h.ctx.audit.verify(h.ctx.db, owner.accountId)).toMatchObject({ valid: false, first_broken: { seq: events.length + 1, reason: 'unknown_key' } });
   });
 
-  it('accepts events from before signing only as a prefix closed by a signed event written at start-up', async () => {
+  it('accepts events from before signing only as a prefix closed by a signed event when signing begins', async () => {
     const { owner } = await accountWithEvents();
     // As a deployment from before signing left it: the same events, hashed the old way.
     await recompute(owner.accountId, (row) => ({ ...row, key_id: null }), (row) => plainHash(row, false));
