@@ -25,18 +25,20 @@ export async function seedTokenStore(count: number, dir = mkdtempSync(join(tmpdi
   sqlite.pragma('journal_mode = WAL');
   const db = sqliteKysely(sqlite);
   await migrate(db, 'sqlite');
-  const now = new Date().toISOString();
-  sqlite.prepare("insert into accounts (id, name, plan, audit_seq, audit_head, created_at) values ('acc_bench', 'bench', 'pro', 0, '', ?)").run(now);
+  const now = Date.now();
+  sqlite.prepare("insert into accounts (id, name, plan, audit_seq, audit_head, created_at) values ('acc_bench', 'bench', 'pro', 0, '', ?)").run(new Date(now).toISOString());
   const insert = sqlite.prepare(`insert into tokens (id, account_id, name, description, type, hash, visible_prefix, last4, scopes, domains,
-    ip_allowlist, created_at, created_by_type, created_by_name) values (?, 'acc_bench', ?, '', 'api', ?, ?, ?, ?, ?, ?, ?, 'user', 'bench')`);
+    ip_allowlist, created_at, created_by_type, created_by_name, lineage_id, ancestry)
+    values (?, 'acc_bench', ?, '', 'api', ?, ?, ?, ?, ?, ?, ?, 'user', 'bench', ?, '')`);
   const secrets: string[] = [];
   const load = sqlite.transaction((from: number, to: number) => {
     for (let i = from; i < to; i += 1) {
       const minted = mintSecret('lk', 'live');
       secrets.push(flat(minted.secret));
-      insert.run(`tok_${String(i).padStart(8, '0')}`, `token ${i}`, minted.hash, minted.visiblePrefix, minted.last4,
+      const id = `tok_${String(i).padStart(8, '0')}`;
+      insert.run(id, `token ${i}`, minted.hash, minted.visiblePrefix, minted.last4,
         JSON.stringify(['domains:read', 'messages:full', 'submission:full']), JSON.stringify(['dom_a', 'dom_b']),
-        JSON.stringify(['10.0.0.0/8', '2001:db8::/32']), now);
+        JSON.stringify(['10.0.0.0/8', '2001:db8::/32']), now, id);
     }
   });
   for (let from = 0; from < count; from += 50_000) load(from, Math.min(count, from + 50_000));

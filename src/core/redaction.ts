@@ -12,8 +12,8 @@ export const REDACTED = '…[redacted]';
  * (an operator token not in the token format) becomes `[redacted]`. A text with neither is
  * returned as it is after one `indexOf`, so the request path can afford it.
  *
- * A percent-encoded secret (`lk%5Flive%5F…`) is a secret too: such text is decoded and, if that
- * reveals one, returned decoded and redacted.
+ * A percent-encoded secret (`lk%5Flive%5F…`, or encoded twice, `lk%255F…`) is a secret too: such
+ * text is decoded and, if that reveals one, returned decoded and redacted.
  */
 export function secretRedactor(prefix: string, literals: readonly string[] = []): Redactor {
   const marker = `${prefix}_`;
@@ -25,8 +25,8 @@ export function secretRedactor(prefix: string, literals: readonly string[] = [])
   };
   return (text) => {
     if (text.includes('%')) {
-      const decoded = decodeOrNull(text);
-      if (decoded !== null && decoded !== text) {
+      const decoded = decodeEscapes(text);
+      if (decoded !== text) {
         const redacted = plain(decoded);
         if (redacted !== decoded) return redacted;
       }
@@ -35,12 +35,21 @@ export function secretRedactor(prefix: string, literals: readonly string[] = [])
   };
 }
 
-function decodeOrNull(text: string): string | null {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return null;
+const ASCII_ESCAPE = /%([0-7][0-9A-Fa-f])/g;
+const MAX_ENCODINGS = 4;
+
+/**
+ * Decodes `%XX` escapes of ASCII characters (all a token is made of), one escape at a time so
+ * that a stray `%` elsewhere cannot stop it, and again for text encoded more than once.
+ */
+function decodeEscapes(text: string): string {
+  let out = text;
+  for (let round = 0; round < MAX_ENCODINGS && out.includes('%'); round += 1) {
+    const next = out.replace(ASCII_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    if (next === out) break;
+    out = next;
   }
+  return out;
 }
 
 const TAIL = BODY_LENGTH + CHECKSUM_LENGTH;

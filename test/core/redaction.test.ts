@@ -22,9 +22,14 @@ describe('the redactor', () => {
     expect(redact('Bearer configured-operator-token-0123456789abcdef')).toBe('Bearer [redacted]');
   });
 
-  it('finds a percent-encoded token', () => {
+  it('finds a percent-encoded token, beside a stray % and encoded twice', () => {
     const { secret, visiblePrefix } = mintSecret('lk', 'live');
-    expect(redact(`/v1/tokens/${secret.replace(/_/g, '%5F')}`)).toBe(`/v1/tokens/${visiblePrefix}${REDACTED}`);
+    const once = secret.replace(/_/g, '%5F');
+    expect(redact(`/v1/tokens/${once}`)).toBe(`/v1/tokens/${visiblePrefix}${REDACTED}`);
+    expect(redact(`see 100% ${once}`)).toBe(`see 100% ${visiblePrefix}${REDACTED}`);
+    expect(redact(`/v1/x%zz${once}`)).toBe(`/v1/x%zz${visiblePrefix}${REDACTED}`);
+    expect(redact(`/v1/tokens/${secret.replace(/_/g, '%255F')}`)).toBe(`/v1/tokens/${visiblePrefix}${REDACTED}`);
+    expect(redact(`/v1/tokens/${encodeURIComponent(encodeURIComponent(once))}`)).toBe(`/v1/tokens/${visiblePrefix}${REDACTED}`);
   });
 
   it('leaves alone what is not a token of this deployment: a broken checksum, another prefix, ordinary text', () => {

@@ -45,7 +45,7 @@ function expectRefusal(response: { statusCode: number; body: string }): void {
   expect(JSON.parse(response.body).error.code).toEqual(expect.any(String));
 }
 
-const counts = { cases: 0, minted: 0, scopes: 0, domains: 0, addresses: 0, lifetime: 0, plan: 0 };
+const counts = { cases: 0, minted: 0, scopes: 0, domains: 0, addresses: 0, lifetime: 0 };
 const sometimes = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary }, { weight: 1, arbitrary: fc.constant(null) });
 /** Scope sets the catalog accepts: sending needs reading mail. */
 const valid = (picked: string[]) => (picked.includes('submission:full') ? [...new Set([...picked, 'messages:read'])] : picked);
@@ -54,7 +54,8 @@ describe('minting never widens access', () => {
   it('keeps every child inside its parent and the plan, whatever the plan and whatever is asked', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('starter', 'starter', 'enterprise', 'pro'),
+        // Always a change of plan, down or up, so that every minted child is checked under one.
+        fc.constantFrom('starter', 'starter', 'enterprise', 'business'),
         fc
           .record({ scopes: subsetOf(() => scopes), domains: sometimes(fc.constant(null).chain(() => fc.subarray(domains, { minLength: 1 }))), ip: sometimes(fc.subarray(CIDRS, { minLength: 1 })), life: sometimes(fc.constantFrom(...LIFETIMES)) })
           .chain((parentAsk) =>
@@ -63,8 +64,8 @@ describe('minting never widens access', () => {
               // Mostly inherited or inside the parent (so children get made and checked), sometimes anything at all.
               fc.record({
                 scopes: fc.oneof(
-                  { weight: 7, arbitrary: fc.subarray(parentAsk.scopes.length ? parentAsk.scopes : ['domains:read'], { minLength: 1 }) },
-                  { weight: 2, arbitrary: subsetOf(() => scopes) },
+                  { weight: 8, arbitrary: fc.subarray(parentAsk.scopes.length ? parentAsk.scopes : ['domains:read'], { minLength: 1 }) },
+                  { weight: 1, arbitrary: subsetOf(() => scopes) },
                   { weight: 1, arbitrary: fc.constant(['*']) },
                 ),
                 domains: fc.oneof(
@@ -121,7 +122,6 @@ describe('minting never widens access', () => {
               expect(parentView.effective_scopes, `scope ${scope}`).toContain(scope);
               expect(planScopes.has(scope), `plan ${plan} lacks ${scope}`).toBe(true);
             }
-            if (plan !== 'pro') counts.plan += 1;
             if (parentView.domains !== null) {
               counts.domains += 1;
               expect(childView.domains).not.toBeNull();
@@ -145,8 +145,8 @@ describe('minting never widens access', () => {
       { numRuns: 150 },
     );
     console.log(`minting property: ${counts.cases} cases, ${counts.minted} children minted; checked scopes in ${counts.scopes}, domains in ${counts.domains}, `
-      + `addresses in ${counts.addresses}, lifetime in ${counts.lifetime}, under a plan change in ${counts.plan}`);
-    for (const key of ['minted', 'scopes', 'domains', 'addresses', 'lifetime', 'plan'] as const) {
+      + `addresses in ${counts.addresses}, lifetime in ${counts.lifetime}`);
+    for (const key of ['minted', 'scopes', 'domains', 'addresses', 'lifetime'] as const) {
       expect(counts[key], `${key}: reached in ${counts[key]} of ${counts.cases} cases`).toBeGreaterThan(counts.cases / 2);
     }
   }, 120_000);

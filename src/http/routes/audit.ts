@@ -20,7 +20,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
           type: 'object', additionalProperties: false,
           properties: {
             action: text(64), since: { type: 'string', format: 'date-time' }, until: { type: 'string', format: 'date-time' },
-            cursor: { type: 'string', pattern: '^[0-9]{1,12}$' }, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 },
+            cursor: { type: 'string', pattern: '^[0-9]{1,9}$' }, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 },
             format: { type: 'string', enum: ['json', 'csv'] },
           },
         },
