@@ -40,9 +40,11 @@ export function relationOf(manager: Manager, target: TokenPlace): Relation {
   if (manager.kind === 'person') return 'account';
   const self = manager.place;
   if (target.id === self.id) return 'self';
-  // Its own predecessors, still in their grace period, are the same token to the current secret;
-  // an old secret has no say over the one that replaced it.
-  if (target.lineageId === self.lineageId) return self.supersededBy === null && target.supersededBy !== null ? 'self' : 'unrelated';
+  // A rotated-out secret, in its grace period, still works but manages nothing but itself: the
+  // tree is its successor's now.
+  if (self.supersededBy !== null) return 'unrelated';
+  // Its own predecessors, still in their grace period, are the same token to the current secret.
+  if (target.lineageId === self.lineageId) return target.supersededBy !== null ? 'self' : 'unrelated';
   return target.ancestry.includes(self.lineageId) ? 'descendant' : 'unrelated';
 }
 
@@ -62,11 +64,6 @@ const TOKEN_NOT_FOUND = (): ApiError => notFound('token');
 export const canManageMessageTokens = (manager: Manager): boolean =>
   manager.kind === 'person' || manager.access.scopes.has('message_tokens:full');
 
-/** Whether the manager can see the token at all; what it cannot see reads exactly as absent. */
-export function sees(manager: Manager, target: TokenPlace): boolean {
-  return relationOf(manager, target) !== 'unrelated' && (target.type !== 'message' || canManageMessageTokens(manager));
-}
-
 export interface ManagedTarget {
   readonly place: TokenPlace;
   /** What the token allows now. */
@@ -74,13 +71,28 @@ export interface ManagedTarget {
 }
 
 /**
- * May `manager` do `action` to the token at `target`? Throws the refusal: a token it cannot see
- * is not found; one it sees but may not act on so is forbidden.
+ * Whether the manager can see the token at all; what it cannot see reads exactly as absent. A
+ * domain-constrained token sees no token that reaches outside its domains (none below it can while
+ * live: narrowing narrows what is below).
  */
-export function permit(manager: Manager, action: TokenAction, target: TokenPlace): void {
+export function sees(manager: Manager, target: ManagedTarget): boolean {
+  if (relationOf(manager, target.place) === 'unrelated') return false;
+  if (target.place.type === 'message' && !canManageMessageTokens(manager)) return false;
+  if (manager.kind === 'token' && manager.access.domains !== null) {
+    const allowed = manager.access.domains;
+    return target.access.domains !== null && [...target.access.domains].every((domain) => allowed.has(domain));
+  }
+  return true;
+}
+
+/**
+ * May `manager` do `action` to `target`? Throws the refusal: a token it cannot see is not found;
+ * one it sees but may not act on so is forbidden.
+ */
+export function permit(manager: Manager, action: TokenAction, target: ManagedTarget): void {
   if (!sees(manager, target)) throw TOKEN_NOT_FOUND();
   if (manager.kind === 'person') return;
-  if (BY_RELATION[relationOf(manager, target) as 'self' | 'descendant'][action] === 'no') {
+  if (BY_RELATION[relationOf(manager, target.place) as 'self' | 'descendant'][action] === 'no') {
     throw forbidden(`a token may not ${action} itself`, { action });
   }
 }
@@ -104,6 +116,7 @@ export function checkOutcome(manager: Manager, action: TokenAction, target: Mana
 export function authorizeMint(manager: Manager, result: Access): void {
   if (manager.kind === 'person') return;
   if (manager.access.type !== 'api') throw forbidden(`an ${manager.access.type} token cannot create tokens`, { field: 'type' });
+  if (manager.place.supersededBy !== null) throw forbidden('this secret has been rotated: its successor mints tokens now', { rotated_to: manager.place.supersededBy });
   if (result.type === 'message' && !canManageMessageTokens(manager)) {
     throw new ApiError('insufficient_scope', "minting message tokens needs 'message_tokens:full'", { scope: 'message_tokens:full' });
   }

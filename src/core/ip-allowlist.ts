@@ -96,3 +96,18 @@ export function compileAllowlist(entries: readonly string[]): IpMatcher {
     },
   };
 }
+
+/**
+ * The addresses both allowlists allow, as an allowlist: two ranges either nest or are disjoint, so
+ * each pair contributes the smaller of the two, or nothing.
+ */
+export function intersectAllowlists(a: readonly string[], b: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const x of a) {
+    for (const y of b) {
+      if (compileAllowlist([y]).covers([x])) out.add(x);
+      else if (compileAllowlist([x]).covers([y])) out.add(y);
+    }
+  }
+  return [...out];
+}

@@ -1,5 +1,6 @@
 import { ApiError, invalidRequest } from './errors.js';
 import { PLANS, PLAN_NAMES, RESOURCES, type PlanName, type PlanRule } from './catalog.js';
+import { sourceScope } from './access.js';
 import type { TokenType } from './token-format.js';
 
 export interface ScopeInfo {
@@ -123,4 +124,18 @@ export function normaliseScopes(
   }
   const impliedByOthers = new Set([...new Set(requested)].flatMap((s) => CATALOG[type].get(s)!.implies));
   return [...new Set(requested)].filter((scope) => !impliedByOthers.has(scope)).sort();
+}
+
+/**
+ * What is left of `scopes` (of a `type` token) inside `held` (a closure, of `heldType`): each scope
+ * kept if held, a `full` level falling back to the `read` it implies when only that is held; the
+ * result normalised like `normaliseScopes` (implied scopes dropped, sorted).
+ */
+export function narrowScopes(type: TokenType, scopes: readonly string[], held: ReadonlySet<string>, heldType: TokenType): string[] {
+  const kept = [...closure(type, scopes)].filter((scope) => {
+    const needed = sourceScope(type, scope, heldType);
+    return needed !== null && held.has(needed);
+  });
+  const implied = new Set(kept.flatMap((scope) => CATALOG[type].get(scope)?.implies ?? []));
+  return kept.filter((scope) => !implied.has(scope)).sort();
 }

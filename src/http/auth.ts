@@ -187,6 +187,7 @@ export function principalOf(request: FastifyRequest, config: Config, clock: Cloc
       visibility: { domains: grant.domains, mailboxId: grant.mailboxId },
       grant,
       freshAuth: true,
+      managesTokens: true,
       meta,
     };
   }
@@ -198,6 +199,7 @@ export function principalOf(request: FastifyRequest, config: Config, clock: Cloc
       visibility: SEES_EVERYTHING,
       grant: null,
       freshAuth: clock.now() - session.reauthAt <= config.reauthWindowSeconds * 1000,
+      managesTokens: config.tokenManagers.includes(session.user.role as 'owner' | 'admin'),
       meta,
     };
   }

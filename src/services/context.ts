@@ -32,5 +32,10 @@ export interface Principal {
   grant: TokenGrant | null;
   /** A password check within the re-auth window (always true for tokens, which have no password). */
   freshAuth: boolean;
+  /**
+   * Whether this caller may hold and manage tokens: a person whose role may (owners and admins, by
+   * `LATCHKEY_TOKEN_MANAGERS`); a token, which the authority rule bounds instead.
+   */
+  managesTokens: boolean;
   meta: RequestMeta;
 }

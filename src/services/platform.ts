@@ -123,7 +123,8 @@ export class PlatformService {
 
   /**
    * Creates a domain and, in the same transaction, its own domain-admin token (shown once): a new
-   * secret, so a person confirms their password first.
+   * secret, so a person confirms their password first. A person who may not manage tokens (a
+   * member) gets the domain without one: holding a token is managing one.
    */
   async createDomain(principal: Principal, name: string): Promise<{ domain: DomainView; token: TokenView | null; secret: string | null }> {
     const domainName = name.trim().toLowerCase();
@@ -134,7 +135,8 @@ export class PlatformService {
     const created = await this.db.transaction().execute(async (trx) => {
       const acting = await this.deps.management.beginMint(trx, principal);
       const { now, plan } = acting;
-      if (PLANS[plan].apiAccess) requireFreshAuth(principal, 'create a domain (it comes with a new token)');
+      const withToken = PLANS[plan].apiAccess && principal.managesTokens;
+      if (withToken) requireFreshAuth(principal, 'create a domain (it comes with a new token)');
       const taken = await trx.selectFrom('domains').select('id')
         .where('account_id', '=', principal.accountId).where('name', '=', domainName).where('deleted_at', 'is', null)
         .executeTakeFirst();
@@ -144,7 +146,7 @@ export class PlatformService {
       await this.audit.append(trx, principal.accountId, {
         action: 'domain.created', actor: principal.actor, target: { type: 'domain', id: row.id, name: row.name }, meta: principal.meta,
       }, now);
-      const minted = await mintDomainToken(trx, this.derived, principal, acting, row);
+      const minted = withToken ? await mintDomainToken(trx, this.derived, principal, acting, row) : null;
       return { domain: domainView(row), token: minted ? this.deps.tokens.view(minted.row, plan) : null, secret: minted?.secret ?? null };
     });
     this.deps.domains.invalidate(created.domain.id);

@@ -39,13 +39,23 @@ describe('the authority rule', () => {
   });
 
   it('hides what a token may not manage, and forbids what it may see but not do', () => {
-    expect(refusal(() => permit(tokenManager(child), 'read', root))).toBe('not_found');
-    expect(refusal(() => permit(tokenManager(child), 'rotate', child))).toBe('forbidden');
-    expect(refusal(() => permit(tokenManager(child), 'revoke', child))).toBeNull();
-    expect(refusal(() => permit(tokenManager(child), 'rotate', grandchild))).toBeNull();
+    const at = (target: TokenPlace, held: Partial<Access> = {}) => ({ place: target, access: access(held) });
+    expect(refusal(() => permit(tokenManager(child), 'read', at(root)))).toBe('not_found');
+    expect(refusal(() => permit(tokenManager(child), 'rotate', at(child)))).toBe('forbidden');
+    expect(refusal(() => permit(tokenManager(child), 'revoke', at(child)))).toBeNull();
+    expect(refusal(() => permit(tokenManager(child), 'rotate', at(grandchild)))).toBeNull();
     const message = { ...grandchild, type: 'message' as const };
-    expect(refusal(() => permit(tokenManager(child), 'read', message))).toBe('not_found');
-    expect(refusal(() => permit(tokenManager(child, access({ scopes: new Set(['tokens:full', 'message_tokens:full']) })), 'read', message))).toBeNull();
+    expect(refusal(() => permit(tokenManager(child), 'read', at(message)))).toBe('not_found');
+    expect(refusal(() => permit(tokenManager(child, access({ scopes: new Set(['tokens:full', 'message_tokens:full']) })), 'read', at(message)))).toBeNull();
+    // A domain-constrained token sees nothing below it that reaches another domain.
+    const inA = tokenManager(child, access({ domains: new Set(['dom_a']) }));
+    expect(refusal(() => permit(inA, 'read', at(grandchild, { domains: new Set(['dom_b']) })))).toBe('not_found');
+    expect(refusal(() => permit(inA, 'read', at(grandchild, { domains: null })))).toBe('not_found');
+    expect(refusal(() => permit(inA, 'read', at(grandchild, { domains: new Set(['dom_a']) })))).toBeNull();
+    // A rotated-out secret manages nothing but itself.
+    const old = place('tok_c', 'tok_c', ['tok_r'], 'tok_c2');
+    expect(relationOf(tokenManager(old), grandchild)).toBe('unrelated');
+    expect(relationOf(tokenManager(old), old)).toBe('self');
   });
 
   it('keeps every outcome inside the manager, and a token’s changes to itself narrowing', () => {

@@ -90,16 +90,20 @@ describe('time is compared as time', () => {
 });
 
 describe('every new secret a session receives needs a fresh password check', () => {
-  it('refuses a stale session a domain (with its token), a message token, a token and a rotation, until it re-authenticates', async () => {
+  it('refuses a stale session a domain (with its token), a resumption, a message token, a token and a rotation, until it re-authenticates', async () => {
     await fresh();
     const domain = await createDomain(h, asSession(owner));
     const mailbox = await createMailbox(h, asSession(owner), domain.id);
     const { token } = await createToken(h, asSession(owner), { name: 'to rotate', scopes: ['domains:read'] });
+    // Resuming gives access back: it asks too.
+    const { token: paused } = await createToken(h, asSession(owner), { name: 'to resume', scopes: ['domains:read'] });
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${paused.id}/pause`, headers: asSession(owner), payload: {} }), 200);
     h.clock.advance(601_000);
     const stale = asSession(owner);
     const name = `stale${Date.now()}.example.com`;
     const attempts = [
       () => h.request({ method: 'POST', url: '/v1/domains', headers: stale, payload: { name } }),
+      () => h.request({ method: 'POST', url: `/v1/tokens/${paused.id}/resume`, headers: stale, payload: {} }),
       () => h.request({ method: 'POST', url: `/v1/mailboxes/${mailbox.id}/message-tokens`, headers: stale, payload: { name: 'm', scopes: ['messages:read'] } }),
       () => h.request({ method: 'POST', url: '/v1/tokens', headers: stale, payload: { name: 't', scopes: ['domains:read'] } }),
       () => h.request({ method: 'POST', url: `/v1/tokens/${token.id}/rotate`, headers: stale, payload: {} }),

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, type Session,
+  addUser, asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, type Session,
 } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -90,8 +90,12 @@ describe('a child never manages its parent, its siblings or what a person made',
     const rootNext = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${root.token.id}/rotate`, headers: session(), payload: {} }), 200);
     for (const id of [rotated.token.id, grandchild.token.id]) expectStatus(await as(rootNext.secret).get(id), 200);
     expect(expectStatus(await as(rootNext.secret).post(grandchild.token.id, 'pause'), 200).token.status).toBe('paused');
-    // The new secret may cut its predecessor's grace short; the old secret has no say over the new one.
+    // The old secret still works, but has no say over the tree any more, nor over the new secret.
+    expectStatus(await use(root.secret), 200);
     expectError(await as(root.secret).get(rootNext.token.id), 404, 'not_found');
+    expectError(await as(root.secret).get(grandchild.token.id), 404, 'not_found');
+    expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: bearer(root.secret), payload: { name: 'late', scopes: ['domains:read'] } }), 403, 'forbidden');
+    // The new secret may cut its predecessor's grace short.
     expect(expectStatus(await as(rootNext.secret).post(root.token.id, 'revoke'), 200).token.status).toBe('revoked');
     expectStatus(await use(rootNext.secret), 200);
   });
@@ -108,7 +112,7 @@ describe('a child never outlives its parent', () => {
     for (const { token } of [child, grandchild]) expect((await ownerView(token.id)).expires_at).toBe(shortened.expires_at);
     expect((await ownerView(shorter.token.id)).expires_at).toBe(shorter.token.expires_at);
     const clamped = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?action=token.updated&limit=100', headers: session() }), 200)
-      .data.filter((e: any) => e.details.clamped_by === parent.token.id).map((e: any) => e.target.id);
+      .data.filter((e: any) => e.details.narrowed_by === parent.token.id).map((e: any) => e.target.id);
     expect(clamped.sort()).toEqual([child.token.id, grandchild.token.id].sort());
     expectStatus(await use(grandchild.secret), 200);
     h.clock.advance(DAY);
@@ -127,6 +131,61 @@ describe('a child never outlives its parent', () => {
       expect(error.details).toMatchObject({ field: 'expires_at', ancestor: parent.token.id });
     }
     expect((await ownerView(child.token.id)).expires_at).toBe(parent.token.expires_at);
+  });
+});
+
+describe('a token has at most two working secrets', () => {
+  it('ends the earlier secret’s grace period when a token is rotated again', async () => {
+    await fresh();
+    const first = await createToken(h, session(), { name: 'rotated twice', scopes: ['domains:read'] });
+    const rotate = async (id: string) => expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${id}/rotate`, headers: session(), payload: { grace_period: '7d' } }), 200);
+    const second = await rotate(first.token.id);
+    const third = await rotate(second.token.id);
+    expectError(await use(first.secret), 401, 'token_expired');
+    expectStatus(await use(second.secret), 200);
+    expectStatus(await use(third.secret), 200);
+    expect((await ownerView(first.token.id)).status).toBe('expired');
+  });
+});
+
+describe('people who may not manage tokens get none', () => {
+  it('gives a member who creates a domain the domain without its token', async () => {
+    await fresh();
+    const member = asSession(await login(h, await addUser(h, owner.accountId, 'member')));
+    const created = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: member, payload: { name: `member${Date.now()}.example.com` } }), 201);
+    expect(created).toMatchObject({ token: null, secret: null });
+    expectError(await h.request({ method: 'GET', url: '/v1/tokens', headers: member }), 403, 'forbidden');
+  });
+});
+
+describe('nothing below a token is wider than it', () => {
+  it('narrows everything below a token narrowed in any dimension, by its owner or by itself', async () => {
+    await fresh();
+    const [a, b] = [await createDomain(h, session()), await createDomain(h, session())];
+    const mailboxB = await createMailbox(h, session(), b.id);
+    const parent = await createToken(h, session(), { name: 'wide parent', scopes: ['*'] });
+    const child = await mint(parent.secret, { name: 'wide child', scopes: ['tokens:full', 'domains:full', 'mailboxes:read'], rate_limit: { requests: 1000, per: '1m' } });
+    const grandchild = await mint(child.secret, { name: 'grandchild', scopes: ['domains:full'], domains: [a.id, b.id] });
+    const inB = expectStatus(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailboxB.id}/message-tokens`, headers: bearer(parent.secret), payload: { name: 'in B', scopes: ['messages:read'] } }), 201);
+
+    // The owner narrows the parent in every dimension at once.
+    expectStatus(await h.request({
+      method: 'PATCH', url: `/v1/tokens/${parent.token.id}`, headers: session(),
+      payload: { scopes: ['tokens:full', 'domains:read', 'mailboxes:read', 'messages:read'], domains: [a.id], ip_allowlist: ['127.0.0.1'], rate_limit: { requests: 1, per: '1h' } },
+    }), 200);
+    expect(await ownerView(child.token.id)).toMatchObject({ scopes: ['domains:read', 'mailboxes:read', 'tokens:full'], domains: [a.id], ip_allowlist: ['127.0.0.1'], rate_limit: { requests: 1, per: '1h' } });
+    expect(await ownerView(grandchild.token.id)).toMatchObject({ scopes: ['domains:read'], domains: [a.id], ip_allowlist: ['127.0.0.1'] });
+    // A token of domain B has nothing left on domain A: it goes.
+    expect(await ownerView(inB.token.id)).toMatchObject({ status: 'revoked', revoke_reason: `nothing left inside ${parent.token.id}` });
+    expectError(await h.request({ method: 'POST', url: '/v1/domains', headers: bearer(child.secret), payload: { name: 'nope.example.com' } }), 403, 'insufficient_scope');
+
+    // Nor can the owner widen a token past the one above it.
+    const error = expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${grandchild.token.id}`, headers: session(), payload: { domains: null } }), 403, 'forbidden');
+    expect(error.details).toMatchObject({ field: 'domains' });
+
+    // A token narrowing itself narrows what is below it too.
+    expectStatus(await as(child.secret).patch(child.token.id, { scopes: ['tokens:full', 'mailboxes:read'] }), 200);
+    expect((await ownerView(grandchild.token.id)).status).toBe('revoked');
   });
 });
 
@@ -172,11 +231,15 @@ describe('message tokens are tokens of their mailbox’s domain', () => {
     expectError(await as(minter.secret).post(owners.token.id, 'rotate'), 404, 'not_found');
     expectError(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailbox.id}/message-tokens`, headers: bearer(minter.secret), payload: { name: 'x', scopes: ['messages:read'] } }), 403, 'insufficient_scope');
 
-    // A reader that minted one and then gave up reading mail cannot rotate it back into its hands.
+    // A reader that minted one and then gave up reading mail: the message token, which had nothing
+    // left inside it, went with that, and cannot be rotated back into its hands.
     const reader = await createToken(h, session(), { name: 'reader', scopes: ['tokens:full', 'message_tokens:full', 'messages:read'] });
     const bound = expectStatus(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailbox.id}/message-tokens`, headers: bearer(reader.secret), payload: { name: 'bound', scopes: ['messages:read'] } }), 201);
+    expectStatus(await h.request({ method: 'GET', url: `/v1/mailboxes/${mailbox.id}/messages`, headers: bearer(bound.secret) }), 200);
     expectStatus(await as(reader.secret).patch(reader.token.id, { scopes: ['tokens:full', 'message_tokens:full'] }), 200);
-    expect(expectError(await as(reader.secret).post(bound.token.id, 'rotate'), 403, 'insufficient_scope').details).toMatchObject({ scope: 'messages:read' });
+    expectError(await h.request({ method: 'GET', url: `/v1/mailboxes/${mailbox.id}/messages`, headers: bearer(bound.secret) }), 401, 'token_revoked');
+    expect((await ownerView(bound.token.id)).revoke_reason).toBe(`nothing left inside ${reader.token.id}`);
+    expectError(await as(reader.secret).post(bound.token.id, 'rotate'), 409, 'conflict');
   });
 
   it('stay inside domain constraints: invisible to a token of another domain, and revoked with their domain', async () => {

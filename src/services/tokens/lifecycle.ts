@@ -52,7 +52,9 @@ export class TokenLifecycle {
     return this.setPaused(principal, id, true);
   }
 
+  /** Resuming gives a token its access back: a person confirms their password first. */
   async resume(principal: Principal, id: string): Promise<TokenView> {
+    requireFreshAuth(principal, 'resume a token');
     return this.setPaused(principal, id, false);
   }
 
@@ -122,6 +124,8 @@ export class TokenLifecycle {
       const { token: old, plan, now } = opened;
       await management.checkOutcome(trx, principal, opened, 'rotate', opened.target.access);
       const graceEnd = Math.min(now + graceSeconds * 1000, old.expires_at ?? Infinity);
+      // A token has at most two working secrets: the current one and the one it replaced.
+      const ended = await this.endEarlierGrace(trx, principal, old, now);
       const { row: successor, secret } = await insertToken(trx, audit, principal, {
         type: old.type as TokenType, name: old.name, description: old.description, scopes: JSON.parse(old.scopes) as string[],
         domains: old.domains === null ? null : (JSON.parse(old.domains) as string[]),
@@ -138,10 +142,28 @@ export class TokenLifecycle {
         action: 'token.rotated', actor: principal.actor, target: { type: 'token', id: old.id, name: old.name },
         details: { successor: successor.id, old_expires_at: new Date(graceEnd).toISOString(), grace_seconds: graceSeconds }, meta: principal.meta,
       }, now);
-      return { successor, secret, previous: { ...old, rotated_to: successor.id, expires_at: graceEnd }, plan };
+      return { successor, secret, previous: { ...old, rotated_to: successor.id, expires_at: graceEnd }, plan, ended };
     });
-    this.forget([result.previous.hash]);
+    this.forget([result.previous.hash, ...result.ended]);
     return { token: this.view(result.successor, result.plan), secret: result.secret, previous: this.view(result.previous, result.plan) };
+  }
+
+  /** Ends, now, the grace period of any earlier secret of the lineage still working. Returns their hashes. */
+  private async endEarlierGrace(trx: Trx, principal: Principal, rotating: TokensTable, now: number): Promise<string[]> {
+    const earlier = await trx.selectFrom('tokens').selectAll()
+      .where('account_id', '=', rotating.account_id).where('lineage_id', '=', rotating.lineage_id).where('id', '!=', rotating.id)
+      .where('rotated_to', 'is not', null).where('revoked_at', 'is', null).where('deleted_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .execute();
+    for (const row of earlier) {
+      await trx.updateTable('tokens').set({ expires_at: now }).where('id', '=', row.id).execute();
+      await this.deps.audit.append(trx, principal.accountId, {
+        action: 'token.updated', actor: principal.actor, target: { type: 'token', id: row.id, name: row.name },
+        details: { changes: { expires_at: { from: row.expires_at === null ? null : new Date(row.expires_at).toISOString(), to: new Date(now).toISOString() } }, reason: `${rotating.id} rotated` },
+        meta: principal.meta,
+      }, now);
+    }
+    return earlier.map((row) => row.hash);
   }
 
   /** Deletes (and so revokes, with everything below it); the last active token of a domain stays. */

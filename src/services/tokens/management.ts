@@ -1,4 +1,4 @@
-import { firstWidening, type Access } from '../../core/access.js';
+import { firstWidening, type Access, type Widening } from '../../core/access.js';
 import { authorizeMint, checkOutcome, permit, type ManagedTarget, type Manager, type TokenAction } from '../../core/authority.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
@@ -87,7 +87,7 @@ export class TokenManagement {
     const token = await findToken(db, principal.accountId, id);
     if (!token) throw notFound('token');
     const target: ManagedTarget = { place: placeOf(token), access: accessOf(token) };
-    permit(acting.manager, action, target.place);
+    permit(acting.manager, action, target);
     const state = lifecycleStateOf(factsOf(token), now);
     const acceptance = admit(state, action);
     return { ...acting, token, target, state, acceptance, plan: await planOf(db, principal.accountId), now };
@@ -95,27 +95,19 @@ export class TokenManagement {
 
   /**
    * May the opened token end up with `outcome`? A token's outcome lies inside the acting token;
-   * nobody's outlives an ancestor; and a person widening a token confirms their password first.
+   * nobody's reaches beyond a token above it; and a person widening a token confirms their
+   * password first.
    */
   async checkOutcome(trx: Trx, principal: Principal, opened: OpenToken, action: TokenAction, outcome: Access): Promise<void> {
     checkOutcome(opened.manager, action, opened.target, outcome);
     const before = opened.target.access;
-    // Only a later expiry can break "no token outlives an ancestor".
-    const extended = outcome.expiresAt === null ? before.expiresAt !== null : before.expiresAt !== null && outcome.expiresAt > before.expiresAt;
-    if (extended) {
-      await this.checkAncestorsOutlive(trx, principal.accountId, opened.target.place.ancestry, outcome.expiresAt);
+    // Only a change that widens the token can take it beyond a token above it.
+    if (firstWidening(outcome, before) === null) return;
+    for (const ancestor of await ancestorsOf(trx, principal.accountId, opened.target.place.ancestry)) {
+      const widening = firstWidening(outcome, accessOf(ancestor));
+      if (widening) throw beyondAncestor(widening, ancestor);
     }
-    if (opened.manager.kind === 'person' && firstWidening(outcome, before) !== null) requireFreshAuth(principal, 'widen a token’s access');
-  }
-
-  private async checkAncestorsOutlive(trx: Trx, accountId: string, ancestry: readonly string[], expiresAt: number | null): Promise<void> {
-    for (const ancestor of await ancestorsOf(trx, accountId, ancestry)) {
-      if (ancestor.expires_at !== null && (expiresAt === null || expiresAt > ancestor.expires_at)) {
-        throw forbidden(`a token cannot outlive the token above it (${ancestor.id} expires ${new Date(ancestor.expires_at).toISOString()})`, {
-          field: 'expires_at', ancestor: ancestor.id,
-        });
-      }
-    }
+    if (opened.manager.kind === 'person') requireFreshAuth(principal, 'widen a token’s access');
   }
 
   /** Before a token is made: the account lock, and the acting token as it is now (to inherit from). */
@@ -146,4 +138,14 @@ export class TokenManagement {
       }
     }
   }
+}
+
+/** A refusal for a token that would reach beyond a token above it, naming both. */
+function beyondAncestor(widening: Widening, ancestor: TokensTable): ApiError {
+  const field = widening.dimension;
+  if (field === 'expires_at') {
+    return forbidden(`a token cannot outlive the token above it (${ancestor.id} expires ${new Date(ancestor.expires_at!).toISOString()})`, { field, ancestor: ancestor.id });
+  }
+  const what = { scopes: 'scopes', domains: 'domains', ip_allowlist: 'IP allowlist', rate_limit: 'rate limit' }[field];
+  return forbidden(`a token cannot hold more than the token above it (${ancestor.id}): this goes beyond its ${what}`, { field, ancestor: ancestor.id });
 }

@@ -1,9 +1,9 @@
-import type { Access, RateLimit } from '../../core/access.js';
+import { rateLimitWithin, type Access, type RateLimit } from '../../core/access.js';
 import type { TokenPlace } from '../../core/authority.js';
 import { parseDuration } from '../../core/duration.js';
-import { compileAllowlist } from '../../core/ip-allowlist.js';
+import { compileAllowlist, intersectAllowlists } from '../../core/ip-allowlist.js';
 import type { LifecycleFacts } from '../../core/lifecycle.js';
-import { closure } from '../../core/scopes.js';
+import { closure, narrowScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { TokensTable } from '../../store/schema.js';
 import { decodeAncestry } from '../../store/token-codec.js';
@@ -65,3 +65,24 @@ export const factsOf = (row: TokensTable): LifecycleFacts => ({
   pausedAt: row.paused_at,
   supersededBy: row.rotated_to,
 });
+
+/**
+ * `inner` cut down to lie inside `outer`, dimension by dimension: the scopes both hold, the domains
+ * and addresses both allow, the earlier expiry, and `outer`'s rate limit when `inner`'s is looser.
+ */
+export function narrowedInto(inner: AccessSpec, outer: AccessSpec): AccessSpec {
+  const intersect = (a: readonly string[] | null, b: readonly string[] | null, both: (x: readonly string[], y: readonly string[]) => string[]) =>
+    b === null ? a : a === null ? [...b] : both(a, b);
+  return {
+    type: inner.type,
+    scopes: narrowScopes(inner.type, inner.scopes, closure(outer.type, outer.scopes), outer.type),
+    domains: intersect(inner.domains, outer.domains, (a, b) => a.filter((id) => b.includes(id))),
+    ipAllowlist: intersect(inner.ipAllowlist, outer.ipAllowlist, intersectAllowlists),
+    expiresAt: outer.expiresAt === null ? inner.expiresAt : inner.expiresAt === null ? outer.expiresAt : Math.min(inner.expiresAt, outer.expiresAt),
+    rateLimit: rateLimitWithin(parseRateLimit(inner.rateLimit), parseRateLimit(outer.rateLimit)) ? inner.rateLimit : outer.rateLimit,
+  };
+}
+
+/** Whether nothing is left of an access: no scope, or no domain or address it may be used on. */
+export const isEmpty = (spec: AccessSpec): boolean =>
+  spec.scopes.length === 0 || (spec.domains !== null && spec.domains.length === 0) || (spec.ipAllowlist !== null && spec.ipAllowlist.length === 0);

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { firstWidening } from '../../core/access.js';
 import { ancestryUnder, sees } from '../../core/authority.js';
 import { PLANS, type PlanName } from '../../core/catalog.js';
 import { iso, type Clock } from '../../core/clock.js';
@@ -12,13 +13,13 @@ import type { Principal } from '../context.js';
 import type { UsageRecorder } from '../usage.js';
 import type { Verifier } from '../verifier.js';
 import type { TokenManagement } from './management.js';
-import { accessOfSpec, placeOf, specOf, type AccessSpec } from './token-access.js';
+import { accessOf, accessOfSpec, placeOf, specOf, type AccessSpec } from './token-access.js';
 import {
   defaultExpiry, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveRateLimit, storedRateLimit, type RateLimitInput,
 } from './token-input.js';
 import { insertToken, liveDomainIds, visibleTo, type Trx } from './token-store.js';
 import { toTokenView, type TokenView } from './token-view.js';
-import { clampSubtree } from './tree.js';
+import { narrowSubtree } from './tree.js';
 
 export interface CreateTokenInput {
   name: string;
@@ -143,7 +144,7 @@ export class TokenService {
       const batchSize = filter.limit + 1;
       const batch = await (cursor ? query.where('id', '<', cursor) : query).orderBy('id', 'desc').limit(batchSize).execute();
       exhausted = batch.length < batchSize;
-      for (const row of batch) if (sees(manager, placeOf(row))) page.push(row);
+      for (const row of batch) if (sees(manager, { place: placeOf(row), access: accessOf(row) })) page.push(row);
       cursor = batch[batch.length - 1]?.id;
     }
     const data = page.slice(0, filter.limit);
@@ -184,9 +185,10 @@ export class TokenService {
         details: { changes }, meta: principal.meta,
       }, now);
       const updated = { ...row, ...next };
-      const shortened = updated.expires_at !== null && (row.expires_at === null || updated.expires_at < row.expires_at);
-      const clamped = shortened ? await clampSubtree(trx, audit, principal, updated, updated.expires_at!, now) : [];
-      return { row: updated, plan, hashes: [row.hash, ...clamped] };
+      // Narrowed in any dimension: what lies below it is narrowed with it.
+      const narrowed = firstWidening(accessOf(row), accessOf(updated)) !== null;
+      const below = narrowed ? await narrowSubtree(trx, audit, principal, updated, now) : [];
+      return { row: updated, plan, hashes: [row.hash, ...below] };
     });
     if (result.hashes.length) verifier.invalidate(...result.hashes);
     return this.view(result.row, result.plan);

@@ -57,9 +57,8 @@ export function visibleTo(manager: Manager): (eb: TokensEb) => Expression<SqlBoo
   return (eb) => {
     if (manager.kind === 'person') return eb.lit(true);
     const self = manager.place;
-    const related = [eb('id', '=', self.id), under(eb, self.lineageId)];
-    if (self.supersededBy === null) related.push(eb.and([eb('lineage_id', '=', self.lineageId), eb('rotated_to', 'is not', null)]));
-    const visible = eb.or(related);
+    if (self.supersededBy !== null) return eb('id', '=', self.id);
+    const visible = eb.or([eb('id', '=', self.id), under(eb, self.lineageId), eb.and([eb('lineage_id', '=', self.lineageId), eb('rotated_to', 'is not', null)])]);
     return canManageMessageTokens(manager) ? visible : eb.and([visible, eb('type', '!=', 'message')]);
   };
 }
