@@ -205,9 +205,13 @@ export interface AuditFilter {
   limit: number;
 }
 
+/** Who acted, told to a token that may not see them: their kind only. */
+const HIDDEN_ACTOR = '(not visible to this token)';
+
 /**
  * A page of the account's events, newest first. `tokens`: only events whose actor or target is
- * one of these tokens (what a token may read); null: all of them.
+ * one of these tokens (what a token may read), and of the others who acted only their kind; null:
+ * everything.
  */
 export async function listAudit(db: Db, accountId: string, filter: AuditFilter, tokens: readonly string[] | null = null) {
   let query = db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId);
@@ -225,8 +229,13 @@ export async function listAudit(db: Db, accountId: string, filter: AuditFilter, 
   if (filter.cursor) query = query.where('seq', '<', Number(filter.cursor));
   const rows = await query.orderBy('seq', 'desc').limit(filter.limit + 1).execute();
   const page = rows.slice(0, filter.limit);
+  const seen = tokens === null ? null : new Set(tokens);
+  const shown = (view: AuditEventView): AuditEventView =>
+    seen === null || (view.actor.type === 'token' && seen.has(view.actor.id!))
+      ? view
+      : { ...view, actor: { type: view.actor.type, id: null, name: HIDDEN_ACTOR }, ip: null, user_agent: null };
   return {
-    data: page.map(toAuditView),
+    data: page.map((row) => shown(toAuditView(row))),
     next_cursor: rows.length > filter.limit ? String(page[page.length - 1]!.seq) : null,
   };
 }

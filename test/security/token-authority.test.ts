@@ -276,5 +276,16 @@ describe('logs show a token only what it manages', () => {
     const audited = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?limit=100', headers: bearer(child.secret) }), 200).data;
     expect(audited.length).toBeGreaterThan(0);
     for (const event of audited) expect([event.target?.id, event.actor.id]).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`${child.token.id}|${grandchild.token.id}`))]));
+    // Its own creation is there, but who made it (its parent, and the parent's address) is not.
+    const created = audited.find((e: any) => e.action === 'token.created' && e.target.id === child.token.id);
+    expect(created).toMatchObject({ actor: { type: 'token', id: null }, ip: null, user_agent: null });
+    const csv = (await h.request({ method: 'GET', url: '/v1/audit-log?format=csv&limit=100', headers: bearer(child.secret) })).body;
+    expect(csv).not.toContain(parent.token.id);
+    expect(csv).not.toContain('logged parent');
+    // Nor does its own view name the token that made it.
+    const self = expectStatus(await as(child.secret).get(child.token.id), 200);
+    expect(self.created_by).toEqual({ type: 'token', id: null, name: '(a token above this one)' });
+    expect(JSON.stringify(self)).not.toContain(parent.token.id);
+    expect(expectStatus(await as(child.secret).get(grandchild.token.id), 200).created_by).toMatchObject({ id: child.token.id });
   });
 });

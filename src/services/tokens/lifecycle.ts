@@ -1,3 +1,4 @@
+import type { Manager } from '../../core/authority.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
@@ -40,8 +41,8 @@ const SYSTEM: Actor = { type: 'system', id: null, name: 'retention' };
 export class TokenLifecycle {
   constructor(private readonly deps: LifecycleDeps) {}
 
-  private view(row: TokensTable, plan: PlanName): TokenView {
-    return toTokenView(this.deps.usage.overlay(row), plan, this.deps.clock.now());
+  private view(row: TokensTable, plan: PlanName, viewer: Manager): TokenView {
+    return toTokenView(this.deps.usage.overlay(row), plan, this.deps.clock.now(), viewer);
   }
 
   private forget(hashes: string[]): void {
@@ -61,20 +62,20 @@ export class TokenLifecycle {
   private async setPaused(principal: Principal, id: string, paused: boolean): Promise<TokenView> {
     const { db, audit, management } = this.deps;
     const action = paused ? 'pause' : 'resume';
-    const { row, plan, changed } = await db.transaction().execute(async (trx) => {
+    const { row, plan, changed, manager } = await db.transaction().execute(async (trx) => {
       const opened = await management.open(trx, principal, id, action);
-      const { token: row, plan, now } = opened;
-      if (opened.acceptance === 'unchanged') return { row, plan, changed: false };
+      const { token: row, plan, now, manager } = opened;
+      if (opened.acceptance === 'unchanged') return { row, plan, changed: false, manager };
       if (!paused) await management.checkOutcome(trx, principal, opened, 'resume', opened.target.access);
       const change = { paused_at: paused ? now : null };
       await trx.updateTable('tokens').set(change).where('id', '=', id).execute();
       await audit.append(trx, principal.accountId, {
         action: paused ? 'token.paused' : 'token.resumed', actor: principal.actor, target: { type: 'token', id, name: row.name }, meta: principal.meta,
       }, now);
-      return { row: { ...row, ...change }, plan, changed: true };
+      return { row: { ...row, ...change }, plan, changed: true, manager };
     });
     if (changed) this.forget([row.hash]);
-    return this.view(row, plan);
+    return this.view(row, plan, manager);
   }
 
   /**
@@ -85,12 +86,12 @@ export class TokenLifecycle {
     requireFreshAuth(principal, 'revoke a token');
     const { db, audit, management } = this.deps;
     const result = await db.transaction().execute(async (trx) => {
-      const { token: row, plan, now } = await management.open(trx, principal, id, 'revoke');
+      const { token: row, plan, now, manager } = await management.open(trx, principal, id, 'revoke');
       const hashes = await revokeSubtree(trx, audit, principal, row, reason ?? null, now);
-      return { row: { ...row, revoked_at: now, revoke_reason: reason ?? null }, plan, hashes };
+      return { row: { ...row, revoked_at: now, revoke_reason: reason ?? null }, plan, hashes, manager };
     });
     this.forget(result.hashes);
-    return this.view(result.row, result.plan);
+    return this.view(result.row, result.plan, result.manager);
   }
 
   /** Inside a domain's deletion: revokes the tokens constrained to that domain alone (and what is below them). */
@@ -142,10 +143,11 @@ export class TokenLifecycle {
         action: 'token.rotated', actor: principal.actor, target: { type: 'token', id: old.id, name: old.name },
         details: { successor: successor.id, old_expires_at: new Date(graceEnd).toISOString(), grace_seconds: graceSeconds }, meta: principal.meta,
       }, now);
-      return { successor, secret, previous: { ...old, rotated_to: successor.id, expires_at: graceEnd }, plan, ended };
+      return { successor, secret, previous: { ...old, rotated_to: successor.id, expires_at: graceEnd }, plan, ended, manager: opened.manager };
     });
     this.forget([result.previous.hash, ...result.ended]);
-    return { token: this.view(result.successor, result.plan), secret: result.secret, previous: this.view(result.previous, result.plan) };
+    const { manager } = result;
+    return { token: this.view(result.successor, result.plan, manager), secret: result.secret, previous: this.view(result.previous, result.plan, manager) };
   }
 
   /** Ends, now, the grace period of any earlier secret of the lineage still working. Returns their hashes. */

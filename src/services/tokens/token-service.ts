@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { firstWidening } from '../../core/access.js';
-import { ancestryUnder, sees } from '../../core/authority.js';
+import { ancestryUnder, sees, type Manager } from '../../core/authority.js';
 import { PLANS, type PlanName } from '../../core/catalog.js';
 import { iso, type Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
@@ -74,8 +74,8 @@ const isoOf = (ms: number | null): string | null => (ms === null ? null : iso(ms
 export class TokenService {
   constructor(private readonly deps: TokenServiceDeps) {}
 
-  view(row: TokensTable, plan: PlanName): TokenView {
-    return toTokenView(this.deps.usage.overlay(row), plan, this.deps.clock.now());
+  view(row: TokensTable, plan: PlanName, viewer?: Manager): TokenView {
+    return toTokenView(this.deps.usage.overlay(row), plan, this.deps.clock.now(), viewer);
   }
 
   async create(principal: Principal, input: CreateTokenInput): Promise<{ token: TokenView; secret: string }> {
@@ -111,8 +111,8 @@ export class TokenService {
   }
 
   async get(principal: Principal, id: string): Promise<TokenView> {
-    const { token, plan } = await this.deps.management.open(this.deps.db, principal, id, 'read');
-    return this.view(token, plan);
+    const { token, plan, manager } = await this.deps.management.open(this.deps.db, principal, id, 'read');
+    return this.view(token, plan, manager);
   }
 
   async list(principal: Principal, filter: ListTokensFilter): Promise<{ data: TokenView[]; next_cursor: string | null }> {
@@ -148,7 +148,7 @@ export class TokenService {
       cursor = batch[batch.length - 1]?.id;
     }
     const data = page.slice(0, filter.limit);
-    return { data: data.map((row) => this.view(row, plan)), next_cursor: page.length > filter.limit ? data[data.length - 1]!.id : null };
+    return { data: data.map((row) => this.view(row, plan, manager)), next_cursor: page.length > filter.limit ? data[data.length - 1]!.id : null };
   }
 
   async update(principal: Principal, id: string, input: UpdateTokenInput): Promise<TokenView> {
@@ -178,7 +178,7 @@ export class TokenService {
           await management.checkOutcome(trx, principal, opened, 'edit', accessOfSpec(after));
         }
       }
-      if (Object.keys(changes).length === 0) return { row, plan, hashes: [] as string[] };
+      if (Object.keys(changes).length === 0) return { row, plan, manager: opened.manager, hashes: [] as string[] };
       await trx.updateTable('tokens').set(next).where('id', '=', id).execute();
       await audit.append(trx, principal.accountId, {
         action: 'token.updated', actor: principal.actor, target: { type: 'token', id, name: next.name ?? row.name },
@@ -188,10 +188,10 @@ export class TokenService {
       // Narrowed in any dimension: what lies below it is narrowed with it.
       const narrowed = firstWidening(accessOf(row), accessOf(updated)) !== null;
       const below = narrowed ? await narrowSubtree(trx, audit, principal, updated, now) : [];
-      return { row: updated, plan, hashes: [row.hash, ...below] };
+      return { row: updated, plan, manager: opened.manager, hashes: [row.hash, ...below] };
     });
     if (result.hashes.length) verifier.invalidate(...result.hashes);
-    return this.view(result.row, result.plan);
+    return this.view(result.row, result.plan, result.manager);
   }
 
   /** The token's access as the edit asks for it; fields not in the request keep their value. */

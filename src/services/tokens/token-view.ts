@@ -1,9 +1,11 @@
+import { relationOf, type Manager } from '../../core/authority.js';
 import { iso, isoOrNull } from '../../core/clock.js';
 import { statusOf, type TokenStatus } from '../../core/policy.js';
 import { effectiveScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { TokensTable } from '../../store/schema.js';
+import { placeOf } from './token-access.js';
 
 export interface TokenView {
   id: string;
@@ -38,8 +40,16 @@ export function tokenStatus(row: Pick<TokensTable, 'revoked_at' | 'deleted_at' |
   return statusOf({ revokedAt: row.revoked_at ?? row.deleted_at, expiresAt: row.expires_at, pausedAt: row.paused_at }, now);
 }
 
-export function toTokenView(row: TokensTable, plan: PlanName, now: number): TokenView {
+/** What a token is told of the token above it, which does not exist for it: that there is one. */
+export const HIDDEN_CREATOR = { type: 'token', id: null, name: '(a token above this one)' } as const;
+
+/**
+ * The token as `viewer` may see it. A token looking at itself (or its own predecessor) is not told
+ * which token made it: its ancestors are not its to see.
+ */
+export function toTokenView(row: TokensTable, plan: PlanName, now: number, viewer: Manager = { kind: 'person' }): TokenView {
   const type = row.type as TokenType;
+  const hideCreator = viewer.kind === 'token' && row.created_by_type === 'token' && relationOf(viewer, placeOf(row)) === 'self';
   const scopes = JSON.parse(row.scopes) as string[];
   return {
     id: row.id,
@@ -55,7 +65,7 @@ export function toTokenView(row: TokensTable, plan: PlanName, now: number): Toke
     visible_prefix: row.visible_prefix,
     last4: row.last4,
     created_at: iso(row.created_at),
-    created_by: { type: row.created_by_type, id: row.created_by_id, name: row.created_by_name },
+    created_by: hideCreator ? { ...HIDDEN_CREATOR } : { type: row.created_by_type, id: row.created_by_id, name: row.created_by_name },
     expires_at: isoOrNull(row.expires_at),
     paused_at: isoOrNull(row.paused_at),
     first_used_at: isoOrNull(row.first_used_at),
