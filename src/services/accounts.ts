@@ -67,7 +67,7 @@ export class AccountService {
     const account = { id: newId('acc'), name: input.name, plan: input.plan, created_at: iso(now) };
     const passwordHash = await passwords.hash(input.owner.password);
     const owner = await db.transaction().execute(async (trx) => {
-      await trx.insertInto('accounts').values({ ...account, audit_seq: 0, audit_head: '' }).execute();
+      await trx.insertInto('accounts').values({ ...account, audit_seq: 0, audit_head: '', audit_head_mac: null }).execute();
       const user = await this.insertUser(trx, account.id, input.owner, 'owner', passwordHash, now);
       await this.deps.audit.append(trx, account.id, {
         action: 'account.created', actor: OPERATOR, target: { type: 'account', id: account.id, name: account.name },

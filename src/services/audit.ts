@@ -57,6 +57,10 @@ const canonical = (row: Unsigned): string =>
 
 const signed = (secret: string, row: Unsigned): string => createHmac('sha256', secret).update(canonical(row)).digest('hex');
 
+/** The signature of where an account's chain ends: without it, cutting the tail off would go unseen. */
+const headSignature = (secret: string, accountId: string, seq: number, hash: string): string =>
+  createHmac('sha256', secret).update(JSON.stringify(['head', accountId, seq, hash])).digest('hex');
+
 /** How events were hashed before they were signed: plain SHA-256, without the key id. */
 function unsignedHash(row: Unsigned): string {
   const fields = [
@@ -116,9 +120,12 @@ export class AuditLog {
       prev_hash: head.audit_head,
       key_id: this.keys.signing.id,
     };
-    const hash = signed(this.keys.signing.secret, row);
+    const { id: keyId, secret } = this.keys.signing;
+    const hash = signed(secret, row);
     await trx.insertInto('audit_events').values({ ...row, hash }).execute();
-    await trx.updateTable('accounts').set({ audit_head: hash }).where('id', '=', accountId).execute();
+    await trx.updateTable('accounts')
+      .set({ audit_head: hash, audit_head_mac: `${keyId}.${headSignature(secret, accountId, row.seq, hash)}` })
+      .where('id', '=', accountId).execute();
   }
 
   /**
@@ -153,9 +160,19 @@ export class AuditLog {
       checked += 1;
     }
     if (unsigned > 0 && !signedSeen) return broken({ id: rows[0]!.id, seq: 1, reason: 'unsigned' });
-    const head = await db.selectFrom('accounts').select(['audit_seq', 'audit_head']).where('id', '=', accountId).executeTakeFirst();
-    if (head && (head.audit_seq !== checked || head.audit_head !== prev)) return broken({ id: null, seq: checked + 1, reason: 'missing' });
-    return { valid: true, checked, unsigned, first_broken: null };
+    // Where the chain ends is signed too: a chain cut short, or emptied, no longer ends where the
+    // signature says. (Every account has at least the event of its creation.)
+    const head = await db.selectFrom('accounts').select(['audit_seq', 'audit_head', 'audit_head_mac']).where('id', '=', accountId).executeTakeFirst();
+    if (head && !this.headHolds(accountId, head, checked, prev)) return broken({ id: null, seq: checked + 1, reason: 'missing' });
+    return { valid: true, checked, unsigned, first_broken: null, head: { seq: checked, hash: prev } };
+  }
+
+  private headHolds(accountId: string, head: { audit_seq: number; audit_head: string; audit_head_mac: string | null }, seq: number, hash: string): boolean {
+    if (head.audit_seq !== seq || head.audit_head !== hash || seq === 0) return false;
+    if (head.audit_head_mac === null) return false;
+    const [keyId, mac] = head.audit_head_mac.split('.');
+    const secret = this.keys.verifying.get(keyId!);
+    return secret !== undefined && mac !== undefined && sameText(headSignature(secret, accountId, seq, hash), mac);
   }
 
   /**

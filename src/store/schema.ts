@@ -9,6 +9,8 @@ export interface AccountsTable {
   plan: string;
   audit_seq: number;
   audit_head: string;
+  /** `<key id>.<HMAC of the head>`: the chain ends here, signed; null before the first signed event. */
+  audit_head_mac: string | null;
   created_at: string;
 }
 

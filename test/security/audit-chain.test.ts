@@ -100,6 +100,21 @@ describe('the audit chain', () => {
     expect(reasons).toEqual(['hash_mismatch', 'unsigned', 'unknown_key']);
   });
 
+  it('notices a chain cut short or emptied, though the account row was made to match, and names its head for anchoring elsewhere', async () => {
+    const { owner, events } = await accountWithEvents();
+    const whole = await verify(owner);
+    expect(whole.head).toEqual({ seq: events.length, hash: events[events.length - 1]!.hash });
+    const cut = async (keep: number) => {
+      await h.ctx.db.deleteFrom('audit_events').where('account_id', '=', owner.accountId).where('seq', '>', keep).execute();
+      const last = keep === 0 ? '' : (await h.ctx.db.selectFrom('audit_events').select('hash').where('account_id', '=', owner.accountId).where('seq', '=', keep).executeTakeFirstOrThrow()).hash;
+      await h.ctx.db.updateTable('accounts').set({ audit_seq: keep, audit_head: last }).where('id', '=', owner.accountId).execute();
+    };
+    await cut(2);
+    expect(await verify(owner)).toMatchObject({ valid: false, checked: 2, first_broken: { id: null, seq: 3, reason: 'missing' } });
+    await cut(0);
+    expect(await verify(owner)).toMatchObject({ valid: false, checked: 0, first_broken: { seq: 1, reason: 'missing' } });
+  });
+
   it('names each event’s key, and still verifies after the key is rotated while the old one is kept for verifying', async () => {
     const { owner, events } = await accountWithEvents();
     const oldKeyId = auditKeys([TEST_AUDIT_KEY]).signing.id;

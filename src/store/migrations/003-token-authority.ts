@@ -5,7 +5,8 @@ import { sql, type Kysely, type Migration } from 'kysely';
  * past year 9999 sorts wrong), each token's lineage and ancestry (so "is this a descendant" is a
  * read of one row, and a rotation moves nothing), message tokens carrying their mailbox's domain,
  * and a key id on every audit event. SQLite cannot change a column's type, so the tokens table is
- * rebuilt; the same rebuild runs on PostgreSQL, so that both stores end up alike.
+ * rebuilt; the same rebuild runs on PostgreSQL, so that both stores end up alike. The account row
+ * gets a signature of its chain's head, so that a chain cut short is told from a whole one.
  */
 type Dialect = 'sqlite' | 'postgres';
 
@@ -112,6 +113,7 @@ export function tokenAuthority(dialect: Dialect): Migration {
       await db.schema.createIndex('tokens_lineage').on('tokens').columns(['lineage_id']).execute();
 
       await db.schema.alterTable('audit_events').addColumn('key_id', 'text').execute();
+      await db.schema.alterTable('accounts').addColumn('audit_head_mac', 'text').execute();
     },
     async down(): Promise<void> {
       throw new Error('003-token-authority cannot be undone: token instants and ancestry have no earlier form');
