@@ -30,8 +30,21 @@ export interface TokenGrant {
   readonly revokedAt: number | null;
   readonly pausedAt: number | null;
   readonly expiresAt: number | null;
-  /** Optional per-token limit; enforced by a shared counter after the decision, not by `decide`. */
-  readonly rateLimit: { readonly requests: number; readonly perSeconds: number } | null;
+  /**
+   * The rate limits a use of this token counts against: its own, and each limited token above it
+   * (a limit covers the token and everything below it). Enforced by shared counters after the
+   * decision, not by `decide`. Empty for most tokens.
+   */
+  readonly budgets: readonly Budget[];
+}
+
+/** One rate limit a use counts against, counted per lineage: a rotation does not reset it. */
+export interface Budget {
+  readonly key: string;
+  readonly requests: number;
+  readonly perSeconds: number;
+  /** The token's own limit, or one of a token above it. */
+  readonly own: boolean;
 }
 
 export interface Ask {

@@ -1,7 +1,7 @@
 import { PLANS, type PlanName } from '../core/catalog.js';
 import { parseDuration } from '../core/duration.js';
 import { compileAllowlist, type IpMatcher } from '../core/ip-allowlist.js';
-import type { TokenGrant } from '../core/policy.js';
+import type { Budget, TokenGrant } from '../core/policy.js';
 import { closure, effectiveScopes } from '../core/scopes.js';
 import type { TokenType } from '../core/token-format.js';
 import type { GrantRow } from '../store/lookups.js';
@@ -15,6 +15,7 @@ const scopeSets = new Map<string, { granted: ReadonlySet<string>; effective: Rea
 const domainSets = new Map<string, ReadonlySet<string>>();
 const matchers = new Map<string, IpMatcher>();
 const rateLimits = new Map<string, { requests: number; perSeconds: number }>();
+const NO_BUDGETS: readonly Budget[] = [];
 /** Account ids, types and plan names repeat across tokens; each row read brings its own copy. */
 const strings = new Map<string, string>();
 const shared = <T extends string>(text: T): T => intern(strings, text, () => text) as T;
@@ -30,11 +31,26 @@ function intern<T>(table: Map<string, T>, key: string, make: () => T): T {
 
 export type GrantSource = Omit<GrantRow, 'plan'>;
 
+const limitOf = (text: string) =>
+  intern(rateLimits, text, () => {
+    const { requests, per } = JSON.parse(text) as { requests: number; per: string };
+    return { requests, perSeconds: parseDuration(per) ?? 1 };
+  });
+
+/** The limits a use counts against: the token's own, then those of the lineages above it. */
+function budgetsOf(row: GrantSource, above: readonly { lineage: string; rateLimit: string | null }[]): readonly Budget[] {
+  const budgets: Budget[] = [];
+  if (row.rate_limit !== null) budgets.push({ key: row.lineage_id, ...limitOf(row.rate_limit), own: true });
+  for (const { lineage, rateLimit } of above) if (rateLimit !== null) budgets.push({ key: lineage, ...limitOf(rateLimit), own: false });
+  return budgets.length ? budgets : NO_BUDGETS;
+}
+
 /**
  * The fields a decision reads come first: a record's in-object fields are laid out in literal
  * order, and with a million cached the first cache line of each is often all a decision touches.
+ * `above`: the rate limits of the lineages above the token, nearest last.
  */
-export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: number): TokenGrant {
+export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: number, above: readonly { lineage: string; rateLimit: string | null }[] = []): TokenGrant {
   const type = shared(row.type as TokenType);
   const plan = shared(rowPlan);
   const scopes = intern(scopeSets, `${type}|${plan}|${row.scopes}`, () => {
@@ -60,9 +76,6 @@ export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: numb
     lineageId: row.lineage_id,
     accountId: shared(row.account_id),
     name: row.name,
-    rateLimit: row.rate_limit === null ? null : intern(rateLimits, row.rate_limit, () => {
-      const { requests, per } = JSON.parse(row.rate_limit!) as { requests: number; per: string };
-      return { requests, perSeconds: parseDuration(per) ?? 1 };
-    }),
+    budgets: budgetsOf(row, above),
   };
 }

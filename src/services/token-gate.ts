@@ -62,14 +62,14 @@ export class TokenGate {
   }
 
   private admitted(grant: TokenGrant, denial: Denial | null, ip: string | null): GateResult | Promise<GateResult> {
-    if (denial === null && grant.rateLimit !== null) return this.limited(grant, grant.rateLimit, ip);
+    if (denial === null && grant.budgets.length > 0) return this.limited(grant, ip);
     return this.settle(grant, denial, ip);
   }
 
-  private async limited(grant: TokenGrant, limit: NonNullable<TokenGrant['rateLimit']>, ip: string | null): Promise<GateResult> {
+  private async limited(grant: TokenGrant, ip: string | null): Promise<GateResult> {
     let denial: Denial | null = null;
     try {
-      await this.deps.rateLimiter.consume(grant.id, limit);
+      await this.deps.rateLimiter.consume(grant.budgets);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       denial = { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };

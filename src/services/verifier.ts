@@ -5,7 +5,8 @@ import type { TokenGrant } from '../core/policy.js';
 import { hashSecret, hasTokenShape, recognise, tokenTypeOfWord } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
 import type { ChangeFeed, Invalidation } from '../store/change-feed.js';
-import { grantReader, type GrantRow, type Lookup } from '../store/lookups.js';
+import { grantReader, lineageLimitReader, type GrantRow, type Lookup } from '../store/lookups.js';
+import { decodeAncestry } from '../store/token-codec.js';
 import { compileGrant } from './grants.js';
 
 export interface VerifierOptions {
@@ -35,6 +36,7 @@ export class Verifier {
   private generation = 0;
 
   private readonly read: Lookup<GrantRow>;
+  private readonly readLimit: Lookup<{ rate_limit: string | null }>;
   /**
    * Grants record their load time from here, not from 1970: a small integer is stored inside the
    * record, while epoch milliseconds would be a separate heap number, one more cache miss per hit.
@@ -43,6 +45,7 @@ export class Verifier {
 
   constructor(private readonly options: VerifierOptions) {
     this.read = grantReader(options.db);
+    this.readLimit = lineageLimitReader(options.db);
     this.grants = new DigestMap(options.maxTokens);
     this.epoch = options.clock.now();
   }
@@ -82,14 +85,26 @@ export class Verifier {
     return row instanceof Promise ? row.then((found) => this.admit(hash, found, generation)) : this.admit(hash, row, generation);
   }
 
-  private admit(hash: string, row: GrantRow | undefined, generation: number): TokenGrant | null {
+  private admit(hash: string, row: GrantRow | undefined, generation: number): TokenGrant | null | Promise<TokenGrant | null> {
     if (row === undefined) {
       this.options.onOutcome?.('unknown');
       this.rememberUnknown(hash);
       return null;
     }
     this.options.onOutcome?.('miss');
-    const grant = compileGrant(row, row.plan as PlanName, this.options.clock.now() - this.epoch);
+    if (row.ancestry === '') return this.compile(hash, row, [], generation);
+    // A token below others counts against their rate limits too: read them with it.
+    const lineages = decodeAncestry(row.ancestry);
+    const limits = lineages.map((lineage) => this.readLimit(lineage));
+    const above = (found: ({ rate_limit: string | null } | undefined)[]) =>
+      lineages.map((lineage, i) => ({ lineage, rateLimit: found[i]?.rate_limit ?? null }));
+    return limits.some((limit) => limit instanceof Promise)
+      ? Promise.all(limits).then((found) => this.compile(hash, row, above(found), generation))
+      : this.compile(hash, row, above(limits as ({ rate_limit: string | null } | undefined)[]), generation);
+  }
+
+  private compile(hash: string, row: GrantRow, above: { lineage: string; rateLimit: string | null }[], generation: number): TokenGrant {
+    const grant = compileGrant(row, row.plan as PlanName, this.options.clock.now() - this.epoch, above);
     if (generation === this.generation) this.grants.set(hash, grant);
     return grant;
   }

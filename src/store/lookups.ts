@@ -27,8 +27,8 @@ export function preparedLookup<Row>(db: Db, byKey: (key: string) => KeyedQuery<R
 
 export type GrantRow = Pick<
   TokensTable,
-  | 'id' | 'account_id' | 'name' | 'type' | 'lineage_id' | 'scopes' | 'domains' | 'mailbox_id' | 'ip_allowlist' | 'revoked_at' | 'paused_at'
-  | 'expires_at' | 'deleted_at' | 'rate_limit'
+  | 'id' | 'account_id' | 'name' | 'type' | 'lineage_id' | 'ancestry' | 'scopes' | 'domains' | 'mailbox_id' | 'ip_allowlist' | 'revoked_at'
+  | 'paused_at' | 'expires_at' | 'deleted_at' | 'rate_limit'
 > & Pick<AccountsTable, 'plan'>;
 
 /** A token and its account's plan, by hash. */
@@ -37,11 +37,18 @@ export function grantReader(db: Db): Lookup<GrantRow> {
     .selectFrom('tokens')
     .innerJoin('accounts', 'accounts.id', 'tokens.account_id')
     .select([
-      'tokens.id', 'tokens.account_id', 'tokens.name', 'tokens.type', 'tokens.lineage_id', 'tokens.scopes', 'tokens.domains',
+      'tokens.id', 'tokens.account_id', 'tokens.name', 'tokens.type', 'tokens.lineage_id', 'tokens.ancestry', 'tokens.scopes', 'tokens.domains',
       'tokens.mailbox_id', 'tokens.ip_allowlist', 'tokens.revoked_at', 'tokens.paused_at', 'tokens.expires_at',
       'tokens.deleted_at', 'tokens.rate_limit', 'accounts.plan',
     ]);
   return preparedLookup<GrantRow>(db, (hash) => query.where('tokens.hash', '=', hash));
+}
+
+/** The rate limit of a lineage's current, live token, by lineage id: what a token below it counts against. */
+export function lineageLimitReader(db: Db): Lookup<{ rate_limit: string | null }> {
+  const query = db.selectFrom('tokens').select('rate_limit')
+    .where('rotated_to', 'is', null).where('revoked_at', 'is', null).where('deleted_at', 'is', null);
+  return preparedLookup<{ rate_limit: string | null }>(db, (lineage) => query.where('lineage_id', '=', lineage));
 }
 
 /** The account a live domain belongs to, by the domain's id. */

@@ -210,6 +210,37 @@ describe('rate limits cannot be shed', () => {
     expect((await mint(limited.secret, { name: 'stricter', scopes: ['domains:read'], rate_limit: { requests: 10, per: '1h' } })).token.rate_limit).toEqual({ requests: 10, per: '1h' });
   });
 
+  it('counts what is below a limited token against its limit too: minting or rotating multiplies nothing', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'five an hour', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 5, per: '1h' } });
+    // Minting counts too: two of the parent's five.
+    const children = [await mint(parent.secret, { name: 'c1', scopes: ['domains:read'] }), await mint(parent.secret, { name: 'c2', scopes: ['domains:read'] })];
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) for (const child of children) statuses.push((await use(child.secret)).statusCode);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(3);
+    const refused = await use(children[0]!.secret);
+    expect(expectError(refused, 429, 'rate_limited').message).toContain('a token above this one');
+    expectError(await use(parent.secret), 429, 'rate_limited');
+    // A rotation shares its predecessor's count rather than starting afresh.
+    const limited = await createToken(h, session(), { name: 'two an hour', scopes: ['domains:read'], rate_limit: { requests: 2, per: '1h' } });
+    for (let i = 0; i < 2; i += 1) expectStatus(await use(limited.secret), 200);
+    const rotated = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${limited.token.id}/rotate`, headers: session(), payload: {} }), 200);
+    expectError(await use(rotated.secret), 429, 'rate_limited');
+  });
+
+  it('re-reads what is below a token whose limit changed: the new limit counts at once', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'loosened', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 3, per: '1h' } });
+    const child = await mint(parent.secret, { name: 'child', scopes: ['domains:read'] });
+    const sibling = await mint(parent.secret, { name: 'sibling', scopes: ['domains:read'] });
+    // Two mints and the sibling's use spend the parent's three; the child's own three are untouched.
+    expectStatus(await use(sibling.secret), 200);
+    expect(expectError(await use(child.secret), 429, 'rate_limited').message).toContain('a token above this one');
+    // The owner lifts the parent's limit; the child, counted against its own alone now, goes on.
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${parent.token.id}`, headers: session(), payload: { rate_limit: null } }), 200);
+    expectStatus(await use(child.secret), 200);
+  });
+
   it('asks a person to confirm their password before removing or loosening a limit', async () => {
     await fresh();
     const { token } = await createToken(h, session(), { name: 'limited by owner', scopes: ['domains:read'], rate_limit: { requests: 5, per: '1m' } });

@@ -17,7 +17,7 @@ import { accessOf, accessOfSpec, placeOf, specOf, type AccessSpec } from './toke
 import {
   defaultExpiry, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveRateLimit, storedRateLimit, type RateLimitInput,
 } from './token-input.js';
-import { insertToken, liveDomainIds, visibleTo, type Trx } from './token-store.js';
+import { insertToken, liveDomainIds, subtreeHashes, visibleTo, type Trx } from './token-store.js';
 import { toTokenView, type TokenView } from './token-view.js';
 import { narrowSubtree } from './tree.js';
 
@@ -188,7 +188,9 @@ export class TokenService {
       // Narrowed in any dimension: what lies below it is narrowed with it.
       const narrowed = firstWidening(accessOf(row), accessOf(updated)) !== null;
       const below = narrowed ? await narrowSubtree(trx, audit, principal, updated, now) : [];
-      return { row: updated, plan, manager: opened.manager, hashes: [row.hash, ...below] };
+      // Everything below counts against this token's rate limit: their cached grants hold the old one.
+      const counting = 'rate_limit' in changes ? await subtreeHashes(trx, principal.accountId, updated.lineage_id) : [];
+      return { row: updated, plan, manager: opened.manager, hashes: [...new Set([row.hash, ...below, ...counting])] };
     });
     if (result.hashes.length) verifier.invalidate(...result.hashes);
     return this.view(result.row, result.plan, result.manager);

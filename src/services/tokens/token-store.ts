@@ -76,6 +76,14 @@ export async function liveDescendants(db: DbOrTrx, accountId: string, lineageId:
     .execute();
 }
 
+/** The hashes of every token below a lineage not yet revoked: what to forget when a limit they count against changes. */
+export async function subtreeHashes(db: DbOrTrx, accountId: string, lineageId: string): Promise<string[]> {
+  const rows = await db.selectFrom('tokens').select('hash')
+    .where('account_id', '=', accountId).where('revoked_at', 'is', null).where((eb) => under(eb, lineageId))
+    .execute();
+  return rows.map((row) => row.hash);
+}
+
 /** Live tokens of the account, or of one lineage's subtree. */
 export async function countLive(db: DbOrTrx, accountId: string, now: number, belowLineage?: string): Promise<number> {
   const row = await db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n'))
