@@ -181,11 +181,13 @@ export function principalOf(request: FastifyRequest, config: Config, clock: Cloc
   const meta = requestMeta(request);
   if (caller?.kind === 'token') {
     const { grant } = caller;
+    const rule = request.routeOptions.config.auth;
     return {
       accountId: grant.accountId,
       actor: { type: 'token', id: grant.id, name: grant.name },
       visibility: { domains: grant.domains, mailboxId: grant.mailboxId },
       grant,
+      requiredScope: rule?.kind === 'account' ? rule.scope[grant.type] ?? null : null,
       freshAuth: true,
       managesTokens: true,
       meta,
@@ -198,6 +200,7 @@ export function principalOf(request: FastifyRequest, config: Config, clock: Cloc
       actor: { type: 'user', id: session.user.id, name: session.user.email },
       visibility: SEES_EVERYTHING,
       grant: null,
+      requiredScope: null,
       freshAuth: clock.now() - session.reauthAt <= config.reauthWindowSeconds * 1000,
       managesTokens: config.tokenManagers.includes(session.user.role as 'owner' | 'admin'),
       meta,

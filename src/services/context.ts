@@ -30,6 +30,8 @@ export interface Principal {
   visibility: Visibility;
   /** Set when acting through a token: the ceiling for any token it mints or changes. */
   grant: TokenGrant | null;
+  /** The scope the route asked of that token (null for people, or a route that asks none). */
+  requiredScope: string | null;
   /** A password check within the re-auth window (always true for tokens, which have no password). */
   freshAuth: boolean;
   /**

@@ -134,6 +134,22 @@ describe('a child never outlives its parent', () => {
   });
 });
 
+describe('a token acts as it is now, not as a cache remembers it', () => {
+  it('decides again on the acting token’s own row, which another node may just have narrowed', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'narrowed elsewhere', scopes: ['tokens:full', 'domains:read'] });
+    const child = await mint(parent.secret, { name: 'child', scopes: ['domains:read'] });
+    expectStatus(await as(parent.secret).get(child.token.id), 200);
+    // As another node would: the row changes, and this node hears nothing.
+    await h.ctx.db.updateTable('tokens').set({ scopes: JSON.stringify(['domains:read']) }).where('id', '=', parent.token.id).execute();
+    expectStatus(await use(parent.secret), 200);
+    expect(expectError(await as(parent.secret).post(child.token.id, 'revoke'), 403, 'insufficient_scope').details).toEqual({ scope: 'tokens:full' });
+    await h.ctx.db.updateTable('tokens').set({ scopes: JSON.stringify(['tokens:full', 'domains:read']), ip_allowlist: JSON.stringify(['192.0.2.1']) }).where('id', '=', parent.token.id).execute();
+    expectError(await as(parent.secret).post(child.token.id, 'revoke'), 403, 'ip_not_allowed');
+    expect((await ownerView(child.token.id)).status).toBe('active');
+  });
+});
+
 describe('a token has at most two working secrets', () => {
   it('ends the earlier secret’s grace period when a token is rotated again', async () => {
     await fresh();

@@ -4,18 +4,14 @@ import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
 import { ApiError, forbidden, notFound } from '../../core/errors.js';
 import { admit, lifecycleStateOf, type LifecycleState } from '../../core/lifecycle.js';
+import { decide } from '../../core/policy.js';
+import { compileGrant } from '../grants.js';
 import type { TokensTable } from '../../store/schema.js';
 import type { Principal } from '../context.js';
 import { accessOf, factsOf, placeOf } from './token-access.js';
 import { requireFreshAuth } from './token-input.js';
 import { ancestorsOf, countLive, findToken, lockAccount, planOf, visibleTokenIds, type DbOrTrx, type Trx } from './token-store.js';
 
-/**
- * The one way into a token change. Every management route reaches the token it acts on through
- * `open` (or, to make one, `checkMint`), which locks the account first, reads the acting token
- * again, and asks the authority rule and the lifecycle table, in that order: absent (404),
- * not allowed (403), not in this state (409). Nothing changes a token without coming through here.
- */
 export interface ManagementLimits {
   maxLivePerAccount: number;
   maxLiveDescendants: number;
@@ -37,25 +33,28 @@ export interface OpenToken extends Acting {
   now: number;
 }
 
-const REFUSED_STATE: Record<string, { code: 'token_revoked' | 'token_expired' | 'token_paused'; message: string }> = {
-  revoked: { code: 'token_revoked', message: 'this token has been revoked' },
-  expired: { code: 'token_expired', message: 'this token has expired' },
-  paused: { code: 'token_paused', message: 'this token is paused' },
-};
-
+/**
+ * The one way into a token change. Every management route reaches the token it acts on through
+ * `open` (or, to make one, `beginMint` and `checkMint`), which locks the account first, decides
+ * on the acting token again as it is now, and asks the authority rule and the lifecycle table, in
+ * that order: absent (404), not allowed (403), not in this state (409). Nothing changes a token
+ * without coming through here.
+ */
 export class TokenManagement {
   constructor(private readonly deps: { clock: Clock; limits: ManagementLimits }) {}
 
   /**
-   * Who acts, as the store has it now: a token is read again rather than trusted from the verify
-   * cache, which may be one invalidation notice behind (a token revoked or narrowed on another node).
+   * Who acts, as the store has it now. The verify cache may be one invalidation notice behind (a
+   * token revoked, paused or narrowed on another node), so the acting token is read again and the
+   * whole policy decided once more on that row: status, plan, address, and the route's scope.
    */
   async acting(db: DbOrTrx, principal: Principal, now: number): Promise<Acting> {
     if (principal.grant === null) return { manager: { kind: 'person' }, row: null };
     const row = await findToken(db, principal.accountId, principal.grant.id);
     if (!row) throw new ApiError('token_revoked', 'this token has been revoked');
-    const refused = REFUSED_STATE[lifecycleStateOf(factsOf(row), now)];
-    if (refused) throw new ApiError(refused.code, refused.message);
+    const current = compileGrant(row, await planOf(db, principal.accountId), 0);
+    const denial = decide(current, { scope: principal.requiredScope, ip: principal.meta.ip, now });
+    if (denial) throw new ApiError(denial.code, denial.message, denial.details);
     return { manager: { kind: 'token', place: placeOf(row), access: accessOf(row) }, row };
   }
 
