@@ -29,7 +29,8 @@ import { accessLogRoutes } from './http/routes/access-logs.js';
 import { installAccessLog } from './http/access-log-hook.js';
 import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
 import { AccountService } from './services/accounts.js';
-import { connectRedis, memoryLimiters, redisLimiters, TokenRateLimiter } from './services/limits.js';
+import { connectRedis, memoryLimiters, redisLimiters } from './services/limits.js';
+import { memoryRateStore, redisRateStore, TokenRateLimiter } from './services/token-rate.js';
 import { PeriodicJob } from './services/periodic.js';
 import { TokenGate } from './services/token-gate.js';
 import { PasswordThrottle } from './services/throttle.js';
@@ -98,7 +99,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   redis?.on('error', (error) => report('redis')(error));
   const limiters = redis ? redisLimiters(redis) : memoryLimiters;
-  const tokenRateLimiter = new TokenRateLimiter(limiters);
+  const tokenRateLimiter = new TokenRateLimiter(redis ? redisRateStore(redis) : memoryRateStore(), clock);
   const accounts = new AccountService({
     db, clock, audit, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
     throttle: new PasswordThrottle(config.passwordThrottle, limiters),

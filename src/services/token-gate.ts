@@ -3,7 +3,7 @@ import { ApiError } from '../core/errors.js';
 import { decide, type Denial, type TokenGrant } from '../core/policy.js';
 import type { TokenType } from '../core/token-format.js';
 import type { DomainDirectory } from './domain-directory.js';
-import type { TokenRateLimiter } from './limits.js';
+import type { TokenRateLimiter } from './token-rate.js';
 import type { UsageRecorder } from './usage.js';
 import type { Verifier } from './verifier.js';
 

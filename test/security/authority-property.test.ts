@@ -162,8 +162,8 @@ const LIFETIMES = ['1d', '7d', '30d', '90d'];
 const RATES = [{ requests: 100, per: '1m' }, { requests: 10, per: '1m' }, { requests: 5000, per: '1h' }, { requests: 50, per: '1s' }];
 
 /** An ask for a new or changed token: usually inside `base` (the actor), sometimes anything at all. */
-function ask(r: Random, base: TokensTable | null): Record<string, unknown> {
-  const inside = base !== null && r.chance(0.7);
+function ask(r: Random, base: TokensTable | null, insideChance = 0.7): Record<string, unknown> {
+  const inside = base !== null && r.chance(insideChance);
   const fields: Record<string, unknown> = {};
   if (r.chance(0.8)) {
     const from = inside ? [...closure(JSON.parse(base!.scopes))].filter((s) => SCOPES.includes(s)) : SCOPES;
@@ -184,8 +184,9 @@ function ask(r: Random, base: TokensTable | null): Record<string, unknown> {
 
 // ---- Actions ---------------------------------------------------------------------------------
 
-type Kind = 'get' | 'list' | 'patch' | 'pause' | 'resume' | 'rotate' | 'revoke' | 'delete' | 'mint' | 'mint_message';
-const KINDS: Kind[] = ['get', 'list', 'patch', 'patch', 'pause', 'resume', 'rotate', 'revoke', 'delete', 'mint', 'mint', 'mint_message'];
+/** `narrow`: a PATCH inside the target's own access, aimed at a token with something below it. */
+type Kind = 'get' | 'list' | 'patch' | 'narrow' | 'pause' | 'resume' | 'rotate' | 'revoke' | 'delete' | 'mint' | 'mint_message';
+const KINDS: Kind[] = ['get', 'list', 'patch', 'narrow', 'narrow', 'narrow', 'pause', 'resume', 'rotate', 'revoke', 'delete', 'mint', 'mint', 'mint_message'];
 interface Step {
   /** Which known token acts (when `owner` does not pick the owner's session). */
   actor: number;
@@ -198,7 +199,7 @@ interface Step {
 }
 const step: fc.Arbitrary<Step> = fc.record({ actor: fc.nat(), owner: fc.double({ min: 0, max: 1, noNaN: true }), target: fc.nat(), kind: fc.constantFrom(...KINDS), seed: fc.integer() });
 
-const counts = { cases: 0, actorChanged: 0, yielded: 0, deepChecked: 0, refusedUnrelated: 0 };
+const counts = { cases: 0, actorChanged: 0, yielded: 0, deepChecked: 0, refusedUnrelated: 0, cascadeChecked: 0 };
 
 async function rows(ids: Set<string>, after: string): Promise<Map<string, TokensTable>> {
   const found = await h.ctx.db.selectFrom('tokens').selectAll().where('account_id', '=', owner.accountId)
@@ -217,9 +218,9 @@ function expectShape(response: { statusCode: number; body: string }, what: strin
 describe('the authority rule, over random trees, actors and actions', () => {
   it('never lets a token change what is not below it, nor make or widen a token beyond itself, nor any token reach past one above it', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer(), fc.array(step, { minLength: 6, maxLength: 10 }), fc.array(step, { minLength: 4, maxLength: 10 }), async (treeSeed, growth, actions) => {
+      fc.asyncProperty(fc.integer(), fc.array(step, { minLength: 6, maxLength: 10 }), fc.array(step, { minLength: 6, maxLength: 10 }), async (treeSeed, growth, actions) => {
         counts.cases += 1;
-        const reached = { actorChanged: false, yielded: false, deepChecked: false, refusedUnrelated: false };
+        const reached = { actorChanged: false, yielded: false, deepChecked: false, refusedUnrelated: false, cascadeChecked: false };
         const model = new Model();
         const start = (await h.ctx.db.selectFrom('tokens').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst())?.id ?? '';
         const r = random(treeSeed);
@@ -227,7 +228,9 @@ describe('the authority rule, over random trees, actors and actions', () => {
         const perform = async (s: Step): Promise<void> => {
           const known = [...model.tokens.values()];
           const actor = s.owner < 0.25 || known.length === 0 ? null : known[s.actor % known.length]!;
-          const target = known.length ? known[s.target % known.length]! : null;
+          const parents = known.filter((t) => known.some((other) => other.parentLineage === t.lineage));
+          const pool = s.kind === 'narrow' && parents.length ? parents : known;
+          const target = pool.length ? pool[s.target % pool.length]! : null;
           const headers = actor ? bearer(actor.secret) : asSession(owner);
           const ar = random(s.seed);
           const before = await rows(new Set(model.tokens.keys()), start);
@@ -261,6 +264,7 @@ describe('the authority rule, over random trees, actors and actions', () => {
                 kind === 'get' ? await h.request({ method: 'GET', url, headers })
                   : kind === 'delete' ? await h.request({ method: 'DELETE', url, headers })
                     : kind === 'patch' ? await h.request({ method: 'PATCH', url, headers, payload: ask(ar, actorRow) })
+                      : kind === 'narrow' ? await h.request({ method: 'PATCH', url, headers, payload: ask(ar, before.get(target.id) ?? null, 1) })
                       : await h.request({ method: 'POST', url: `${url}/${kind}`, headers, payload: kind === 'rotate' ? { grace_period: ar.pick(['0s', '1h']) } : {} });
               if (kind === 'rotate' && response.statusCode === 200) {
                 const t = model.tokens.get(target.id)!;
@@ -275,9 +279,15 @@ describe('the authority rule, over random trees, actors and actions', () => {
           expectShape(response, `${s.kind} by ${actor ? 'a token' : 'the owner'}`);
 
           const after = await rows(new Set(model.tokens.keys()), start);
+          const targetLineage = target ? model.tokens.get(target.id)!.lineage : null;
           for (const [id, row] of after) {
             if (!changed(before.get(id), row)) continue;
             expect(model.tokens.has(id), `a token the API never reported: ${id}`).toBe(true);
+            // What an action does to tokens other than the one it names (and that one's rotation chain) only ever narrows them.
+            if (before.has(id) && model.tokens.get(id)!.lineage !== targetLineage) {
+              reached.cascadeChecked = true;
+              expect(exceeds(row, before.get(id)!), `${s.kind} widened ${id} in passing`).toBeNull();
+            }
             if (actor === null) continue;
             reached.actorChanged = true;
             expect(model.within(actor.id, id), `${s.kind} by ${actor.id} changed ${id}, which is not below it`).toBe(true);
@@ -308,7 +318,10 @@ describe('the authority rule, over random trees, actors and actions', () => {
           if (created.statusCode === 201) model.add(created.json().token.id, created.json().secret, created.json().token.id, null);
         }
         // Growing is mostly minting, by tokens of the tree.
-        const growing: Record<Kind, Kind> = { get: 'mint', list: 'mint', delete: 'mint_message', revoke: 'mint_message', patch: 'patch', pause: 'pause', resume: 'resume', rotate: 'rotate', mint: 'mint', mint_message: 'mint_message' };
+        const growing: Record<Kind, Kind> = {
+          get: 'mint', list: 'mint', delete: 'mint_message', revoke: 'mint_message', patch: 'patch', narrow: 'mint', pause: 'pause', resume: 'resume', rotate: 'rotate',
+          mint: 'mint', mint_message: 'mint_message',
+        };
         for (const s of growth) await perform({ ...s, kind: growing[s.kind], owner: 1 });
         for (const s of actions) await perform(s);
         for (const key of Object.keys(reached) as (keyof typeof reached)[]) if (reached[key]) counts[key] += 1;
@@ -316,8 +329,9 @@ describe('the authority rule, over random trees, actors and actions', () => {
       { numRuns: 150 },
     );
     console.log(`authority property: ${counts.cases} cases; a token changed something in ${counts.actorChanged}, made or widened a token in ${counts.yielded}, `
-      + `checked against a live ancestor in ${counts.deepChecked}, refused on an unrelated token in ${counts.refusedUnrelated}`);
-    for (const key of ['actorChanged', 'yielded', 'deepChecked', 'refusedUnrelated'] as const) {
+      + `checked against a live ancestor in ${counts.deepChecked}, refused on an unrelated token in ${counts.refusedUnrelated}, `
+      + `changed another token in passing in ${counts.cascadeChecked}`);
+    for (const key of ['actorChanged', 'yielded', 'deepChecked', 'refusedUnrelated', 'cascadeChecked'] as const) {
       expect(counts[key], `${key} reached in ${counts[key]} of ${counts.cases} cases`).toBeGreaterThan(counts.cases / 2);
     }
   }, 600_000);

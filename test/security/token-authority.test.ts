@@ -187,9 +187,9 @@ describe('nothing below a token is wider than it', () => {
     // The owner narrows the parent in every dimension at once.
     expectStatus(await h.request({
       method: 'PATCH', url: `/v1/tokens/${parent.token.id}`, headers: session(),
-      payload: { scopes: ['tokens:full', 'domains:read', 'mailboxes:read', 'messages:read'], domains: [a.id], ip_allowlist: ['127.0.0.1'], rate_limit: { requests: 1, per: '1h' } },
+      payload: { scopes: ['tokens:full', 'domains:read', 'mailboxes:read', 'messages:read'], domains: [a.id], ip_allowlist: ['127.0.0.1'], rate_limit: { requests: 10, per: '1h' } },
     }), 200);
-    expect(await ownerView(child.token.id)).toMatchObject({ scopes: ['domains:read', 'mailboxes:read', 'tokens:full'], domains: [a.id], ip_allowlist: ['127.0.0.1'], rate_limit: { requests: 1, per: '1h' } });
+    expect(await ownerView(child.token.id)).toMatchObject({ scopes: ['domains:read', 'mailboxes:read', 'tokens:full'], domains: [a.id], ip_allowlist: ['127.0.0.1'], rate_limit: { requests: 10, per: '1h' } });
     expect(await ownerView(grandchild.token.id)).toMatchObject({ scopes: ['domains:read'], domains: [a.id], ip_allowlist: ['127.0.0.1'] });
     // A token of domain B has nothing left on domain A: it goes.
     expect(await ownerView(inB.token.id)).toMatchObject({ status: 'revoked', revoke_reason: `nothing left inside ${parent.token.id}` });
@@ -235,13 +235,45 @@ describe('rate limits cannot be shed', () => {
     for (let i = 0; i < 4; i += 1) for (const child of children) statuses.push((await use(child.secret)).statusCode);
     expect(statuses.filter((status) => status === 200)).toHaveLength(3);
     const refused = await use(children[0]!.secret);
-    expect(expectError(refused, 429, 'rate_limited').message).toContain('a token above this one');
+    expect(expectError(refused, 429, 'rate_limited').message).toContain('or a token above it');
     expectError(await use(parent.secret), 429, 'rate_limited');
     // A rotation shares its predecessor's count rather than starting afresh.
     const limited = await createToken(h, session(), { name: 'two an hour', scopes: ['domains:read'], rate_limit: { requests: 2, per: '1h' } });
     for (let i = 0; i < 2; i += 1) expectStatus(await use(limited.secret), 200);
     const rotated = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${limited.token.id}/rotate`, headers: session(), payload: {} }), 200);
     expectError(await use(rotated.secret), 429, 'rate_limited');
+  });
+
+  it('narrows a limit below a token changed to one neither looser nor stricter to what lies inside both', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'reshaped', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 100, per: '1m' } });
+    const child = await mint(parent.secret, { name: 'ten an hour', scopes: ['domains:read'], rate_limit: { requests: 10, per: '1h' } });
+    // Five a second: a smaller burst than the child's ten, a higher rate than its ten an hour.
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${parent.token.id}`, headers: session(), payload: { rate_limit: { requests: 5, per: '1s' } } }), 200);
+    expect((await ownerView(child.token.id)).rate_limit).toEqual({ requests: 5, per: '1800s' });
+  });
+
+  it('keeps the count when a limit is changed: narrowing a limit never gives a fresh budget', async () => {
+    await fresh();
+    const limited = await createToken(h, session(), { name: 'reshuffled', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 5, per: '1m' } });
+    for (let i = 0; i < 4; i += 1) expectStatus(await use(limited.secret), 200);
+    // The fifth use is the edit itself; a limit of another shape, no looser, counts on from there.
+    expectStatus(await as(limited.secret).patch(limited.token.id, { rate_limit: { requests: 5, per: '61s' } }), 200);
+    expectError(await use(limited.secret), 429, 'rate_limited');
+    expectError(await as(limited.secret).patch(limited.token.id, { rate_limit: { requests: 4, per: '62s' } }), 429, 'rate_limited');
+  });
+
+  it('spends nothing when one of the limits refuses: a refused use does not drain the budget shared with siblings', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'shared six', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 6, per: '1h' } });
+    const thrifty = await mint(parent.secret, { name: 'two of them', scopes: ['domains:read'], rate_limit: { requests: 2, per: '1h' } });
+    const sibling = await mint(parent.secret, { name: 'sibling', scopes: ['domains:read'] });
+    for (let i = 0; i < 2; i += 1) expectStatus(await use(thrifty.secret), 200);
+    // Its own limit refuses these; the parent's budget (two mints and two uses so far) is untouched by them.
+    for (let i = 0; i < 5; i += 1) expectError(await use(thrifty.secret), 429, 'rate_limited');
+    expectStatus(await use(sibling.secret), 200);
+    expectStatus(await use(sibling.secret), 200);
+    expectError(await use(sibling.secret), 429, 'rate_limited');
   });
 
   it('re-reads what is below a token whose limit changed: the new limit counts at once', async () => {
@@ -251,7 +283,7 @@ describe('rate limits cannot be shed', () => {
     const sibling = await mint(parent.secret, { name: 'sibling', scopes: ['domains:read'] });
     // Two mints and the sibling's use spend the parent's three; the child's own three are untouched.
     expectStatus(await use(sibling.secret), 200);
-    expect(expectError(await use(child.secret), 429, 'rate_limited').message).toContain('a token above this one');
+    expect(expectError(await use(child.secret), 429, 'rate_limited').message).toContain('or a token above it');
     // The owner lifts the parent's limit; the child, counted against its own alone now, goes on.
     expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${parent.token.id}`, headers: session(), payload: { rate_limit: null } }), 200);
     expectStatus(await use(child.secret), 200);

@@ -79,8 +79,24 @@ export function narrowedInto(inner: AccessSpec, outer: AccessSpec): AccessSpec {
     domains: intersect(inner.domains, outer.domains, (a, b) => a.filter((id) => b.includes(id))),
     ipAllowlist: intersect(inner.ipAllowlist, outer.ipAllowlist, intersectAllowlists),
     expiresAt: outer.expiresAt === null ? inner.expiresAt : inner.expiresAt === null ? outer.expiresAt : Math.min(inner.expiresAt, outer.expiresAt),
-    rateLimit: rateLimitWithin(parseRateLimit(inner.rateLimit), parseRateLimit(outer.rateLimit)) ? inner.rateLimit : outer.rateLimit,
+    rateLimit: meetOfLimits(inner.rateLimit, outer.rateLimit),
   };
+}
+
+/**
+ * The loosest limit inside both (stored JSON): either one when it lies inside the other, else the
+ * smaller burst at the lower of the two rates (rounded to whole seconds, the slower way).
+ */
+function meetOfLimits(inner: string | null, outer: string | null): string | null {
+  const a = parseRateLimit(inner);
+  const b = parseRateLimit(outer);
+  if (rateLimitWithin(a, b)) return inner;
+  if (rateLimitWithin(b, a)) return outer;
+  const x = a!;
+  const y = b!;
+  const requests = Math.min(x.requests, y.requests);
+  const perSeconds = Math.max(Math.ceil((requests * x.perSeconds) / x.requests), Math.ceil((requests * y.perSeconds) / y.requests));
+  return JSON.stringify({ requests, per: `${perSeconds}s` });
 }
 
 /** Whether nothing is left of an access: no scope, or no domain or address it may be used on. */
