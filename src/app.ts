@@ -12,6 +12,7 @@ import { secretRedactor } from './core/redaction.js';
 import { AuditLog, auditKeys } from './services/audit.js';
 import { DomainDirectory } from './services/domain-directory.js';
 import { TokenManagement } from './services/tokens/management.js';
+import { TokenPresenter } from './services/tokens/presenter.js';
 import { createMetrics } from './http/metrics.js';
 import { validatorCompiler } from './http/validation.js';
 import { installDashboard } from './http/dashboard.js';
@@ -106,14 +107,15 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     onPlanChanged: (accountId) => verifier.invalidateAccount(accountId),
   });
   const maxLifetimeSeconds = config.tokenLimits.maxLifetimeSeconds;
+  const presenter = new TokenPresenter({ usage, clock });
   const tokens = new TokenService({
-    db, clock, verifier, usage, audit, management, tokenPrefix: config.tokenPrefix, allowScopeEdits: config.allowScopeEdits, maxLifetimeSeconds,
+    db, clock, verifier, audit, management, presenter, tokenPrefix: config.tokenPrefix, allowScopeEdits: config.allowScopeEdits, maxLifetimeSeconds,
   });
   const lifecycle = new TokenLifecycle({
-    db, clock, verifier, usage, audit, management, tokenPrefix: config.tokenPrefix, defaultGraceSeconds: config.rotationGraceSeconds,
+    db, clock, verifier, audit, management, presenter, tokenPrefix: config.tokenPrefix, defaultGraceSeconds: config.rotationGraceSeconds,
     retentionDays: config.tokenRetentionDays,
   });
-  const platform = new PlatformService({ db, clock, audit, management, domains, tokens, lifecycle, tokenPrefix: config.tokenPrefix, maxLifetimeSeconds });
+  const platform = new PlatformService({ db, clock, audit, management, domains, presenter, lifecycle, tokenPrefix: config.tokenPrefix, maxLifetimeSeconds });
   const accessLog = new AccessLogWriter(db, { ...config.accessLog, onDropped: (n) => metrics.accessLogDropped.inc(n) });
   const gate = new TokenGate({ verifier, clock, usage, rateLimiter: tokenRateLimiter, domains, onDecision: metrics.recordDecision });
   const ctx: AppContext = { config, clock, db, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, accessLog, metrics, gate, redact };

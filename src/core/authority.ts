@@ -28,8 +28,12 @@ export interface TokenPlace {
 }
 
 export type Manager =
-  | { readonly kind: 'person' }
+  /** `managesTokens`: an owner or admin (as `LATCHKEY_TOKEN_MANAGERS` says); a member manages none. */
+  | { readonly kind: 'person'; readonly managesTokens: boolean }
   | { readonly kind: 'token'; readonly place: TokenPlace; readonly access: Access };
+
+/** Someone reading the whole account, such as an owner: what callers that do not say read as. */
+export const ACCOUNT_READER: Manager = { kind: 'person', managesTokens: true };
 
 export type Relation = 'account' | 'self' | 'descendant' | 'unrelated';
 
@@ -53,6 +57,15 @@ type Permission = 'yes' | 'narrowing' | 'no';
 const BY_RELATION: Readonly<Record<'self' | 'descendant', Readonly<Record<TokenAction, Permission>>>> = {
   self: { read: 'yes', rename: 'yes', edit: 'narrowing', pause: 'yes', resume: 'no', rotate: 'no', revoke: 'yes', delete: 'no' },
   descendant: { read: 'yes', rename: 'yes', edit: 'yes', pause: 'yes', resume: 'yes', rotate: 'yes', revoke: 'yes', delete: 'yes' },
+};
+
+/**
+ * What a person confirms their password for, within the re-auth window: each action here takes a
+ * token's access away or gives it back. (So does anything that hands out a new secret, and any
+ * widening, which are asked where they happen.)
+ */
+export const FRESH_PASSWORD_FOR: Readonly<Partial<Record<TokenAction, string>>> = {
+  rotate: 'rotate a token', revoke: 'revoke a token', delete: 'delete a token', resume: 'resume a token',
 };
 
 /** Actions whose outcome is a token that can be used: its access must lie inside the manager's. */
@@ -90,6 +103,7 @@ export function sees(manager: Manager, target: ManagedTarget): boolean {
  * one it sees but may not act on so is forbidden.
  */
 export function permit(manager: Manager, action: TokenAction, target: ManagedTarget): void {
+  if (manager.kind === 'person' && !manager.managesTokens) throw forbidden('this user’s role does not manage tokens');
   if (!sees(manager, target)) throw TOKEN_NOT_FOUND();
   if (manager.kind === 'person') return;
   if (BY_RELATION[relationOf(manager, target.place) as 'self' | 'descendant'][action] === 'no') {
@@ -112,9 +126,22 @@ export function checkOutcome(manager: Manager, action: TokenAction, target: Mana
   if (widening) throw ceilingError(widening);
 }
 
+/** Whether a caller may hold tokens at all: a person who does not manage tokens is given none. */
+export const holdsTokens = (manager: Manager): boolean => manager.kind === 'token' || manager.managesTokens;
+
+/**
+ * Whether an action on something else (deleting a domain) may take `target` down with it: only
+ * if the caller could have revoked it directly.
+ */
+export const mayRevokeInPassing = (manager: Manager, target: TokenPlace): boolean =>
+  manager.kind === 'person' ? manager.managesTokens : relationOf(manager, target) !== 'unrelated';
+
 /** May `manager` make a token with `result`? People are bounded by the plan, checked where scopes are read. */
 export function authorizeMint(manager: Manager, result: Access): void {
-  if (manager.kind === 'person') return;
+  if (manager.kind === 'person') {
+    if (!manager.managesTokens) throw forbidden('this user’s role does not manage tokens');
+    return;
+  }
   if (manager.access.type !== 'api') throw forbidden(`an ${manager.access.type} token cannot create tokens`, { field: 'type' });
   if (manager.place.supersededBy !== null) throw forbidden('this secret has been rotated: its successor mints tokens now', { rotated_to: manager.place.supersededBy });
   if (result.type === 'message' && !canManageMessageTokens(manager)) {

@@ -11,8 +11,22 @@ const shared: Options = { removeAdditional: false, useDefaults: true, allErrors:
  * JSON bodies are validated as sent: a number is not a string and a string is not a one-element
  * array. Query strings and path parameters are text by nature, so they are coerced.
  */
-const strict = addFormats(new Ajv({ ...shared, coerceTypes: false }));
-const coercing = addFormats(new Ajv({ ...shared, coerceTypes: true }));
+/**
+ * An RFC 3339 date-time that is also an instant: ajv-formats accepts a leap second (`23:59:60`),
+ * which no clock here can compare, so such a text is refused as malformed rather than failing later.
+ */
+const isInstant = (text: string): boolean => !Number.isNaN(Date.parse(text));
+
+function withFormats(ajv: Ajv): Ajv {
+  addFormats(ajv);
+  const rfc3339 = ajv.formats['date-time'] as { validate: (text: string) => boolean } | ((text: string) => boolean);
+  const valid = typeof rfc3339 === 'function' ? rfc3339 : rfc3339.validate;
+  ajv.addFormat('date-time', { type: 'string', validate: (text: string) => valid(text) && isInstant(text) });
+  return ajv;
+}
+
+const strict = withFormats(new Ajv({ ...shared, coerceTypes: false }));
+const coercing = withFormats(new Ajv({ ...shared, coerceTypes: true }));
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? strict : coercing).compile(schema);

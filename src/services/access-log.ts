@@ -1,6 +1,8 @@
 import { stringify } from 'csv-stringify/sync';
 import { iso, type Clock } from '../core/clock.js';
+import { ACCOUNT_READER, type Manager } from '../core/authority.js';
 import type { Redactor } from '../core/redaction.js';
+import { relatedTokenIds } from '../store/tokens.js';
 import type { Db } from '../store/database.js';
 import { AccessLogBatch, type AccessLogEntry, type SealedBatch } from '../store/access-log-batch.js';
 import { accessLogSink, AccessLogWriteError, type AccessLogSink } from '../store/access-log-sink.js';
@@ -126,13 +128,10 @@ export type AccessLogView = Omit<AccessLogsTable, 'account_id'>;
 
 const toView = ({ account_id: _account, ...rest }: AccessLogsTable): AccessLogView => rest;
 
-/** A page of the account's access log; `tokens`: only the entries of these tokens (null: all). */
-export async function queryAccessLogs(db: Db, accountId: string, filter: AccessLogFilter, tokens: readonly string[] | null = null) {
-  if (tokens !== null && (tokens.length === 0 || (filter.token_id !== undefined && !tokens.includes(filter.token_id)))) {
-    return { data: [], next_cursor: null };
-  }
+/** A page of the account's access log, as `reader` may read it: a token, only the entries of the tokens it is related to. */
+export async function queryAccessLogs(db: Db, accountId: string, filter: AccessLogFilter, reader: Manager = ACCOUNT_READER) {
   let query = db.selectFrom('access_logs').selectAll().where('account_id', '=', accountId);
-  if (tokens !== null && filter.token_id === undefined) query = query.where('token_id', 'in', [...tokens]);
+  if (reader.kind === 'token') query = query.where('token_id', 'in', relatedTokenIds(db, accountId, reader));
   if (filter.token_id) query = query.where('token_id', '=', filter.token_id);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.method) query = query.where('method', '=', filter.method.toUpperCase());

@@ -3,7 +3,10 @@ import { sql, type Transaction } from 'kysely';
 import { iso } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import { redactDeep, type Redactor } from '../core/redaction.js';
+import { ACCOUNT_READER, type Manager } from '../core/authority.js';
 import type { Db } from '../store/database.js';
+import { relatedTokenIds } from '../store/tokens.js';
+import { hideUnseen, mentionedTokens, seenBy, UNSEEN_TOKEN } from './tokens/disclosure.js';
 import type { AuditEventsTable, Database } from '../store/schema.js';
 import type { Actor, RequestMeta } from './context.js';
 
@@ -55,6 +58,9 @@ const canonical = (row: Unsigned): string =>
     row.target_type, row.target_id, row.target_name, row.ip, row.user_agent, row.details, row.prev_hash, row.key_id,
   ]);
 
+/** Text as UTF-8 can hold it: a lone surrogate becomes U+FFFD. */
+const asStored = (value: string): string => Buffer.from(value, 'utf8').toString('utf8');
+
 const signed = (secret: string, row: Unsigned): string => createHmac('sha256', secret).update(canonical(row)).digest('hex');
 
 /** The signature of where an account's chain ends: without it, cutting the tail off would go unseen. */
@@ -101,7 +107,9 @@ export class AuditLog {
       .where('id', '=', accountId)
       .returning(['audit_seq', 'audit_head'])
       .executeTakeFirstOrThrow();
-    const { redact } = this;
+    // Text is kept as well-formed UTF-8 (a lone surrogate becomes U+FFFD), on every store alike, so
+    // that what is signed is exactly what is stored.
+    const redact = (text: string) => asStored(this.redact(text)) as string;
     const row: Unsigned = {
       id: newId('evt'),
       account_id: accountId,
@@ -129,42 +137,59 @@ export class AuditLog {
   }
 
   /**
-   * Re-walks the account's chain from the first event and names the first event that does not
-   * fit: an altered event no longer matches its hash, a removed one leaves a gap or a link that
-   * points nowhere, a removed tail no longer reaches the head the account row holds. Events from
-   * before signing are accepted only as a prefix closed by a signed `audit.signing_started`.
+   * Re-walks the account's chain and names the first event that does not fit: an altered event no
+   * longer matches its hash, a removed one leaves a gap or a link that points nowhere, a removed
+   * tail no longer reaches the signed head. It walks on past a break, each event checked against
+   * the one stored before it, and counts every event that does not fit, so that one break cannot
+   * hide others behind it. Events from before signing are accepted only as a prefix closed by a
+   * signed `audit.signing_started`.
    */
   async verify(db: Db, accountId: string) {
-    const rows = await db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('seq', 'asc').execute();
+    // The head first: an event appended after this read is not this walk's to check.
+    const head = await db.selectFrom('accounts').select(['audit_seq', 'audit_head', 'audit_head_mac']).where('id', '=', accountId).executeTakeFirst();
+    const rows = await db.selectFrom('audit_events').selectAll()
+      .where('account_id', '=', accountId).where('seq', '<=', head?.audit_seq ?? 0).orderBy('seq', 'asc').execute();
+    const breaks: ChainBreak[] = [];
     let prev = '';
-    let checked = 0;
+    let expected = 1;
     let unsigned = 0;
     let signedSeen = false;
-    const broken = (first_broken: ChainBreak) => ({ valid: false, checked, unsigned, first_broken });
     for (const row of rows) {
       const { hash, ...rest } = row;
-      if (row.seq !== checked + 1) return broken({ id: null, seq: checked + 1, reason: 'missing' });
-      if (row.prev_hash !== prev) return broken({ id: row.id, seq: row.seq, reason: 'link_mismatch' });
-      if (row.key_id === null) {
-        if (signedSeen) return broken({ id: row.id, seq: row.seq, reason: 'unsigned' });
-        if (!sameText(unsignedHash(rest), hash)) return broken({ id: row.id, seq: row.seq, reason: 'hash_mismatch' });
-        unsigned += 1;
-      } else {
-        const secret = this.keys.verifying.get(row.key_id);
-        if (secret === undefined) return broken({ id: row.id, seq: row.seq, reason: 'unknown_key' });
-        if (!sameText(signed(secret, rest), hash)) return broken({ id: row.id, seq: row.seq, reason: 'hash_mismatch' });
-        if (!signedSeen && unsigned > 0 && row.action !== SIGNING_STARTED) return broken({ id: rows[0]!.id, seq: 1, reason: 'unsigned' });
-        signedSeen = true;
-      }
+      const gap = row.seq !== expected;
+      if (gap) breaks.push({ id: null, seq: expected, reason: 'missing' });
+      const reason = this.misfit(rest, hash, gap ? null : prev, { unsigned, signedSeen });
+      // Signed events after unsigned ones that nothing closed: the unsigned ones are what is wrong.
+      if (reason === 'unclosed') breaks.push({ id: rows[0]!.id, seq: rows[0]!.seq, reason: 'unsigned' });
+      else if (reason !== null) breaks.push({ id: row.id, seq: row.seq, reason });
+      if (row.key_id === null) unsigned += 1;
+      else signedSeen = true;
       prev = hash;
-      checked += 1;
+      expected = row.seq + 1;
     }
-    if (unsigned > 0 && !signedSeen) return broken({ id: rows[0]!.id, seq: 1, reason: 'unsigned' });
+    if (unsigned > 0 && !signedSeen) breaks.push({ id: rows[0]!.id, seq: 1, reason: 'unsigned' });
     // Where the chain ends is signed too: a chain cut short, or emptied, no longer ends where the
     // signature says. (Every account has at least the event of its creation.)
-    const head = await db.selectFrom('accounts').select(['audit_seq', 'audit_head', 'audit_head_mac']).where('id', '=', accountId).executeTakeFirst();
-    if (head && !this.headHolds(accountId, head, checked, prev)) return broken({ id: null, seq: checked + 1, reason: 'missing' });
-    return { valid: true, checked, unsigned, first_broken: null, head: { seq: checked, hash: prev } };
+    if (head && !this.headHolds(accountId, head, expected - 1, prev)) breaks.push({ id: null, seq: expected, reason: 'missing' });
+    breaks.sort((a, b) => a.seq - b.seq);
+    const first = breaks[0];
+    if (first === undefined) return { valid: true, checked: rows.length, unsigned, broken: 0, first_broken: null, head: { seq: expected - 1, hash: prev } };
+    return { valid: false, checked: rows.filter((row) => row.seq < first.seq).length, unsigned, broken: breaks.length, first_broken: first };
+  }
+
+  /** Why an event does not fit where it stands (`prev`: the hash it must link to; null: after a gap), or null. */
+  private misfit(row: Unsigned, hash: string, prev: string | null, chain: { unsigned: number; signedSeen: boolean }): ChainBreak['reason'] | 'unclosed' | null {
+    if (prev !== null && row.prev_hash !== prev) return 'link_mismatch';
+    if (row.key_id === null) {
+      if (chain.signedSeen) return 'unsigned';
+      return sameText(unsignedHash(row), hash) ? null : 'hash_mismatch';
+    }
+    const secret = this.keys.verifying.get(row.key_id);
+    if (secret === undefined) return 'unknown_key';
+    if (!sameText(signed(secret, row), hash)) return 'hash_mismatch';
+    // The first signed event after unsigned ones must be the one that closed them.
+    if (!chain.signedSeen && chain.unsigned > 0 && row.action !== SIGNING_STARTED) return 'unclosed';
+    return null;
   }
 
   private headHolds(accountId: string, head: { audit_seq: number; audit_head: string; audit_head_mac: string | null }, seq: number, hash: string): boolean {
@@ -222,21 +247,18 @@ export interface AuditFilter {
   limit: number;
 }
 
-/** Who acted, told to a token that may not see them: their kind only. */
-const HIDDEN_ACTOR = '(not visible to this token)';
-
 /**
- * A page of the account's events, newest first. `tokens`: only events whose actor or target is
- * one of these tokens (what a token may read), and of the others who acted only their kind; null:
- * everything.
+ * A page of the account's events, newest first, as `reader` may read it. A token reads only the
+ * events by or about the tokens it is related to, and of anyone else in them (who acted, what
+ * was acted on, ids in the details) learns no more than that there was someone.
  */
-export async function listAudit(db: Db, accountId: string, filter: AuditFilter, tokens: readonly string[] | null = null) {
+export async function listAudit(db: Db, accountId: string, filter: AuditFilter, reader: Manager = ACCOUNT_READER) {
   let query = db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId);
-  if (tokens !== null) {
-    if (tokens.length === 0) return { data: [], next_cursor: null };
+  if (reader.kind === 'token') {
+    const related = relatedTokenIds(db, accountId, reader);
     query = query.where((eb) => eb.or([
-      eb.and([eb('target_type', '=', 'token'), eb('target_id', 'in', tokens)]),
-      eb.and([eb('actor_type', '=', 'token'), eb('actor_id', 'in', tokens)]),
+      eb.and([eb('target_type', '=', 'token'), eb('target_id', 'in', related)]),
+      eb.and([eb('actor_type', '=', 'token'), eb('actor_id', 'in', related)]),
     ]));
   }
   if (filter.action) query = query.where('action', '=', filter.action);
@@ -246,13 +268,20 @@ export async function listAudit(db: Db, accountId: string, filter: AuditFilter, 
   if (filter.cursor) query = query.where('seq', '<', Number(filter.cursor));
   const rows = await query.orderBy('seq', 'desc').limit(filter.limit + 1).execute();
   const page = rows.slice(0, filter.limit);
-  const seen = tokens === null ? null : new Set(tokens);
-  const shown = (view: AuditEventView): AuditEventView =>
-    seen === null || (view.actor.type === 'token' && seen.has(view.actor.id!))
-      ? view
-      : { ...view, actor: { type: view.actor.type, id: null, name: HIDDEN_ACTOR }, ip: null, user_agent: null };
+  const views = page.map(toAuditView);
   return {
-    data: page.map((row) => shown(toAuditView(row))),
+    data: reader.kind === 'person' ? views : await maskedFor(db, accountId, reader, page, views),
     next_cursor: rows.length > filter.limit ? String(page[page.length - 1]!.seq) : null,
   };
+}
+
+async function maskedFor(db: Db, accountId: string, reader: Manager, rows: AuditEventsTable[], views: AuditEventView[]): Promise<AuditEventView[]> {
+  const seen = await seenBy(db, accountId, reader, mentionedTokens(rows.flatMap((row) => [row.actor_id, row.target_id, row.details])));
+  const unseen = (type: string | null, id: string | null) => type !== 'token' || !seen.has(id ?? '');
+  return views.map((view, i) => ({
+    ...view,
+    ...(unseen(view.actor.type, view.actor.id) ? { actor: { type: view.actor.type, id: null, name: UNSEEN_TOKEN }, ip: null, user_agent: null } : {}),
+    ...(view.target && view.target.type === 'token' && unseen('token', view.target.id) ? { target: { type: 'token', id: null, name: UNSEEN_TOKEN } } : {}),
+    details: JSON.parse(hideUnseen(rows[i]!.details, seen)) as Record<string, unknown>,
+  }));
 }

@@ -10,10 +10,11 @@ import type { Principal, Visibility } from './context.js';
 import { mintDomainToken, mintMessageToken, type DerivedDeps, type MessageTokenInput } from './tokens/derived-tokens.js';
 import type { TokenLifecycle } from './tokens/lifecycle.js';
 import type { TokenManagement } from './tokens/management.js';
-import type { TokenService } from './tokens/token-service.js';
+import type { TokenPresenter } from './tokens/presenter.js';
 import { requireFreshAuth } from './tokens/token-input.js';
-import { lockAccount } from './tokens/token-store.js';
 import type { TokenView } from './tokens/token-view.js';
+import { holdsTokens } from '../core/authority.js';
+import type { DbOrTrx } from '../store/tokens.js';
 
 /**
  * The platform's own resources, the things tokens guard: small, but real rows in the database.
@@ -81,7 +82,7 @@ export interface PlatformDeps {
   management: TokenManagement;
   /** Told of every domain created or deleted, so that `/v1/verify` never vouches for one that is not there. */
   domains: DomainDirectory;
-  tokens: TokenService;
+  presenter: TokenPresenter;
   lifecycle: TokenLifecycle;
   tokenPrefix: string;
   maxLifetimeSeconds: number | null;
@@ -123,7 +124,7 @@ export class PlatformService {
 
   /**
    * Creates a domain and, in the same transaction, its own domain-admin token (shown once): a new
-   * secret, so a person confirms their password first. A person who may not manage tokens (a
+   * secret, so a person confirms their password first. A person who does not manage tokens (a
    * member) gets the domain without one: holding a token is managing one.
    */
   async createDomain(principal: Principal, name: string): Promise<{ domain: DomainView; token: TokenView | null; secret: string | null }> {
@@ -133,9 +134,9 @@ export class PlatformService {
       throw new ApiError('forbidden', 'a domain-constrained token cannot create domains');
     }
     const created = await this.db.transaction().execute(async (trx) => {
-      const acting = await this.deps.management.beginMint(trx, principal);
+      const acting = await this.deps.management.begin(trx, principal);
       const { now, plan } = acting;
-      const withToken = PLANS[plan].apiAccess && principal.managesTokens;
+      const withToken = PLANS[plan].apiAccess && holdsTokens(acting.manager);
       if (withToken) requireFreshAuth(principal, 'create a domain (it comes with a new token)');
       const taken = await trx.selectFrom('domains').select('id')
         .where('account_id', '=', principal.accountId).where('name', '=', domainName).where('deleted_at', 'is', null)
@@ -147,39 +148,41 @@ export class PlatformService {
         action: 'domain.created', actor: principal.actor, target: { type: 'domain', id: row.id, name: row.name }, meta: principal.meta,
       }, now);
       const minted = withToken ? await mintDomainToken(trx, this.derived, principal, acting, row) : null;
-      return { domain: domainView(row), token: minted ? this.deps.tokens.view(minted.row, plan) : null, secret: minted?.secret ?? null };
+      const token = minted ? await this.deps.presenter.one(trx, principal.accountId, acting.manager, minted.row, plan) : null;
+      return { domain: domainView(row), token, secret: minted?.secret ?? null };
     });
     this.deps.domains.invalidate(created.domain.id);
     return created;
   }
 
   /**
-   * Deletes a domain and revokes the tokens constrained to it alone, whoever made them: they have
-   * nothing left to act on. A re-created domain is a new one.
+   * Deletes a domain and revokes the tokens constrained to it alone: they have nothing left to act
+   * on. Only someone who could revoke each of them may (a token, only its own tree; a person who
+   * manages tokens, after a fresh password check). A re-created domain is a new one.
    */
   async deleteDomain(principal: Principal, id: string): Promise<void> {
     const domain = await this.getDomain(principal, id);
-    const now = this.clock.now();
     const hashes = await this.db.transaction().execute(async (trx) => {
-      await lockAccount(trx, principal.accountId);
+      const acting = await this.deps.management.begin(trx, principal);
+      const { now } = acting;
+      const revoked = await this.deps.lifecycle.revokeDomainTokens(trx, principal, acting.manager, id, now);
       const deleted = await trx.updateTable('domains').set({ deleted_at: iso(now) }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
       if (Number(deleted.numUpdatedRows) === 0) throw notFound('domain');
       await this.audit.append(trx, principal.accountId, {
         action: 'domain.deleted', actor: principal.actor, target: { type: 'domain', id, name: domain.name }, meta: principal.meta,
       }, now);
-      return this.deps.lifecycle.revokeDomainTokens(trx, principal, id, now);
+      return revoked;
     });
     this.deps.lifecycle.forgetAll(hashes);
     this.deps.domains.invalidate(id);
   }
 
   async mintMessageToken(principal: Principal, mailboxId: string, input: MessageTokenInput) {
-    requireFreshAuth(principal, 'create a token');
-    const mailbox = await this.getMailbox(principal, mailboxId);
     return this.db.transaction().execute(async (trx) => {
       const acting = await this.deps.management.beginMint(trx, principal);
+      const mailbox = await this.getMailbox(principal, mailboxId, trx);
       const { row, secret } = await mintMessageToken(trx, this.derived, principal, acting, mailbox, input);
-      return { token: this.deps.tokens.view(row, acting.plan), secret };
+      return { token: await this.deps.presenter.one(trx, principal.accountId, acting.manager, row, acting.plan), secret };
     });
   }
 
@@ -211,8 +214,8 @@ export class PlatformService {
   }
 
   /** A mailbox the principal may see: its domain must be live and visible, and a message token sees only its own. */
-  async getMailbox(principal: Principal, id: string): Promise<MailboxView> {
-    const row = await this.db.selectFrom('mailboxes').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
+  async getMailbox(principal: Principal, id: string, db: DbOrTrx = this.db): Promise<MailboxView> {
+    const row = await db.selectFrom('mailboxes').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
       .selectAll('mailboxes')
       .where('mailboxes.id', '=', id).where('mailboxes.account_id', '=', principal.accountId).where('domains.deleted_at', 'is', null)
       .executeTakeFirst();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { rateLimitWithin, type Access, type RateLimit } from '../../src/core/access.js';
-import { checkOutcome, permit, relationOf, type Manager, type TokenPlace } from '../../src/core/authority.js';
+import { ACCOUNT_READER, checkOutcome, permit, relationOf, type Manager, type TokenPlace } from '../../src/core/authority.js';
 import { ApiError } from '../../src/core/errors.js';
 import { compileAllowlist } from '../../src/core/ip-allowlist.js';
 
@@ -35,7 +35,7 @@ describe('the authority rule', () => {
     for (const other of [root, sibling]) expect(relationOf(tokenManager(child), other)).toBe('unrelated');
     expect(relationOf(tokenManager(rootSuccessor), rootPredecessor)).toBe('self');
     expect(relationOf(tokenManager(rootPredecessor), rootSuccessor)).toBe('unrelated');
-    expect(relationOf({ kind: 'person' }, root)).toBe('account');
+    expect(relationOf(ACCOUNT_READER, root)).toBe('account');
   });
 
   it('hides what a token may not manage, and forbids what it may see but not do', () => {
@@ -72,7 +72,7 @@ describe('the authority rule', () => {
     expect(outcome({ expiresAt: null })).toBe('forbidden');
     expect(outcome({ rateLimit: null })).toBe('forbidden');
     expect(outcome({ rateLimit: { requests: 11, perSeconds: 60 } })).toBe('forbidden');
-    expect(refusal(() => checkOutcome({ kind: 'person' }, 'edit', target, access()))).toBeNull();
+    expect(refusal(() => checkOutcome(ACCOUNT_READER, 'edit', target, access()))).toBeNull();
   });
 });
 

@@ -59,7 +59,7 @@ describe('audit log', () => {
     const events = await h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', s.accountId).orderBy('seq').execute();
     const target = events[2]!;
     await h.ctx.db.updateTable('audit_events').set({ details: '{"scopes":["*"]}' }).where('id', '=', target.id).execute();
-    expect(await verify()).toEqual({ valid: false, checked: 2, unsigned: 0, first_broken: { id: target.id, seq: target.seq, reason: 'hash_mismatch' } });
+    expect(await verify()).toEqual({ valid: false, checked: 2, unsigned: 0, broken: 1, first_broken: { id: target.id, seq: target.seq, reason: 'hash_mismatch' } });
     await h.ctx.db.updateTable('audit_events').set({ details: target.details }).where('id', '=', target.id).execute();
     expect((await verify()).valid).toBe(true);
 

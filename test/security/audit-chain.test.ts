@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, auditKeys } from '../../src/services/audit.js';
 import type { AuditEventsTable } from '../../src/store/schema.js';
-import { asSession, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
+import { asSession, bearer, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
 import { startHarness, TEST_AUDIT_KEY, type Harness } from '../helpers/harness.js';
 
 const identityRedactor = (text: string) => text;
@@ -98,6 +98,39 @@ describe('the audit chain', () => {
       reasons.push(answer.first_broken.reason);
     }
     expect(reasons).toEqual(['hash_mismatch', 'unsigned', 'unknown_key']);
+  });
+
+  it('counts every break, so that one cannot hide another behind it', async () => {
+    const { owner, events } = await accountWithEvents();
+    for (const event of [events[1]!, events[3]!]) await h.ctx.db.updateTable('audit_events').set({ details: '{"forged":true}' }).where('id', '=', event.id).execute();
+    expect(await verify(owner)).toMatchObject({ valid: false, broken: 2, first_broken: { seq: events[1]!.seq, reason: 'hash_mismatch' } });
+    await h.ctx.db.updateTable('audit_events').set({ details: events[1]!.details }).where('id', '=', events[1]!.id).execute();
+    expect(await verify(owner)).toMatchObject({ valid: false, broken: 1, first_broken: { seq: events[3]!.seq } });
+  });
+
+  it('refuses text the database would store differently from what is signed, and signs text as stored', async () => {
+    const { owner } = await accountWithEvents();
+    const { token } = await createToken(h, asSession(owner), { name: 'to rename', scopes: ['domains:read'] });
+    const lone = await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: { ...asSession(owner), 'content-type': 'application/json' }, payload: '{"name":"x\\ud800"}' });
+    expect(lone.statusCode).toBe(400);
+    expect(lone.json().error.code).toBe('invalid_request');
+    // Past the API, as another caller of the audit log might: the event still verifies once stored.
+    await h.ctx.db.transaction().execute((trx) =>
+      h.ctx.audit.append(trx, owner.accountId, { action: 'test.odd_text', actor: { type: 'system', id: null, name: 'x\ud800' }, meta: null }, h.clock.now()));
+    expect((await verify(owner)).valid).toBe(true);
+  });
+
+  it('verifies alike while events are being appended', async () => {
+    const { owner } = await accountWithEvents();
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+      i % 2 === 0 ? verify(owner) : createToken(h, asSession(owner), { name: `busy ${i}`, scopes: ['domains:read'] }).then(() => ({ valid: true }))));
+    expect(answers.map((answer) => answer.valid)).toEqual(answers.map(() => true));
+  });
+
+  it('tells a token whether the chain holds, and nothing of its length or where it breaks', async () => {
+    const { owner } = await accountWithEvents();
+    const { secret } = await createToken(h, asSession(owner), { name: 'auditor', scopes: ['tokens:full'] });
+    expect(expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log/verify', headers: bearer(secret) }), 200)).toEqual({ valid: true });
   });
 
   it('notices a chain cut short or emptied, though the account row was made to match, and names its head for anchoring elsewhere', async () => {

@@ -164,6 +164,23 @@ describe('a token has at most two working secrets', () => {
   });
 });
 
+describe('the secret a rotation replaced is never wider than its successor', () => {
+  it('is narrowed, paused and resumed with it', async () => {
+    await fresh();
+    const first = await createToken(h, session(), { name: 'old and new', scopes: ['domains:read', 'activity:read'] });
+    const next = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${first.token.id}/rotate`, headers: session(), payload: { grace_period: '7d' } }), 200);
+    const activity = (secret: string, remoteAddress = '127.0.0.1') => h.request({ method: 'GET', url: '/v1/activity', headers: bearer(secret), remoteAddress });
+    expectStatus(await activity(first.secret), 200);
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${next.token.id}`, headers: session(), payload: { scopes: ['domains:read'], ip_allowlist: ['127.0.0.1'] } }), 200);
+    expectError(await activity(first.secret), 403, 'insufficient_scope');
+    expectError(await use(first.secret, '127.0.0.2'), 403, 'ip_not_allowed');
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${next.token.id}/pause`, headers: session(), payload: {} }), 200);
+    expectError(await use(first.secret), 401, 'token_paused');
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${next.token.id}/resume`, headers: session(), payload: {} }), 200);
+    expectStatus(await use(first.secret), 200);
+  });
+});
+
 describe('people who may not manage tokens get none', () => {
   it('gives a member who creates a domain the domain without its token', async () => {
     await fresh();
@@ -341,6 +358,73 @@ describe('message tokens are tokens of their mailbox’s domain', () => {
   });
 });
 
+describe('a token is told nothing of the tokens above it', () => {
+  it('reads no ancestor’s id in reasons, details, a rotation’s creator or a full tree', async () => {
+    await fresh();
+    const root = await createToken(h, session(), { name: 'hidden root', scopes: ['tokens:full', 'domains:read', 'activity:read'] });
+    const middle = await mint(root.secret, { name: 'middle', scopes: ['tokens:full', 'domains:read', 'activity:read'] });
+    const leaf = await mint(middle.secret, { name: 'leaf', scopes: ['activity:read'] });
+    const other = await mint(middle.secret, { name: 'other leaf', scopes: ['domains:read'] });
+    // The root rotates one of the middle's tokens, and the owner narrows the root so that the leaf has nothing left.
+    const rotated = expectStatus(await as(root.secret).post(other.token.id, 'rotate'), 200);
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${root.token.id}`, headers: session(), payload: { scopes: ['tokens:full', 'domains:read'] } }), 200);
+    const told = [
+      (await as(middle.secret).get(leaf.token.id)).body,
+      (await as(middle.secret).get(rotated.token.id)).body,
+      (await as(middle.secret).get(middle.token.id)).body,
+      (await h.request({ method: 'GET', url: '/v1/tokens?limit=100', headers: bearer(middle.secret) })).body,
+      (await h.request({ method: 'GET', url: '/v1/audit-log?limit=100', headers: bearer(middle.secret) })).body,
+      (await h.request({ method: 'GET', url: '/v1/audit-log?limit=100&format=csv', headers: bearer(middle.secret) })).body,
+    ];
+    for (const body of told) {
+      expect(body).not.toContain(root.token.id);
+      expect(body).not.toContain('hidden root');
+    }
+    expect(JSON.parse(told[0]!).revoke_reason).toBe('nothing left inside (a token this one does not manage)');
+    expect(JSON.parse(told[1]!).created_by).toMatchObject({ id: null });
+  });
+});
+
+describe('deleting a domain takes down only what its deleter could', () => {
+  it('refuses a token whose domain holds tokens outside its tree, and a member; a person re-authenticates', async () => {
+    await fresh();
+    const domain = await createDomain(h, session());
+    const parent = await createToken(h, session(), { name: 'parent on it', scopes: ['tokens:full', 'domains:full'], domains: [domain.id] });
+    const child = await mint(parent.secret, { name: 'child on it', scopes: ['domains:full'] });
+    // Deleting it would revoke the parent (and the owner's domain token): the child may not.
+    expectError(await h.request({ method: 'DELETE', url: `/v1/domains/${domain.id}`, headers: bearer(child.secret) }), 403, 'forbidden');
+    const member = asSession(await login(h, await addUser(h, owner.accountId, 'member')));
+    expectError(await h.request({ method: 'DELETE', url: `/v1/domains/${domain.id}`, headers: member }), 403, 'forbidden');
+    expectStatus(await use(parent.secret), 200);
+    h.clock.advance(601_000);
+    expectError(await h.request({ method: 'DELETE', url: `/v1/domains/${domain.id}`, headers: session() }), 403, 'reauth_required');
+    await fresh();
+    expect((await h.request({ method: 'DELETE', url: `/v1/domains/${domain.id}`, headers: session() })).statusCode).toBe(204);
+    expectError(await use(child.secret), 401, 'token_revoked');
+  });
+
+  it('lets a token delete a domain whose tokens are all its own', async () => {
+    await fresh();
+    const maker = await createToken(h, session(), { name: 'domain maker', scopes: ['tokens:full', 'domains:full', 'mailboxes:full', 'messages:full', 'submission:full', 'activity:read', 'analytics:read'] });
+    const made = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: bearer(maker.secret), payload: { name: `own${Date.now()}.example.com` } }), 201);
+    expect((await h.request({ method: 'DELETE', url: `/v1/domains/${made.domain.id}`, headers: bearer(maker.secret) })).statusCode).toBe(204);
+    expectError(await use(made.secret), 401, 'token_revoked');
+  });
+});
+
+describe('a domain keeps a working token', () => {
+  it('does not count what is below a token as standing in for it', async () => {
+    await fresh();
+    const domain = await createDomain(h, session());
+    const domainToken = (await h.request({ method: 'GET', url: `/v1/tokens?q=${encodeURIComponent(domain.name)}&limit=100`, headers: session() })).json().data[0];
+    // The domain token is the only one on the domain; a token minted below it would go with it.
+    const holder = await createToken(h, session(), { name: 'holder', scopes: ['tokens:full', 'domains:read'], domains: [domain.id] });
+    await mint(holder.secret, { name: 'below the holder', scopes: ['domains:read'] });
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${domainToken.id}/revoke`, headers: session(), payload: {} }), 200);
+    expectError(await h.request({ method: 'DELETE', url: `/v1/tokens/${holder.token.id}`, headers: session() }), 409, 'last_domain_token');
+  });
+});
+
 describe('logs show a token only what it manages', () => {
   it('keeps its parent’s and siblings’ use and changes out of the access log and the audit log', async () => {
     await fresh();
@@ -363,7 +447,7 @@ describe('logs show a token only what it manages', () => {
     expect(csv).not.toContain('logged parent');
     // Nor does its own view name the token that made it.
     const self = expectStatus(await as(child.secret).get(child.token.id), 200);
-    expect(self.created_by).toEqual({ type: 'token', id: null, name: '(a token above this one)' });
+    expect(self.created_by).toEqual({ type: 'token', id: null, name: '(a token this one does not manage)' });
     expect(JSON.stringify(self)).not.toContain(parent.token.id);
     expect(expectStatus(await as(child.secret).get(grandchild.token.id), 200).created_by).toMatchObject({ id: child.token.id });
   });

@@ -1,13 +1,14 @@
 import { ancestryUnder } from '../../core/authority.js';
-import { DOMAIN_ADMIN_SCOPES, PLANS, type PlanName } from '../../core/catalog.js';
+import { DOMAIN_ADMIN_SCOPES, PLANS } from '../../core/catalog.js';
 import { ApiError } from '../../core/errors.js';
 import { effectiveScopes, normaliseScopes } from '../../core/scopes.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
+import { countNamedFrom, type Trx } from '../../store/tokens.js';
+import { issueToken } from './issue.js';
 import type { Acting, TokenManagement } from './management.js';
-import { accessOfSpec, specOf, type AccessSpec } from './token-access.js';
+import { accessOfSpec, type AccessSpec } from './token-access.js';
 import { defaultExpiry, parseExpiry } from './token-input.js';
-import { insertToken, type Trx } from './token-store.js';
 
 /**
  * Tokens that belong to another object: the token every new domain gets (Mailtrap's
@@ -21,7 +22,7 @@ export interface DerivedDeps {
   maxLifetimeSeconds: number | null;
 }
 
-type Minting = Acting & { plan: PlanName; now: number };
+type Minting = Acting & { now: number };
 
 /**
  * Mints the domain's own token inside the transaction that creates the domain (which began with
@@ -34,17 +35,15 @@ export async function mintDomainToken(trx: Trx, deps: DerivedDeps, principal: Pr
   const held = acting.manager.kind === 'token' ? acting.manager.access.scopes : null;
   const scopes = [...effectiveScopes('api', DOMAIN_ADMIN_SCOPES, plan)].filter((scope) => held === null || held.has(scope));
   if (scopes.length === 0) return null;
-  const own = acting.row ? specOf(acting.row) : null;
+  const { own } = acting;
   const spec: AccessSpec = {
     type: 'api', scopes: normaliseScopes('api', scopes, plan), domains: [domain.id], ipAllowlist: own?.ipAllowlist ?? null,
     expiresAt: defaultExpiry(own?.expiresAt ?? null, now, deps.maxLifetimeSeconds), rateLimit: own?.rateLimit ?? null,
   };
-  const ancestry = ancestryUnder(acting.manager);
-  await deps.management.checkMint(trx, principal, acting, accessOfSpec(spec), ancestry);
-  const existing = await trx.selectFrom('tokens').select('id').where('account_id', '=', principal.accountId)
-    .where('name', 'like', `${domain.name} token %`).execute();
-  return insertToken(trx, deps.audit, principal, {
-    ...spec, name: `${domain.name} token ${existing.length + 1}`, description: `Created with the domain ${domain.name}`, mailboxId: null, ancestry,
+  await deps.management.checkMint(trx, principal, acting, accessOfSpec(spec));
+  const existing = await countNamedFrom(trx, principal.accountId, `${domain.name} token `);
+  return issueToken(trx, deps.audit, principal, {
+    ...spec, name: `${domain.name} token ${existing + 1}`, description: `Created with the domain ${domain.name}`, mailboxId: null, ancestry: ancestryUnder(acting.manager),
   }, deps.tokenPrefix, now, { domain_token: true, domain_id: domain.id });
 }
 
@@ -70,16 +69,15 @@ export async function mintMessageToken(
 ) {
   const { plan, now } = acting;
   if (!PLANS[plan].apiAccess) throw new ApiError('plan_restricted', `the ${plan} plan has no API access`, { plan });
-  const own = acting.row ? specOf(acting.row) : null;
+  const { own } = acting;
   const requested = parseExpiry(input, now, deps.maxLifetimeSeconds);
   const spec: AccessSpec = {
     type: 'message', scopes: normaliseScopes('message', input.scopes, plan), domains: [mailbox.domain_id], ipAllowlist: own?.ipAllowlist ?? null,
     expiresAt: requested === undefined ? defaultExpiry(own?.expiresAt ?? null, now, deps.maxLifetimeSeconds) : requested,
     rateLimit: own?.rateLimit ?? null,
   };
-  const ancestry = ancestryUnder(acting.manager);
-  await deps.management.checkMint(trx, principal, acting, accessOfSpec(spec), ancestry);
-  return insertToken(trx, deps.audit, principal, {
-    ...spec, name: input.name, description: input.description ?? `Bound to ${mailbox.address}`, mailboxId: mailbox.id, ancestry,
+  await deps.management.checkMint(trx, principal, acting, accessOfSpec(spec));
+  return issueToken(trx, deps.audit, principal, {
+    ...spec, name: input.name, description: input.description ?? `Bound to ${mailbox.address}`, mailboxId: mailbox.id, ancestry: ancestryUnder(acting.manager),
   }, deps.tokenPrefix, now, { mailbox: mailbox.address });
 }

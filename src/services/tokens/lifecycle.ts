@@ -1,29 +1,32 @@
-import type { Manager } from '../../core/authority.js';
-import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
-import { ApiError, invalidRequest } from '../../core/errors.js';
-import type { TokenType } from '../../core/token-format.js';
+import { mayRevokeInPassing, type Manager } from '../../core/authority.js';
+import { ApiError, forbidden, invalidRequest } from '../../core/errors.js';
 import type { Db } from '../../store/database.js';
 import type { TokensTable } from '../../store/schema.js';
 import { decodeAncestry } from '../../store/token-codec.js';
+import {
+  claimRotation, liveDomainsAmong, livePredecessors, lockAccount, otherDomainTokens, purgeable, removeToken, setLineagePaused, tokensOnlyOf,
+  updateToken, type Trx,
+} from '../../store/tokens.js';
 import type { AuditLog } from '../audit.js';
 import type { Actor, Principal } from '../context.js';
-import type { UsageRecorder } from '../usage.js';
 import type { Verifier } from '../verifier.js';
+import { issueToken } from './issue.js';
 import type { TokenManagement } from './management.js';
+import type { TokenPresenter } from './presenter.js';
+import { placeOf, specOf } from './token-access.js';
 import { requireFreshAuth } from './token-input.js';
-import { insertToken, lockAccount, type Trx } from './token-store.js';
-import { tokenStatus, toTokenView, type TokenView } from './token-view.js';
+import { tokenStatus, type TokenView } from './token-view.js';
 import { revokeSubtree } from './tree.js';
 
 export interface LifecycleDeps {
   db: Db;
   clock: Clock;
   verifier: Verifier;
-  usage: UsageRecorder;
   audit: AuditLog;
   management: TokenManagement;
+  presenter: TokenPresenter;
   tokenPrefix: string;
   defaultGraceSeconds: number;
   retentionDays: number;
@@ -41,10 +44,6 @@ const SYSTEM: Actor = { type: 'system', id: null, name: 'retention' };
 export class TokenLifecycle {
   constructor(private readonly deps: LifecycleDeps) {}
 
-  private view(row: TokensTable, plan: PlanName, viewer: Manager): TokenView {
-    return toTokenView(this.deps.usage.overlay(row), plan, this.deps.clock.now(), viewer);
-  }
-
   private forget(hashes: string[]): void {
     this.deps.verifier.invalidate(...hashes);
   }
@@ -53,29 +52,30 @@ export class TokenLifecycle {
     return this.setPaused(principal, id, true);
   }
 
-  /** Resuming gives a token its access back: a person confirms their password first. */
   async resume(principal: Principal, id: string): Promise<TokenView> {
-    requireFreshAuth(principal, 'resume a token');
     return this.setPaused(principal, id, false);
   }
 
+  /** Pausing or resuming a token does the same to the secret it replaced, still in its grace period. */
   private async setPaused(principal: Principal, id: string, paused: boolean): Promise<TokenView> {
-    const { db, audit, management } = this.deps;
-    const action = paused ? 'pause' : 'resume';
-    const { row, plan, changed, manager } = await db.transaction().execute(async (trx) => {
-      const opened = await management.open(trx, principal, id, action);
+    const { db, audit, management, presenter } = this.deps;
+    const result = await db.transaction().execute(async (trx) => {
+      const opened = await management.open(trx, principal, id, paused ? 'pause' : 'resume');
       const { token: row, plan, now, manager } = opened;
-      if (opened.acceptance === 'unchanged') return { row, plan, changed: false, manager };
-      if (!paused) await management.checkOutcome(trx, principal, opened, 'resume', opened.target.access);
-      const change = { paused_at: paused ? now : null };
-      await trx.updateTable('tokens').set(change).where('id', '=', id).execute();
-      await audit.append(trx, principal.accountId, {
-        action: paused ? 'token.paused' : 'token.resumed', actor: principal.actor, target: { type: 'token', id, name: row.name }, meta: principal.meta,
-      }, now);
-      return { row: { ...row, ...change }, plan, changed: true, manager };
+      let hashes: string[] = [];
+      let current = row;
+      if (opened.acceptance === 'yes') {
+        if (!paused) await management.checkOutcome(trx, principal, opened, 'resume', opened.target.access);
+        hashes = await setLineagePaused(trx, principal.accountId, row.lineage_id, paused ? now : null, now);
+        await audit.append(trx, principal.accountId, {
+          action: paused ? 'token.paused' : 'token.resumed', actor: principal.actor, target: { type: 'token', id, name: row.name }, meta: principal.meta,
+        }, now);
+        current = { ...row, paused_at: paused ? now : null };
+      }
+      return { hashes, view: await presenter.one(trx, principal.accountId, manager, current, plan) };
     });
-    if (changed) this.forget([row.hash]);
-    return this.view(row, plan, manager);
+    this.forget(result.hashes);
+    return result.view;
   }
 
   /**
@@ -83,23 +83,27 @@ export class TokenLifecycle {
    * its predecessors' grace periods. A rotated-out predecessor is revoked alone.
    */
   async revoke(principal: Principal, id: string, reason: string | undefined): Promise<TokenView> {
-    requireFreshAuth(principal, 'revoke a token');
-    const { db, audit, management } = this.deps;
+    const { db, audit, management, presenter } = this.deps;
     const result = await db.transaction().execute(async (trx) => {
       const { token: row, plan, now, manager } = await management.open(trx, principal, id, 'revoke');
       const hashes = await revokeSubtree(trx, audit, principal, row, reason ?? null, now);
-      return { row: { ...row, revoked_at: now, revoke_reason: reason ?? null }, plan, hashes, manager };
+      const view = await presenter.one(trx, principal.accountId, manager, { ...row, revoked_at: now, revoke_reason: reason ?? null }, plan);
+      return { hashes, view };
     });
     this.forget(result.hashes);
-    return this.view(result.row, result.plan, result.manager);
+    return result.view;
   }
 
-  /** Inside a domain's deletion: revokes the tokens constrained to that domain alone (and what is below them). */
-  async revokeDomainTokens(trx: Trx, principal: Principal, domainId: string, now: number): Promise<string[]> {
-    const only = await trx.selectFrom('tokens').selectAll()
-      .where('account_id', '=', principal.accountId).where('domains', '=', JSON.stringify([domainId])).where('revoked_at', 'is', null)
-      .orderBy('id')
-      .execute();
+  /**
+   * Inside a domain's deletion: revokes the tokens constrained to that domain alone (and what is
+   * below them), if `manager` could revoke every one of them; else nothing is revoked or deleted.
+   */
+  async revokeDomainTokens(trx: Trx, principal: Principal, manager: Manager, domainId: string, now: number): Promise<string[]> {
+    const only = await tokensOnlyOf(trx, principal.accountId, domainId);
+    if (only.some((row) => !mayRevokeInPassing(manager, placeOf(row)))) {
+      throw forbidden('this domain has tokens that only someone managing them may revoke, and deleting it would', { field: 'domain' });
+    }
+    if (only.length > 0) requireFreshAuth(principal, 'delete a domain (its tokens are revoked with it)');
     const hashes: string[] = [];
     for (const row of only) hashes.push(...(await revokeSubtree(trx, this.deps.audit, principal, row, 'domain deleted', now)));
     return hashes;
@@ -117,48 +121,36 @@ export class TokenLifecycle {
    * get 409; a failure anywhere rolls the whole rotation back.
    */
   async rotate(principal: Principal, id: string, gracePeriod: string | undefined) {
-    requireFreshAuth(principal, 'rotate a token');
-    const { db, tokenPrefix, audit, management } = this.deps;
+    const { db, tokenPrefix, audit, management, presenter } = this.deps;
     const graceSeconds = gracePeriod === undefined ? this.deps.defaultGraceSeconds : parseGrace(gracePeriod);
     const result = await db.transaction().execute(async (trx) => {
       const opened = await management.open(trx, principal, id, 'rotate');
-      const { token: old, plan, now } = opened;
+      const { token: old, plan, now, manager } = opened;
       await management.checkOutcome(trx, principal, opened, 'rotate', opened.target.access);
       const graceEnd = Math.min(now + graceSeconds * 1000, old.expires_at ?? Infinity);
       // A token has at most two working secrets: the current one and the one it replaced.
       const ended = await this.endEarlierGrace(trx, principal, old, now);
-      const { row: successor, secret } = await insertToken(trx, audit, principal, {
-        type: old.type as TokenType, name: old.name, description: old.description, scopes: JSON.parse(old.scopes) as string[],
-        domains: old.domains === null ? null : (JSON.parse(old.domains) as string[]),
-        ipAllowlist: old.ip_allowlist === null ? null : (JSON.parse(old.ip_allowlist) as string[]),
-        expiresAt: old.expires_at, mailboxId: old.mailbox_id, rateLimit: old.rate_limit, ancestry: decodeAncestry(old.ancestry),
+      const { row: successor, secret } = await issueToken(trx, audit, principal, {
+        ...specOf(old), name: old.name, description: old.description, mailboxId: old.mailbox_id, ancestry: decodeAncestry(old.ancestry),
         rotatedFrom: { id: old.id, lineageId: old.lineage_id }, pausedAt: old.paused_at === null ? null : now,
       }, tokenPrefix, now, { rotated_from: old.id });
-      const claimed = await trx.updateTable('tokens')
-        .set({ rotated_to: successor.id, expires_at: graceEnd })
-        .where('id', '=', old.id).where('rotated_to', 'is', null).where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) !== 1) throw new ApiError('conflict', 'this token has already been rotated');
+      if (!(await claimRotation(trx, old.id, successor.id, graceEnd))) throw new ApiError('conflict', 'this token has already been rotated');
       await audit.append(trx, principal.accountId, {
         action: 'token.rotated', actor: principal.actor, target: { type: 'token', id: old.id, name: old.name },
         details: { successor: successor.id, old_expires_at: new Date(graceEnd).toISOString(), grace_seconds: graceSeconds }, meta: principal.meta,
       }, now);
-      return { successor, secret, previous: { ...old, rotated_to: successor.id, expires_at: graceEnd }, plan, ended, manager: opened.manager };
+      const [token, previous] = await presenter.present(trx, principal.accountId, manager, [successor, { ...old, rotated_to: successor.id, expires_at: graceEnd }], plan);
+      return { token: token!, secret, previous: previous!, hashes: [old.hash, ...ended] };
     });
-    this.forget([result.previous.hash, ...result.ended]);
-    const { manager } = result;
-    return { token: this.view(result.successor, result.plan, manager), secret: result.secret, previous: this.view(result.previous, result.plan, manager) };
+    this.forget(result.hashes);
+    return { token: result.token, secret: result.secret, previous: result.previous };
   }
 
   /** Ends, now, the grace period of any earlier secret of the lineage still working. Returns their hashes. */
   private async endEarlierGrace(trx: Trx, principal: Principal, rotating: TokensTable, now: number): Promise<string[]> {
-    const earlier = await trx.selectFrom('tokens').selectAll()
-      .where('account_id', '=', rotating.account_id).where('lineage_id', '=', rotating.lineage_id).where('id', '!=', rotating.id)
-      .where('rotated_to', 'is not', null).where('revoked_at', 'is', null).where('deleted_at', 'is', null)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .execute();
+    const earlier = await livePredecessors(trx, rotating.account_id, rotating.lineage_id, rotating.id, now);
     for (const row of earlier) {
-      await trx.updateTable('tokens').set({ expires_at: now }).where('id', '=', row.id).execute();
+      await updateToken(trx, row.id, { expires_at: now });
       await this.deps.audit.append(trx, principal.accountId, {
         action: 'token.updated', actor: principal.actor, target: { type: 'token', id: row.id, name: row.name },
         details: { changes: { expires_at: { from: row.expires_at === null ? null : new Date(row.expires_at).toISOString(), to: new Date(now).toISOString() } }, reason: `${rotating.id} rotated` },
@@ -170,13 +162,12 @@ export class TokenLifecycle {
 
   /** Deletes (and so revokes, with everything below it); the last active token of a domain stays. */
   async delete(principal: Principal, id: string): Promise<void> {
-    requireFreshAuth(principal, 'delete a token');
     const { db, audit, management } = this.deps;
     const hashes = await db.transaction().execute(async (trx) => {
       const { token: row, now } = await management.open(trx, principal, id, 'delete');
       await this.assertNotLastDomainToken(trx, row, now);
       const hashes = await revokeSubtree(trx, audit, principal, row, 'deleted', now);
-      await trx.updateTable('tokens').set({ deleted_at: now }).where('id', '=', id).execute();
+      await updateToken(trx, id, { deleted_at: now });
       await audit.append(trx, principal.accountId, {
         action: 'token.deleted', actor: principal.actor, target: { type: 'token', id, name: row.name }, meta: principal.meta,
       }, now);
@@ -185,18 +176,14 @@ export class TokenLifecycle {
     this.forget(hashes);
   }
 
+  /** A domain keeps a working token: one outside this token's own tree, which goes with it. */
   private async assertNotLastDomainToken(trx: Trx, row: TokensTable, now: number): Promise<void> {
     if (row.domains === null || row.type === 'message' || tokenStatus(row, now) !== 'active') return;
-    const domains = JSON.parse(row.domains) as string[];
-    const live = await trx.selectFrom('domains').select(['id', 'name']).where('id', 'in', domains).where('deleted_at', 'is', null).execute();
+    const live = await liveDomainsAmong(trx, specOf(row).domains!);
     if (live.length === 0) return;
-    const others = await trx.selectFrom('tokens').selectAll()
-      .where('account_id', '=', row.account_id).where('id', '!=', row.id).where('domains', 'is not', null).where('type', '!=', 'message')
-      .where('revoked_at', 'is', null).where('deleted_at', 'is', null).where('paused_at', 'is', null)
-      .execute();
+    const others = await otherDomainTokens(trx, row, now);
     for (const domain of live) {
-      const covered = others.some((t) => tokenStatus(t, now) === 'active' && (JSON.parse(t.domains!) as string[]).includes(domain.id));
-      if (!covered) {
+      if (!others.some((other) => specOf(other).domains!.includes(domain.id))) {
         throw new ApiError('last_domain_token', `this is the last active token of ${domain.name}; create another first, or revoke it instead`, {
           domain_id: domain.id,
         });
@@ -211,16 +198,11 @@ export class TokenLifecycle {
   async purgeExpired(): Promise<number> {
     const { db, clock, audit } = this.deps;
     const now = clock.now();
-    const cutoff = now - this.deps.retentionDays * 86_400_000;
-    const dead = await db.selectFrom('tokens').selectAll()
-      .where((eb) => eb.or([eb('revoked_at', '<=', cutoff), eb('deleted_at', '<=', cutoff), eb('expires_at', '<=', cutoff)]))
-      .limit(1000).execute();
     let purged = 0;
-    for (const row of dead) {
+    for (const row of await purgeable(db, now - this.deps.retentionDays * 86_400_000, 1000)) {
       await db.transaction().execute(async (trx) => {
         await lockAccount(trx, row.account_id);
-        const removed = await trx.deleteFrom('tokens').where('id', '=', row.id).executeTakeFirst();
-        if (Number(removed.numDeletedRows) === 0) return;
+        if (!(await removeToken(trx, row.id))) return;
         purged += 1;
         await audit.append(trx, row.account_id, {
           action: 'token.purged', actor: SYSTEM, target: { type: 'token', id: row.id, name: row.name },

@@ -1,5 +1,5 @@
 import { firstWidening, type Access, type Widening } from '../../core/access.js';
-import { authorizeMint, checkOutcome, permit, type ManagedTarget, type Manager, type TokenAction } from '../../core/authority.js';
+import { ancestryUnder, authorizeMint, checkOutcome, FRESH_PASSWORD_FOR, permit, type ManagedTarget, type Manager, type TokenAction } from '../../core/authority.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
 import { ApiError, forbidden, notFound } from '../../core/errors.js';
@@ -8,9 +8,9 @@ import { decide } from '../../core/policy.js';
 import { compileGrant } from '../grants.js';
 import type { TokensTable } from '../../store/schema.js';
 import type { Principal } from '../context.js';
-import { accessOf, factsOf, placeOf } from './token-access.js';
+import { accessOf, factsOf, placeOf, specOf, type AccessSpec } from './token-access.js';
 import { requireFreshAuth } from './token-input.js';
-import { ancestorsOf, countLive, findToken, lockAccount, planOf, visibleTokenIds, type DbOrTrx, type Trx } from './token-store.js';
+import { ancestorsOf, countLive, findToken, lockAccount, planOf, type DbOrTrx, type Trx } from '../../store/tokens.js';
 
 export interface ManagementLimits {
   maxLivePerAccount: number;
@@ -21,6 +21,9 @@ export interface Acting {
   manager: Manager;
   /** The acting token's row, read inside the transaction; null for a person. */
   row: TokensTable | null;
+  /** That token's access as stored: what a token it makes inherits when the request leaves it out. */
+  own: AccessSpec | null;
+  plan: PlanName;
 }
 
 export interface OpenToken extends Acting {
@@ -29,7 +32,6 @@ export interface OpenToken extends Acting {
   state: LifecycleState;
   /** `unchanged`: the state already is what the action asks for. */
   acceptance: 'yes' | 'unchanged';
-  plan: PlanName;
   now: number;
 }
 
@@ -49,27 +51,28 @@ export class TokenManagement {
    * whole policy decided once more on that row: status, plan, address, and the route's scope.
    */
   async acting(db: DbOrTrx, principal: Principal, now: number): Promise<Acting> {
-    if (principal.grant === null) return { manager: { kind: 'person' }, row: null };
+    const plan = await planOf(db, principal.accountId);
+    if (principal.grant === null) return { manager: { kind: 'person', managesTokens: principal.managesTokens }, row: null, own: null, plan };
     const row = await findToken(db, principal.accountId, principal.grant.id);
     if (!row) throw new ApiError('token_revoked', 'this token has been revoked');
-    const current = compileGrant(row, await planOf(db, principal.accountId), 0);
+    const current = compileGrant(row, plan, 0);
     const denial = decide(current, { scope: principal.requiredScope, ip: principal.meta.ip, now });
     if (denial) throw new ApiError(denial.code, denial.message, denial.details);
-    return { manager: { kind: 'token', place: placeOf(row), access: accessOf(row) }, row };
+    return { manager: { kind: 'token', place: placeOf(row), access: accessOf(row) }, row, own: specOf(row), plan };
   }
 
   /**
-   * Whose access log and audit events a caller may read: null for a person (the whole account),
-   * else the tokens it sees, so that no token reads its parent's or a sibling's use.
+   * Who reads the access log and the audit log: a person reads the whole account; a token, as it
+   * is now, reads only what concerns the tokens it is related to (never its parent's or a
+   * sibling's use).
    */
-  async logScope(db: DbOrTrx, principal: Principal): Promise<string[] | null> {
-    const { manager } = await this.acting(db, principal, this.deps.clock.now());
-    return manager.kind === 'person' ? null : visibleTokenIds(db, principal.accountId, manager);
+  async reading(db: DbOrTrx, principal: Principal): Promise<Manager> {
+    return (await this.acting(db, principal, this.deps.clock.now())).manager;
   }
 
   /** For reads: the manager and the account's plan, without taking any lock. */
-  async reader(db: DbOrTrx, principal: Principal, now: number): Promise<Acting & { plan: PlanName }> {
-    return { ...(await this.acting(db, principal, now)), plan: await planOf(db, principal.accountId) };
+  reader(db: DbOrTrx, principal: Principal, now: number): Promise<Acting> {
+    return this.acting(db, principal, now);
   }
 
   /**
@@ -77,6 +80,8 @@ export class TokenManagement {
    * transaction, which this locks to the account first.
    */
   async open(db: DbOrTrx, principal: Principal, id: string, action: TokenAction): Promise<OpenToken> {
+    const needsPassword = FRESH_PASSWORD_FOR[action];
+    if (needsPassword) requireFreshAuth(principal, needsPassword);
     if (action !== 'read') {
       if (!db.isTransaction) throw new Error(`opening a token to ${action} it needs a transaction`);
       await lockAccount(db as Trx, principal.accountId);
@@ -89,7 +94,7 @@ export class TokenManagement {
     permit(acting.manager, action, target);
     const state = lifecycleStateOf(factsOf(token), now);
     const acceptance = admit(state, action);
-    return { ...acting, token, target, state, acceptance, plan: await planOf(db, principal.accountId), now };
+    return { ...acting, token, target, state, acceptance, now };
   }
 
   /**
@@ -109,20 +114,30 @@ export class TokenManagement {
     if (opened.manager.kind === 'person') requireFreshAuth(principal, 'widen a token’s access');
   }
 
-  /** Before a token is made: the account lock, and the acting token as it is now (to inherit from). */
-  async beginMint(trx: Trx, principal: Principal): Promise<Acting & { plan: PlanName; now: number }> {
+  /** The start of a change: the account lock, then who acts, as they are now. */
+  async begin(trx: Trx, principal: Principal): Promise<Acting & { now: number }> {
     await lockAccount(trx, principal.accountId);
     const now = this.deps.clock.now();
-    return { ...(await this.acting(trx, principal, now)), plan: await planOf(trx, principal.accountId), now };
+    return { ...(await this.acting(trx, principal, now)), now };
+  }
+
+  /**
+   * Before a token is made, `begin`; a person is handed the new secret, so confirms their password
+   * first.
+   */
+  beginMint(trx: Trx, principal: Principal): Promise<Acting & { now: number }> {
+    requireFreshAuth(principal, 'create a token');
+    return this.begin(trx, principal);
   }
 
   /**
    * May `acting` make a token with `result`, placed at `ancestry`? The authority rule, and the
    * bounds on how many live tokens an account and each subtree above the new token may hold.
    */
-  async checkMint(trx: Trx, principal: Principal, acting: Acting, result: Access, ancestry: readonly string[]): Promise<void> {
+  async checkMint(trx: Trx, principal: Principal, acting: Acting & { now: number }, result: Access): Promise<void> {
     authorizeMint(acting.manager, result);
-    const now = this.deps.clock.now();
+    const { now } = acting;
+    const ancestry = ancestryUnder(acting.manager);
     const { maxLivePerAccount, maxLiveDescendants } = this.deps.limits;
     if ((await countLive(trx, principal.accountId, now)) >= maxLivePerAccount) {
       throw new ApiError('conflict', `this account holds ${maxLivePerAccount} live tokens, the most it may; revoke some first`, {
@@ -131,8 +146,9 @@ export class TokenManagement {
     }
     for (const lineage of ancestry) {
       if ((await countLive(trx, principal.accountId, now, lineage)) >= maxLiveDescendants) {
-        throw new ApiError('conflict', `a token may have at most ${maxLiveDescendants} live tokens below it; revoke some first`, {
-          limit: 'descendants_per_token', max: maxLiveDescendants, token: lineage,
+        // Whether the full tree is this token's or one above it, only that a limit is reached is said.
+        throw new ApiError('conflict', `at most ${maxLiveDescendants} live tokens may sit below a token, and this one's tree is full; revoke some first`, {
+          limit: 'descendants_per_token', max: maxLiveDescendants,
         });
       }
     }

@@ -6,26 +6,17 @@ import type { LifecycleFacts } from '../../core/lifecycle.js';
 import { closure, narrowScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { TokensTable } from '../../store/schema.js';
-import { decodeAncestry } from '../../store/token-codec.js';
+import { decodeAccess, decodeAncestry, type AccessSpec } from '../../store/token-codec.js';
 
-/** A token row as the authority rule and the lifecycle table read it. */
+export type { AccessSpec };
 
-const parseList = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
+// A token row as the authority rule and the lifecycle table read it.
 
+/** A stored rate limit as the rules compare it. */
 export function parseRateLimit(text: string | null): RateLimit | null {
   if (text === null) return null;
   const { requests, per } = JSON.parse(text) as { requests: number; per: string };
   return { requests, perSeconds: parseDuration(per) ?? 1 };
-}
-
-export interface AccessSpec {
-  type: TokenType;
-  scopes: readonly string[];
-  domains: readonly string[] | null;
-  ipAllowlist: readonly string[] | null;
-  expiresAt: number | null;
-  /** Stored JSON, or null. */
-  rateLimit: string | null;
 }
 
 export function accessOfSpec(spec: AccessSpec): Access {
@@ -39,14 +30,7 @@ export function accessOfSpec(spec: AccessSpec): Access {
   };
 }
 
-export const specOf = (row: TokensTable): AccessSpec => ({
-  type: row.type as TokenType,
-  scopes: JSON.parse(row.scopes) as string[],
-  domains: parseList(row.domains),
-  ipAllowlist: parseList(row.ip_allowlist),
-  expiresAt: row.expires_at,
-  rateLimit: row.rate_limit,
-});
+export const specOf = (row: TokensTable): AccessSpec => decodeAccess(row);
 
 export const accessOf = (row: TokensTable): Access => accessOfSpec(specOf(row));
 

@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import { firstWidening } from '../../core/access.js';
-import { ancestryUnder, sees, type Manager } from '../../core/authority.js';
-import { PLANS, type PlanName } from '../../core/catalog.js';
+import { ancestryUnder, sees } from '../../core/authority.js';
+import { PLANS } from '../../core/catalog.js';
 import { iso, type Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { normaliseScopes } from '../../core/scopes.js';
@@ -10,15 +9,16 @@ import type { Db } from '../../store/database.js';
 import type { TokensTable } from '../../store/schema.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
-import type { UsageRecorder } from '../usage.js';
 import type { Verifier } from '../verifier.js';
-import type { TokenManagement } from './management.js';
+import { issueToken } from './issue.js';
+import type { OpenToken, TokenManagement } from './management.js';
+import type { TokenPresenter } from './presenter.js';
 import { accessOf, accessOfSpec, placeOf, specOf, type AccessSpec } from './token-access.js';
 import {
   defaultExpiry, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveRateLimit, storedRateLimit, type RateLimitInput,
 } from './token-input.js';
-import { insertToken, liveDomainIds, subtreeHashes, visibleTo, type Trx } from './token-store.js';
-import { toTokenView, type TokenView } from './token-view.js';
+import { liveDomainIds, subtreeHashes, tokenPage, updateToken, type StatusFilter, type Trx } from '../../store/tokens.js';
+import type { TokenView } from './token-view.js';
 import { narrowSubtree } from './tree.js';
 
 export interface CreateTokenInput {
@@ -44,8 +44,6 @@ export interface UpdateTokenInput {
   rate_limit?: RateLimitInput | null;
 }
 
-export type StatusFilter = 'active' | 'paused' | 'expired' | 'revoked';
-
 export interface ListTokensFilter {
   status?: StatusFilter;
   type?: TokenType;
@@ -58,15 +56,14 @@ export interface TokenServiceDeps {
   db: Db;
   clock: Clock;
   verifier: Verifier;
-  usage: UsageRecorder;
   audit: AuditLog;
   management: TokenManagement;
+  presenter: TokenPresenter;
   tokenPrefix: string;
   allowScopeEdits: boolean;
   maxLifetimeSeconds: number | null;
 }
 
-const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 const RENAME_FIELDS: ReadonlySet<string> = new Set(['name', 'description']);
 const json = (value: unknown): string => JSON.stringify(value);
 const isoOf = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -74,22 +71,16 @@ const isoOf = (ms: number | null): string | null => (ms === null ? null : iso(ms
 export class TokenService {
   constructor(private readonly deps: TokenServiceDeps) {}
 
-  view(row: TokensTable, plan: PlanName, viewer?: Manager): TokenView {
-    return toTokenView(this.deps.usage.overlay(row), plan, this.deps.clock.now(), viewer);
-  }
-
   async create(principal: Principal, input: CreateTokenInput): Promise<{ token: TokenView; secret: string }> {
-    requireFreshAuth(principal, 'create a token');
     const type = input.type ?? 'api';
     if (type === 'message') {
       throw new ApiError('invalid_request', 'message tokens are minted for a mailbox: POST /v1/mailboxes/{id}/message-tokens', { field: 'type' });
     }
-    const { db, management, audit, tokenPrefix, maxLifetimeSeconds } = this.deps;
-    const { row, secret, plan } = await db.transaction().execute(async (trx) => {
+    const { db, management, audit, presenter, tokenPrefix, maxLifetimeSeconds } = this.deps;
+    return db.transaction().execute(async (trx) => {
       const acting = await management.beginMint(trx, principal);
-      const { plan, now } = acting;
+      const { plan, now, own } = acting;
       if (!PLANS[plan].apiAccess) throw new ApiError('plan_restricted', `the ${plan} plan has no API access`, { plan });
-      const own = acting.row ? specOf(acting.row) : null;
       const held = acting.manager.kind === 'token' ? acting.manager.access.scopes : undefined;
       const requested = parseExpiry(input, now, maxLifetimeSeconds);
       const spec: AccessSpec = {
@@ -100,59 +91,40 @@ export class TokenService {
         expiresAt: requested === undefined ? defaultExpiry(own?.expiresAt ?? null, now, maxLifetimeSeconds) : requested,
         rateLimit: resolveRateLimit(input.rate_limit, own?.rateLimit ?? null),
       };
-      const ancestry = ancestryUnder(acting.manager);
-      await management.checkMint(trx, principal, acting, accessOfSpec(spec), ancestry);
-      const minted = await insertToken(trx, audit, principal, {
-        ...spec, name: input.name, description: input.description ?? '', mailboxId: null, ancestry,
+      await management.checkMint(trx, principal, acting, accessOfSpec(spec));
+      const { row, secret } = await issueToken(trx, audit, principal, {
+        ...spec, name: input.name, description: input.description ?? '', mailboxId: null, ancestry: ancestryUnder(acting.manager),
       }, tokenPrefix, now);
-      return { ...minted, plan };
+      return { token: await presenter.one(trx, principal.accountId, acting.manager, row, plan), secret };
     });
-    return { token: this.view(row, plan), secret };
   }
 
   async get(principal: Principal, id: string): Promise<TokenView> {
-    const { token, plan, manager } = await this.deps.management.open(this.deps.db, principal, id, 'read');
-    return this.view(token, plan, manager);
+    const { db, management, presenter } = this.deps;
+    const { token, plan, manager } = await management.open(db, principal, id, 'read');
+    return presenter.one(db, principal.accountId, manager, token, plan);
   }
 
   async list(principal: Principal, filter: ListTokensFilter): Promise<{ data: TokenView[]; next_cursor: string | null }> {
-    const { db, clock, management } = this.deps;
+    const { db, clock, management, presenter } = this.deps;
     const now = clock.now();
     const { manager, plan } = await management.reader(db, principal, now);
-    let query = db.selectFrom('tokens').selectAll().where('account_id', '=', principal.accountId).where('deleted_at', 'is', null).where(visibleTo(manager));
-    if (filter.type) query = query.where('type', '=', filter.type);
-    if (filter.q) {
-      const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
-      query = query.where((eb) => eb.or([
-        eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
-        eb(eb.fn('lower', ['description']), 'like', sql<string>`${pattern} escape '\\'`),
-        eb('visible_prefix', '=', filter.q!),
-        eb('id', '=', filter.q!),
-      ]));
-    }
-    switch (filter.status) {
-      case 'revoked': query = query.where('revoked_at', 'is not', null); break;
-      case 'expired': query = query.where('revoked_at', 'is', null).where('expires_at', '<=', now); break;
-      case 'paused': query = query.where('revoked_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).where('paused_at', 'is not', null); break;
-      case 'active': query = query.where('revoked_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).where('paused_at', 'is', null); break;
-    }
-    // The query already keeps to what the manager sees; the rule has the last word on every row.
+    // The query already keeps to what the manager is related to; the rule has the last word on every row.
     const page: TokensTable[] = [];
-    let cursor = filter.cursor;
+    let before = filter.cursor;
     let exhausted = false;
     while (page.length <= filter.limit && !exhausted) {
-      const batchSize = filter.limit + 1;
-      const batch = await (cursor ? query.where('id', '<', cursor) : query).orderBy('id', 'desc').limit(batchSize).execute();
-      exhausted = batch.length < batchSize;
+      const batch = await tokenPage(db, { accountId: principal.accountId, manager, now, type: filter.type, q: filter.q, status: filter.status, before, limit: filter.limit + 1 });
+      exhausted = batch.length < filter.limit + 1;
       for (const row of batch) if (sees(manager, { place: placeOf(row), access: accessOf(row) })) page.push(row);
-      cursor = batch[batch.length - 1]?.id;
+      before = batch[batch.length - 1]?.id;
     }
     const data = page.slice(0, filter.limit);
-    return { data: data.map((row) => this.view(row, plan, manager)), next_cursor: page.length > filter.limit ? data[data.length - 1]!.id : null };
+    return { data: await presenter.present(db, principal.accountId, manager, data, plan), next_cursor: page.length > filter.limit ? data[data.length - 1]!.id : null };
   }
 
   async update(principal: Principal, id: string, input: UpdateTokenInput): Promise<TokenView> {
-    const { db, verifier, management, audit, maxLifetimeSeconds } = this.deps;
+    const { db, verifier, management, audit, presenter } = this.deps;
     const action = Object.keys(input).every((field) => RENAME_FIELDS.has(field)) ? 'rename' : 'edit';
     const result = await db.transaction().execute(async (trx) => {
       const opened = await management.open(trx, principal, id, action);
@@ -168,7 +140,7 @@ export class TokenService {
       if (input.description !== undefined) note('description', row.description, input.description, input.description);
       if (action === 'edit') {
         const before = specOf(row);
-        const after = await this.editedSpec(trx, principal, opened, input, now);
+        const after = await this.editedSpec(trx, principal, opened, input);
         note('scopes', before.scopes, after.scopes, json(after.scopes));
         note('domains', before.domains, after.domains, after.domains === null ? null : json(after.domains));
         note('ip_allowlist', before.ipAllowlist, after.ipAllowlist, after.ipAllowlist === null ? null : json(after.ipAllowlist));
@@ -178,8 +150,8 @@ export class TokenService {
           await management.checkOutcome(trx, principal, opened, 'edit', accessOfSpec(after));
         }
       }
-      if (Object.keys(changes).length === 0) return { row, plan, manager: opened.manager, hashes: [] as string[] };
-      await trx.updateTable('tokens').set(next).where('id', '=', id).execute();
+      if (Object.keys(changes).length === 0) return { hashes: [] as string[], view: await presenter.one(trx, principal.accountId, opened.manager, row, plan) };
+      await updateToken(trx, id, next);
       await audit.append(trx, principal.accountId, {
         action: 'token.updated', actor: principal.actor, target: { type: 'token', id, name: next.name ?? row.name },
         details: { changes }, meta: principal.meta,
@@ -190,14 +162,14 @@ export class TokenService {
       const below = narrowed ? await narrowSubtree(trx, audit, principal, updated, now) : [];
       // Everything below counts against this token's rate limit: their cached grants hold the old one.
       const counting = 'rate_limit' in changes ? await subtreeHashes(trx, principal.accountId, updated.lineage_id) : [];
-      return { row: updated, plan, manager: opened.manager, hashes: [...new Set([row.hash, ...below, ...counting])] };
+      return { hashes: [...new Set([row.hash, ...below, ...counting])], view: await presenter.one(trx, principal.accountId, opened.manager, updated, plan) };
     });
     if (result.hashes.length) verifier.invalidate(...result.hashes);
-    return this.view(result.row, result.plan, result.manager);
+    return result.view;
   }
 
   /** The token's access as the edit asks for it; fields not in the request keep their value. */
-  private async editedSpec(trx: Trx, principal: Principal, opened: Awaited<ReturnType<TokenManagement['open']>>, input: UpdateTokenInput, now: number): Promise<AccessSpec> {
+  private async editedSpec(trx: Trx, principal: Principal, opened: OpenToken, input: UpdateTokenInput): Promise<AccessSpec> {
     const current = specOf(opened.token);
     const { type } = current;
     let { scopes, domains, ipAllowlist, expiresAt, rateLimit } = current;
@@ -214,7 +186,7 @@ export class TokenService {
     }
     if (input.ip_allowlist !== undefined) ipAllowlist = resolveAllowlist(input.ip_allowlist, null);
     if (input.rate_limit !== undefined) rateLimit = storedRateLimit(input.rate_limit)!;
-    const expiry = parseExpiry(input, now, this.deps.maxLifetimeSeconds);
+    const expiry = parseExpiry(input, opened.now, this.deps.maxLifetimeSeconds);
     if (expiry !== undefined) expiresAt = expiry;
     return { type, scopes, domains, ipAllowlist, expiresAt, rateLimit };
   }

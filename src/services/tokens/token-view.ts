@@ -1,11 +1,11 @@
-import { relationOf, type Manager } from '../../core/authority.js';
 import { iso, isoOrNull } from '../../core/clock.js';
 import { statusOf, type TokenStatus } from '../../core/policy.js';
 import { effectiveScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { TokensTable } from '../../store/schema.js';
-import { placeOf } from './token-access.js';
+import { decodeAccess } from '../../store/token-codec.js';
+import { hideUnseen, UNSEEN_TOKEN } from './disclosure.js';
 
 export interface TokenView {
   id: string;
@@ -34,48 +34,42 @@ export interface TokenView {
   rate_limit: { requests: number; per: string } | null;
 }
 
-const parseList = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
-
 export function tokenStatus(row: Pick<TokensTable, 'revoked_at' | 'deleted_at' | 'expires_at' | 'paused_at'>, now: number): TokenStatus {
   return statusOf({ revokedAt: row.revoked_at ?? row.deleted_at, expiresAt: row.expires_at, pausedAt: row.paused_at }, now);
 }
 
-/** What a token is told of the token above it, which does not exist for it: that there is one. */
-export const HIDDEN_CREATOR = { type: 'token', id: null, name: '(a token above this one)' } as const;
-
 /**
- * The token as `viewer` may see it. A token looking at itself (or its own predecessor) is not told
- * which token made it: its ancestors are not its to see.
+ * The token as a viewer may see it. `seen`: for a token viewing, the token ids it may be told of;
+ * any other token (one above it, above all) is named only as `UNSEEN_TOKEN`. null: a person, who
+ * sees the whole account.
  */
-export function toTokenView(row: TokensTable, plan: PlanName, now: number, viewer: Manager = { kind: 'person' }): TokenView {
-  const type = row.type as TokenType;
-  const hideCreator = viewer.kind === 'token' && row.created_by_type === 'token' && relationOf(viewer, placeOf(row)) === 'self';
-  const scopes = JSON.parse(row.scopes) as string[];
+export function toTokenView(row: TokensTable, plan: PlanName, now: number, seen: ReadonlySet<string> | null = null): TokenView {
+  const { type, scopes, domains, ipAllowlist } = decodeAccess(row);
+  const creatorUnseen = seen !== null && row.created_by_type === 'token' && !seen.has(row.created_by_id ?? '');
   return {
     id: row.id,
     name: row.name,
     description: row.description,
     type,
     status: tokenStatus(row, now),
-    scopes,
+    scopes: [...scopes],
     effective_scopes: [...effectiveScopes(type, scopes, plan)].sort(),
-    domains: parseList(row.domains),
+    domains: domains && [...domains],
     mailbox_id: row.mailbox_id,
-    ip_allowlist: parseList(row.ip_allowlist),
+    ip_allowlist: ipAllowlist && [...ipAllowlist],
     visible_prefix: row.visible_prefix,
     last4: row.last4,
     created_at: iso(row.created_at),
-    created_by: hideCreator ? { ...HIDDEN_CREATOR } : { type: row.created_by_type, id: row.created_by_id, name: row.created_by_name },
+    created_by: creatorUnseen ? { type: 'token', id: null, name: UNSEEN_TOKEN } : { type: row.created_by_type, id: row.created_by_id, name: row.created_by_name },
     expires_at: isoOrNull(row.expires_at),
     paused_at: isoOrNull(row.paused_at),
     first_used_at: isoOrNull(row.first_used_at),
     last_used_at: isoOrNull(row.last_used_at),
     last_used_ip: row.last_used_ip,
     revoked_at: isoOrNull(row.revoked_at),
-    revoke_reason: row.revoke_reason,
+    revoke_reason: row.revoke_reason !== null && seen !== null ? hideUnseen(row.revoke_reason, seen) : row.revoke_reason,
     rotated_from: row.rotated_from,
     rotated_to: row.rotated_to,
     rate_limit: row.rate_limit === null ? null : (JSON.parse(row.rate_limit) as { requests: number; per: string }),
   };
 }
-

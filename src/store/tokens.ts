@@ -1,0 +1,245 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
+import { canManageMessageTokens, type Manager } from '../core/authority.js';
+import type { PlanName } from '../core/catalog.js';
+import type { TokenType } from '../core/token-format.js';
+import type { Db } from './database.js';
+import type { Database, TokensTable } from './schema.js';
+import { descendantPattern } from './token-codec.js';
+
+/** Every query of token rows, and the few of accounts and domains that token changes need. */
+export type Trx = Transaction<Database>;
+export type DbOrTrx = Db | Trx;
+
+type TokensEb = ExpressionBuilder<Database, 'tokens'>;
+
+/**
+ * Serialises check-then-act changes within one account across nodes: a no-op update takes the
+ * account row's lock on PostgreSQL until the transaction ends (SQLite already runs one writer).
+ * Every token change takes it first, before any token row.
+ */
+export async function lockAccount(trx: Trx, accountId: string): Promise<void> {
+  await trx.updateTable('accounts').set((eb) => ({ audit_seq: eb.ref('audit_seq') })).where('id', '=', accountId).execute();
+}
+
+export async function planOf(db: DbOrTrx, accountId: string): Promise<PlanName> {
+  const row = await db.selectFrom('accounts').select('plan').where('id', '=', accountId).executeTakeFirstOrThrow();
+  return row.plan as PlanName;
+}
+
+export async function liveDomainIds(db: DbOrTrx, accountId: string): Promise<Set<string>> {
+  const rows = await db.selectFrom('domains').select('id').where('account_id', '=', accountId).where('deleted_at', 'is', null).execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function liveDomainsAmong(db: DbOrTrx, ids: readonly string[]): Promise<{ id: string; name: string }[]> {
+  return ids.length === 0 ? [] : db.selectFrom('domains').select(['id', 'name']).where('id', 'in', [...ids]).where('deleted_at', 'is', null).execute();
+}
+
+/** A token of the account that has not been deleted. */
+export async function findToken(db: DbOrTrx, accountId: string, id: string): Promise<TokensTable | undefined> {
+  return db.selectFrom('tokens').selectAll()
+    .where('id', '=', id).where('account_id', '=', accountId).where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
+const isLive = (eb: TokensEb, now: number): Expression<SqlBool> =>
+  eb.and([eb('revoked_at', 'is', null), eb('deleted_at', 'is', null), eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])]);
+
+/** Tokens anywhere below a lineage. */
+const under = (eb: TokensEb, lineageId: string): Expression<SqlBool> =>
+  eb('ancestry', 'like', sql<string>`${descendantPattern(lineageId)} escape '\\'`);
+
+/** A lineage's rotated-out tokens, other than `exceptId`. */
+const predecessorsOf = (eb: TokensEb, lineageId: string, exceptId: string): Expression<SqlBool> =>
+  eb.and([eb('lineage_id', '=', lineageId), eb('id', '!=', exceptId), eb('rotated_to', 'is not', null)]);
+
+/**
+ * The rows a manager may be related to, as SQL: what `core/authority.ts` calls self or below, so
+ * that a page of a list is filled in one read. It is a pre-filter: callers ask the rule of every
+ * row they return.
+ */
+function relatedTo(manager: Manager): (eb: TokensEb) => Expression<SqlBool> {
+  return (eb) => {
+    if (manager.kind === 'person') return eb.lit(true);
+    const self = manager.place;
+    if (self.supersededBy !== null) return eb('id', '=', self.id);
+    const related = eb.or([eb('id', '=', self.id), under(eb, self.lineageId), predecessorsOf(eb, self.lineageId, self.id)]);
+    return canManageMessageTokens(manager) ? related : eb.and([related, eb('type', '!=', 'message')]);
+  };
+}
+
+export type StatusFilter = 'active' | 'paused' | 'expired' | 'revoked';
+
+export interface TokenPageQuery {
+  accountId: string;
+  manager: Manager;
+  now: number;
+  type?: TokenType | undefined;
+  q?: string | undefined;
+  status?: StatusFilter | undefined;
+  before?: string | undefined;
+  limit: number;
+}
+
+const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+/** Tokens of the account (not deleted) the manager may be related to, newest first, by filter. */
+export async function tokenPage(db: DbOrTrx, q: TokenPageQuery): Promise<TokensTable[]> {
+  let query = db.selectFrom('tokens').selectAll().where('account_id', '=', q.accountId).where('deleted_at', 'is', null).where(relatedTo(q.manager));
+  if (q.type) query = query.where('type', '=', q.type);
+  if (q.q) {
+    const pattern = `%${escapeLike(q.q.toLowerCase())}%`;
+    const text = q.q;
+    query = query.where((eb) => eb.or([
+      eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
+      eb(eb.fn('lower', ['description']), 'like', sql<string>`${pattern} escape '\\'`),
+      eb('visible_prefix', '=', text),
+      eb('id', '=', text),
+    ]));
+  }
+  const unexpired = (eb: TokensEb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', q.now)]);
+  switch (q.status) {
+    case 'revoked': query = query.where('revoked_at', 'is not', null); break;
+    case 'expired': query = query.where('revoked_at', 'is', null).where('expires_at', '<=', q.now); break;
+    case 'paused': query = query.where('revoked_at', 'is', null).where(unexpired).where('paused_at', 'is not', null); break;
+    case 'active': query = query.where('revoked_at', 'is', null).where(unexpired).where('paused_at', 'is', null); break;
+  }
+  if (q.before) query = query.where('id', '<', q.before);
+  return query.orderBy('id', 'desc').limit(q.limit).execute();
+}
+
+/** The ids of the tokens a manager may be related to, deleted ones included, as a subquery for `in`. */
+export function relatedTokenIds(db: DbOrTrx, accountId: string, manager: Manager) {
+  return db.selectFrom('tokens').select('id').where('account_id', '=', accountId).where(relatedTo(manager));
+}
+
+/** Which of `ids` name tokens the manager may be related to (all of them, for a person). */
+export async function relatedAmong(db: DbOrTrx, accountId: string, manager: Manager, ids: readonly string[]): Promise<Set<string>> {
+  if (manager.kind === 'person' || ids.length === 0) return new Set(manager.kind === 'person' ? ids : []);
+  const rows = await relatedTokenIds(db, accountId, manager).where('id', 'in', [...ids]).execute();
+  return new Set(rows.map((row) => row.id));
+}
+
+/** Live tokens of the account, or of one lineage's subtree. */
+export async function countLive(db: DbOrTrx, accountId: string, now: number, belowLineage?: string): Promise<number> {
+  const row = await db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', accountId)
+    .where((eb) => (belowLineage === undefined ? isLive(eb, now) : eb.and([isLive(eb, now), under(eb, belowLineage)])))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The current (not rotated-out) live token of each lineage in `ancestry`: a token's ancestors. */
+export async function ancestorsOf(db: DbOrTrx, accountId: string, ancestry: readonly string[]): Promise<TokensTable[]> {
+  if (ancestry.length === 0) return [];
+  return db.selectFrom('tokens').selectAll()
+    .where('account_id', '=', accountId).where('lineage_id', 'in', [...ancestry]).where('rotated_to', 'is', null)
+    .where('revoked_at', 'is', null).where('deleted_at', 'is', null)
+    .execute();
+}
+
+/** The hashes of every token below a lineage not yet revoked: what to forget when a limit they count against changes. */
+export async function subtreeHashes(db: DbOrTrx, accountId: string, lineageId: string): Promise<string[]> {
+  const rows = await db.selectFrom('tokens').select('hash')
+    .where('account_id', '=', accountId).where('revoked_at', 'is', null).where((eb) => under(eb, lineageId))
+    .execute();
+  return rows.map((row) => row.hash);
+}
+
+/** Every live token below `root`'s lineage, and its own live predecessors: what must lie inside it. */
+export async function liveRestOfTree(trx: Trx, root: TokensTable, now: number): Promise<TokensTable[]> {
+  return trx.selectFrom('tokens').selectAll()
+    .where('account_id', '=', root.account_id)
+    .where((eb) => eb.and([isLive(eb, now), eb.or([under(eb, root.lineage_id), predecessorsOf(eb, root.lineage_id, root.id)])]))
+    .orderBy('id')
+    .execute();
+}
+
+/** Not yet revoked: the rest of `root`'s lineage and everything below it, by id (one lock order). */
+export async function unrevokedRestOfTree(trx: Trx, root: TokensTable): Promise<TokensTable[]> {
+  return trx.selectFrom('tokens').selectAll()
+    .where('account_id', '=', root.account_id).where('id', '!=', root.id).where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('lineage_id', '=', root.lineage_id), under(eb, root.lineage_id)]))
+    .orderBy('id')
+    .execute();
+}
+
+/** A lineage's rotated-out tokens still working at `now`, other than `exceptId`. */
+export async function livePredecessors(trx: Trx, accountId: string, lineageId: string, exceptId: string, now: number): Promise<TokensTable[]> {
+  return trx.selectFrom('tokens').selectAll()
+    .where('account_id', '=', accountId)
+    .where((eb) => eb.and([isLive(eb, now), predecessorsOf(eb, lineageId, exceptId)]))
+    .orderBy('id')
+    .execute();
+}
+
+/** Tokens not yet revoked whose only domain is `domainId`. */
+export async function tokensOnlyOf(trx: Trx, accountId: string, domainId: string): Promise<TokensTable[]> {
+  return trx.selectFrom('tokens').selectAll()
+    .where('account_id', '=', accountId).where('domains', '=', JSON.stringify([domainId])).where('revoked_at', 'is', null)
+    .orderBy('id')
+    .execute();
+}
+
+/**
+ * Working, domain-constrained api or mcp tokens outside `row`'s own tree (its lineage and what is
+ * below it, which go when it goes): what can stand in for it on a domain.
+ */
+export async function otherDomainTokens(trx: Trx, row: TokensTable, now: number): Promise<TokensTable[]> {
+  return trx.selectFrom('tokens').selectAll()
+    .where('account_id', '=', row.account_id).where('domains', 'is not', null).where('type', '!=', 'message').where('paused_at', 'is', null)
+    .where((eb) => eb.and([isLive(eb, now), eb('lineage_id', '!=', row.lineage_id), eb.not(under(eb, row.lineage_id))]))
+    .execute();
+}
+
+export async function insertTokenRow(trx: Trx, row: TokensTable): Promise<void> {
+  await trx.insertInto('tokens').values(row).execute();
+}
+
+export async function updateToken(trx: Trx, id: string, fields: Partial<TokensTable>): Promise<void> {
+  await trx.updateTable('tokens').set(fields).where('id', '=', id).execute();
+}
+
+/** Revokes a token not yet revoked; false if it already was. */
+export async function revokeToken(trx: Trx, id: string, reason: string | null, now: number): Promise<boolean> {
+  const updated = await trx.updateTable('tokens').set({ revoked_at: now, revoke_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(updated.numUpdatedRows) > 0;
+}
+
+/** Pauses (or resumes) every token of a lineage still working: a secret in its grace period follows its successor. */
+export async function setLineagePaused(trx: Trx, accountId: string, lineageId: string, pausedAt: number | null, now: number): Promise<string[]> {
+  const rows = await trx.selectFrom('tokens').select(['id', 'hash'])
+    .where('account_id', '=', accountId).where('lineage_id', '=', lineageId).where((eb) => isLive(eb, now))
+    .orderBy('id')
+    .execute();
+  if (rows.length) await trx.updateTable('tokens').set({ paused_at: pausedAt }).where('id', 'in', rows.map((r) => r.id)).execute();
+  return rows.map((row) => row.hash);
+}
+
+/** Marks `oldId` rotated into `successorId`; false if another rotation, or a revocation, came first. */
+export async function claimRotation(trx: Trx, oldId: string, successorId: string, graceEnd: number): Promise<boolean> {
+  const claimed = await trx.updateTable('tokens').set({ rotated_to: successorId, expires_at: graceEnd })
+    .where('id', '=', oldId).where('rotated_to', 'is', null).where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(claimed.numUpdatedRows) === 1;
+}
+
+/** How many tokens of the account carry a name starting `prefix` (domain tokens are numbered). */
+export async function countNamedFrom(trx: Trx, accountId: string, prefix: string): Promise<number> {
+  const rows = await trx.selectFrom('tokens').select('id').where('account_id', '=', accountId)
+    .where('name', 'like', sql<string>`${`${escapeLike(prefix)}%`} escape '\\'`).execute();
+  return rows.length;
+}
+
+/** Tokens revoked, deleted or expired at or before `cutoff`, of any account. */
+export async function purgeable(db: Db, cutoff: number, limit: number): Promise<TokensTable[]> {
+  return db.selectFrom('tokens').selectAll()
+    .where((eb) => eb.or([eb('revoked_at', '<=', cutoff), eb('deleted_at', '<=', cutoff), eb('expires_at', '<=', cutoff)]))
+    .limit(limit).execute();
+}
+
+/** Removes a token row; false if another purger already did. */
+export async function removeToken(trx: Trx, id: string): Promise<boolean> {
+  const removed = await trx.deleteFrom('tokens').where('id', '=', id).executeTakeFirst();
+  return Number(removed.numDeletedRows) > 0;
+}
