@@ -42,7 +42,8 @@ import { TokenService } from './services/tokens/token-service.js';
 import { UsageRecorder } from './services/usage.js';
 import { Verifier } from './services/verifier.js';
 import { localOnlyFeed, PostgresChangeFeed, type ChangeFeed } from './store/change-feed.js';
-import { AUDIT_SIGNING_MIGRATION, migrate, openDatabase, type Db } from './store/database.js';
+import { migrate, openDatabase, type Db } from './store/database.js';
+import { storeUpgrades } from './services/upgrade.js';
 
 export interface AppOptions {
   config: Config;
@@ -50,11 +51,6 @@ export interface AppOptions {
   operatorTokenHash: string;
   /** The audit chain's keys (from `ensureAuditKeys`): the first signs, all verify. */
   auditKeys: string[];
-  /**
-   * The caller applied the migration that began signing audit events, in this start: the unsigned
-   * chains it left are to be closed now, and never at a later start.
-   */
-  auditSigningBegan?: boolean;
   clock?: Clock;
   db?: Db;
   passwords?: PasswordHasher;
@@ -76,7 +72,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const db = options.db ?? openDatabase(config.database);
-  const applied = await migrate(db, config.database.dialect);
+  await migrate(db, config.database.dialect, storeUpgrades(options.auditKeys, clock));
   const metrics = createMetrics();
   // Set once the logger exists; nothing that can fail runs before then.
   let report: (job: string) => (error: unknown) => void = () => () => undefined;
@@ -94,8 +90,6 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   // token that is not in the token format.
   const redact = secretRedactor(config.tokenPrefix, config.adminToken ? [config.adminToken] : []);
   const audit = new AuditLog(auditKeys(options.auditKeys), redact);
-  // Only in the start that began signing: later, a chain made all unsigned is a forgery, and stays broken.
-  if (options.auditSigningBegan || applied.includes(AUDIT_SIGNING_MIGRATION)) await audit.closeUnsignedChains(db, clock.now());
   const management = new TokenManagement({ clock, limits: config.tokenLimits });
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   redis?.on('error', (error) => report('redis')(error));

@@ -84,7 +84,7 @@ const EnvSchema = z.object({
     .optional(),
   LATCHKEY_MAX_TOKEN_LIFETIME: z
     .string()
-    .refine((v) => (parseDuration(v) ?? 0) > 0, 'must be a duration such as 90d or 52w')
+    .refine((v) => (parseDuration(v) ?? 0) > 0 && parseDuration(v)! <= 100 * 365 * 86_400, 'must be a duration such as 90d or 52w, at most 36500d')
     .optional(),
   LATCHKEY_MAX_TOKENS_PER_ACCOUNT: int(1, 10_000_000).default(5000),
   LATCHKEY_MAX_DESCENDANTS_PER_TOKEN: int(1, 10_000_000).default(1000),

@@ -2,18 +2,24 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { ensureAuditKeys, ensureDemoAccount, ensureOperatorToken } from './services/bootstrap.js';
-import { AUDIT_SIGNING_MIGRATION, migrate, openDatabase } from './store/database.js';
+import { migrate, openDatabase } from './store/database.js';
+import { storeUpgrades } from './services/upgrade.js';
+import { systemClock } from './core/clock.js';
 
 /** A configuration problem stops the start with its message and exit code 2. */
-function orExit<T>(read: () => T): T {
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`latchkey: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+function configOrExit(env: NodeJS.ProcessEnv): Config {
   try {
-    return read();
+    return loadConfig(env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`latchkey: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+    return exitOnConfigError(error);
   }
 }
 
@@ -25,15 +31,12 @@ export interface ServeOptions {
 
 /** The whole service as `npm start` runs it: config, store, app, listening socket, signals. */
 export async function serve({ env, extend }: ServeOptions): Promise<void> {
-  const config: Config = orExit(() => loadConfig(env));
+  const config = configOrExit(env);
   const db = openDatabase(config.database);
-  const audit = orExit(() => ensureAuditKeys(config));
-  const applied = await migrate(db, config.database.dialect);
+  const audit = await ensureAuditKeys(config, db).catch(exitOnConfigError);
+  await migrate(db, config.database.dialect, storeUpgrades(audit.secrets, systemClock));
   const operator = await ensureOperatorToken(db, config.adminToken, config.tokenPrefix);
-  const latchkey = await buildApp({
-    config, db, operatorTokenHash: operator.hash, auditKeys: audit.secrets, auditSigningBegan: applied.includes(AUDIT_SIGNING_MIGRATION),
-    ...(extend ? { extend } : {}),
-  });
+  const latchkey = await buildApp({ config, db, operatorTokenHash: operator.hash, auditKeys: audit.secrets, ...(extend ? { extend } : {}) });
   const demo = config.createDemoAccount ? await ensureDemoAccount(latchkey.ctx.accounts) : null;
   const address = await latchkey.app.listen({ port: config.port, host: config.host });
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -104,6 +104,14 @@ describe('npm start on a new machine', () => {
     const chain = await call(second.base, 'GET', '/v1/audit-log/verify', undefined, relogin);
     expect(chain.body).toMatchObject({ valid: false, first_broken: { seq: 1, reason: 'unsigned' } });
     expect(await second.stop()).toBe(0);
+
+    // Without the key that signed it the log could never be checked again: no start without it.
+    const keyFile = join(dir, 'data', 'audit.key');
+    renameSync(keyFile, `${keyFile}.away`);
+    const failure = await startService(dir, {}).then(() => null, (error: Error) => error.message);
+    renameSync(`${keyFile}.away`, keyFile);
+    expect(failure).toMatch(/^exited with 2:/);
+    expect(failure).toContain('audit.key is missing, but the audit log was signed');
   });
 
   it('refuses to start on a bad setting, naming the variable', async () => {

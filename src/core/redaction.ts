@@ -53,6 +53,29 @@ function decodeEscapes(text: string): string {
 }
 
 const TAIL = BODY_LENGTH + CHECKSUM_LENGTH;
+/**
+ * What a secret pasted by hand may carry inside it without ceasing to be one: line breaks and
+ * spaces where it was wrapped, and characters that show as nothing (soft hyphen, zero-width
+ * space and joiners, word joiner, byte-order mark).
+ */
+const IGNORABLE = /[\s\u00AD\u200B-\u200D\u2060\uFEFF]/;
+const MAX_IGNORED = 16;
+
+/** The token's tail read from `from`, past ignorable characters: its characters and where it ends, or null. */
+function tailAt(text: string, from: number): { chars: string; end: number } | null {
+  let chars = '';
+  let ignored = 0;
+  let i = from;
+  while (chars.length < TAIL && i < text.length) {
+    const ch = text[i]!;
+    if (BASE62.test(ch)) chars += ch;
+    else if (!(IGNORABLE.test(ch) && chars.length > 0 && (ignored += 1) <= MAX_IGNORED)) break;
+    i += 1;
+  }
+  return chars.length === TAIL ? { chars, end: i } : null;
+}
+
+const BASE62 = /[0-9A-Za-z]/;
 
 function redactTokens(text: string, prefix: string, marker: string, heads: readonly string[]): string {
   let out = '';
@@ -63,11 +86,11 @@ function redactTokens(text: string, prefix: string, marker: string, heads: reado
     const wordAt = at + marker.length;
     for (const head of heads) {
       if (!text.startsWith(head, wordAt)) continue;
-      const end = wordAt + head.length + TAIL;
-      if (end <= text.length && recognise(prefix, text.slice(at, end)) !== null) {
-        out += text.slice(copied, at) + text.slice(at, wordAt + head.length + VISIBLE_BODY_CHARS) + REDACTED;
-        copied = end;
-        next = end;
+      const tail = tailAt(text, wordAt + head.length);
+      if (tail !== null && recognise(prefix, `${marker}${head}${tail.chars}`) !== null) {
+        out += text.slice(copied, at) + marker + head + tail.chars.slice(0, VISIBLE_BODY_CHARS) + REDACTED;
+        copied = tail.end;
+        next = tail.end;
       }
       break;
     }

@@ -43,6 +43,16 @@ export interface AuditKeys {
 export const auditKeyId = (secret: string): string =>
   createHash('sha256').update(`latchkey audit key\0${secret}`).digest('base64url').slice(0, 12);
 
+/** The id of the key that signed the most recent signed event of any account; null for none (or a store not yet upgraded). */
+export async function latestSigningKeyId(db: Db): Promise<string | null> {
+  try {
+    const row = await db.selectFrom('audit_events').select('key_id').where('key_id', 'is not', null).orderBy('at', 'desc').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    return row?.key_id ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export function auditKeys(secrets: readonly string[]): AuditKeys {
   if (secrets.length === 0) throw new Error('at least one audit key is needed');
   const verifying = new Map(secrets.map((secret) => [auditKeyId(secret), secret]));
@@ -201,22 +211,22 @@ export class AuditLog {
   }
 
   /**
-   * At start-up: every account whose chain ends in events written before signing existed gets a
-   * signed event that closes them, linking to their last hash. From then on an unsigned event
-   * anywhere else breaks the chain.
+   * When signing begins (inside the migration that adds key ids, which runs once and never again):
+   * every account whose chain ends in events written before signing existed gets a signed event
+   * that closes them, linking to their last hash. From then on an unsigned event anywhere else
+   * breaks the chain.
    */
-  async closeUnsignedChains(db: Db, now: number): Promise<number> {
-    const open = await db.selectFrom('accounts')
+  async closeUnsignedChains(trx: Transaction<Database>, now: number): Promise<number> {
+    const open = await trx.selectFrom('accounts')
       .innerJoin('audit_events', (join) => join.onRef('audit_events.account_id', '=', 'accounts.id').onRef('audit_events.seq', '=', 'accounts.audit_seq'))
       .select(['accounts.id', 'accounts.audit_seq'])
       .where('audit_events.key_id', 'is', null)
       .execute();
     for (const account of open) {
-      await db.transaction().execute((trx) =>
-        this.append(trx, account.id, {
-          action: SIGNING_STARTED, actor: { type: 'system', id: null, name: 'audit' },
-          details: { unsigned_events: account.audit_seq }, meta: null,
-        }, now));
+      await this.append(trx, account.id, {
+        action: SIGNING_STARTED, actor: { type: 'system', id: null, name: 'audit' },
+        details: { unsigned_events: account.audit_seq }, meta: null,
+      }, now);
     }
     return open.length;
   }

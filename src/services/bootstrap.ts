@@ -5,6 +5,7 @@ import { ConfigError, type Config } from '../config.js';
 import { hashSecret, mintSecret, OPERATOR_WORD } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
 import type { AccountService } from './accounts.js';
+import { auditKeyId, latestSigningKeyId } from './audit.js';
 
 const OPERATOR_HASH_KEY = 'operator_token_hash';
 
@@ -30,8 +31,16 @@ const MIN_AUDIT_KEY_LENGTH = 32;
  * file, returned once for printing. PostgreSQL serves several nodes that must sign alike, so there
  * the key is configured or the start fails.
  */
-export function ensureAuditKeys(config: Config): { secrets: string[]; generated: { secret: string; file: string } | null } {
-  if (config.auditKeys.length > 0) return { secrets: config.auditKeys, generated: null };
+export async function ensureAuditKeys(config: Config, db: Db): Promise<{ secrets: string[]; generated: { secret: string; file: string } | null }> {
+  // A key that no longer verifies the log would make every later check fail: refuse to start.
+  const signedBy = await latestSigningKeyId(db);
+  const holds = (secrets: readonly string[]) => signedBy === null || secrets.some((secret) => auditKeyId(secret) === signedBy);
+  if (config.auditKeys.length > 0) {
+    if (!holds(config.auditKeys)) {
+      throw new ConfigError(`the audit log was last signed with the key whose id is ${signedBy}, which LATCHKEY_AUDIT_KEY does not hold; to rotate, give the new key first and that one after a comma`);
+    }
+    return { secrets: config.auditKeys, generated: null };
+  }
   if (config.database.dialect === 'postgres') {
     throw new ConfigError(
       'LATCHKEY_AUDIT_KEY is required with PostgreSQL: every node signs the same audit chain, so give each the same key of 32+ characters (for example `openssl rand -base64 32`)',
@@ -43,7 +52,11 @@ export function ensureAuditKeys(config: Config): { secrets: string[]; generated:
   if (existsSync(file)) {
     const secret = readFileSync(file, 'utf8').trim();
     if (secret.length < MIN_AUDIT_KEY_LENGTH) throw new ConfigError(`${file} holds no audit key of ${MIN_AUDIT_KEY_LENGTH}+ characters`);
+    if (!holds([secret])) throw new ConfigError(`${file} does not hold the key that signed the audit log (key id ${signedBy}): restore the file that did`);
     return { secrets: [secret], generated: null };
+  }
+  if (signedBy !== null) {
+    throw new ConfigError(`${file} is missing, but the audit log was signed with a key (key id ${signedBy}): restore the file, or set LATCHKEY_AUDIT_KEY to that key`);
   }
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });

@@ -57,27 +57,30 @@ export class UsageRecorder {
     return this.job.run();
   }
 
+  /**
+   * One statement per token, each its own transaction, in id order: the flush never holds one
+   * token's row while waiting for another's, so it cannot deadlock with a token change (which
+   * locks its account, then rows). Each write is idempotent, so a retry after a failure is safe.
+   */
   private async write(): Promise<void> {
     if (this.pending.size === 0) return;
-    const batch = this.pending;
+    const batch = [...this.pending].sort(([a], [b]) => a.localeCompare(b));
     this.pending = new Map();
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        for (const [id, use] of batch) {
-          const { first, last } = use;
-          await trx.updateTable('tokens').set({ first_used_at: first }).where('id', '=', id).where('first_used_at', 'is', null).execute();
-          await trx
-            .updateTable('tokens')
-            .set({ last_used_at: last, last_used_ip: use.ip })
-            .where('id', '=', id)
-            .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', last)]))
-            .execute();
-        }
-      });
-    } catch (error) {
-      // Put the uses back so that the next flush retries them rather than losing them.
-      for (const [id, use] of batch) if (!this.pending.has(id)) this.pending.set(id, use);
-      throw error;
+    for (const [index, [id, use]] of batch.entries()) {
+      try {
+        const { first, last } = use;
+        await this.db.updateTable('tokens').set({ first_used_at: first }).where('id', '=', id).where('first_used_at', 'is', null).execute();
+        await this.db
+          .updateTable('tokens')
+          .set({ last_used_at: last, last_used_ip: use.ip })
+          .where('id', '=', id)
+          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', last)]))
+          .execute();
+      } catch (error) {
+        // Put back what is not written yet, so that the next flush retries it rather than losing it.
+        for (const [rest, restUse] of batch.slice(index)) if (!this.pending.has(rest)) this.pending.set(rest, restUse);
+        throw error;
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type Migration, type SqliteDialectConfig, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import * as initial from './migrations/001-initial.js';
@@ -13,11 +13,20 @@ import { setUpSqliteConnection } from './sqlite-connection.js';
 export type Db = Kysely<Database>;
 
 /** Versioned migrations, in order. A new one is a new file and a new line here. */
-const migrations = (dialect: Config['database']['dialect']): Record<string, Migration> => ({
+const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHooks): Record<string, Migration> => ({
   '001-initial': initial,
   '002-token-rate-limit': tokenRateLimit,
-  '003-token-authority': tokenAuthority(dialect),
+  // On both dialects a migration runs inside a transaction (see 003's `up`), so the hook gets one.
+  '003-token-authority': tokenAuthority(dialect, hooks.afterTokenAuthority && ((db) => hooks.afterTokenAuthority!(db as Transaction<Database>))),
 });
+
+/**
+ * What the application does inside a migration's transaction, once the store has that
+ * migration's shape: work that needs more than the store has (such as the audit key).
+ */
+export interface MigrationHooks {
+  afterTokenAuthority?: (trx: Transaction<Database>) => Promise<void>;
+}
 
 /**
  * Token instants are bigint on PostgreSQL, which pg hands over as text by default; every integer
@@ -75,22 +84,18 @@ export function openDatabase(config: Config['database']): Db {
  * The migrator for this store. On PostgreSQL its own tables are pinned to the current schema: its
  * existence check otherwise finds another schema's copy and skips creating its own.
  */
-export async function migratorFor(db: Db, dialect: Config['database']['dialect']): Promise<Migrator> {
+export async function migratorFor(db: Db, dialect: Config['database']['dialect'], hooks: MigrationHooks = {}): Promise<Migrator> {
   const schema =
     dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   return new Migrator({
     db,
-    provider: { getMigrations: async () => migrations(dialect) },
+    provider: { getMigrations: async () => migrations(dialect, hooks) },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }
 
-/** The migration after which audit events are signed; it runs once and can never run again. */
-export const AUDIT_SIGNING_MIGRATION = '003-token-authority';
-
-/** Applies pending migrations; returns the names of those it applied. */
-export async function migrate(db: Db, dialect: Config['database']['dialect']): Promise<string[]> {
-  const { error, results } = await (await migratorFor(db, dialect)).migrateToLatest();
+/** Applies pending migrations. */
+export async function migrate(db: Db, dialect: Config['database']['dialect'], hooks: MigrationHooks = {}): Promise<void> {
+  const { error } = await (await migratorFor(db, dialect, hooks)).migrateToLatest();
   if (error) throw error;
-  return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

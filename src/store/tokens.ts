@@ -243,3 +243,19 @@ export async function removeToken(trx: Trx, id: string): Promise<boolean> {
   const removed = await trx.deleteFrom('tokens').where('id', '=', id).executeTakeFirst();
   return Number(removed.numDeletedRows) > 0;
 }
+
+/** The current token of every lineage with something below it, shallowest first: each root of a subtree. */
+export async function subtreeRoots(trx: Trx, now: number): Promise<TokensTable[]> {
+  const rows = await trx.selectFrom('tokens as parent').selectAll('parent')
+    .where((eb) => eb.and([
+      eb('parent.rotated_to', 'is', null), eb('parent.revoked_at', 'is', null), eb('parent.deleted_at', 'is', null),
+      eb.or([eb('parent.expires_at', 'is', null), eb('parent.expires_at', '>', now)]),
+      eb.exists(eb.selectFrom('tokens as child').select('child.id')
+        .whereRef('child.account_id', '=', 'parent.account_id')
+        // Unescaped: every lineage id starts `tok_`, so its `_` can only ever match itself; and
+        // this only picks where to start, the narrowing below it matches exactly.
+        .where('child.ancestry', 'like', sql<string>`'%/' || parent.lineage_id || '/%'`)),
+    ]))
+    .execute();
+  return rows.sort((a, b) => a.ancestry.length - b.ancestry.length || a.id.localeCompare(b.id));
+}

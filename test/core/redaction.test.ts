@@ -32,6 +32,15 @@ describe('the redactor', () => {
     expect(redact(`/v1/tokens/${encodeURIComponent(encodeURIComponent(once))}`)).toBe(`/v1/tokens/${visiblePrefix}${REDACTED}`);
   });
 
+  it('finds a token wrapped across lines, spaced, or carrying characters that show as nothing', () => {
+    const { secret, visiblePrefix } = mintSecret('lk', 'live');
+    const body = secret.slice('lk_live_'.length);
+    for (const inside of ['\n', ' ', '\r\n  ', '\u200b', '\u00ad', '\u2060', '\ufeff']) {
+      const pasted = `lk_live_${body.slice(0, 20)}${inside}${body.slice(20, 35)}${inside}${body.slice(35)}`;
+      expect(redact(`key: ${pasted} end`)).toBe(`key: ${visiblePrefix}${REDACTED} end`);
+    }
+  });
+
   it('leaves alone what is not a token of this deployment: a broken checksum, another prefix, ordinary text', () => {
     const { secret } = mintSecret('lk', 'live');
     const broken = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;

@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { AuditLog, auditKeys } from '../../src/services/audit.js';
+import { storeUpgrades } from '../../src/services/upgrade.js';
 import { migrate, migratorFor } from '../../src/store/database.js';
-import { DIALECT, openTestDatabase } from '../helpers/harness.js';
+import { DIALECT, openTestDatabase, TEST_AUDIT_KEY, TestClock } from '../helpers/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-migration-'));
 let store: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -23,46 +26,93 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const AT = '2026-11-23T12:00:00.000Z';
+const AT = '2026-11-23T12:00:00.123Z';
 const LATER = '2027-01-01T00:00:00.000Z';
+/** What the old release stored for `expires_in: "999999w"`. */
+const BEYOND = '+021200-01-01T00:00:00.000Z';
+
+/** An event as the old release hashed it: plain SHA-256, no key. */
+function legacyEvent(seq: number, prev: string) {
+  const row = {
+    id: `evt_${seq}`, account_id: 'acc_1', seq, at: AT, action: 'account.created', actor_type: 'operator', actor_id: null, actor_name: 'operator',
+    target_type: null, target_id: null, target_name: null, ip: null, user_agent: null, details: '{}', prev_hash: prev,
+  };
+  const hash = createHash('sha256').update(JSON.stringify([
+    row.account_id, row.seq, row.id, row.at, row.action, row.actor_type, row.actor_id, row.actor_name,
+    row.target_type, row.target_id, row.target_name, row.ip, row.user_agent, row.details, row.prev_hash,
+  ])).digest('hex');
+  return { ...row, hash };
+}
 
 describe('migration 003', () => {
-  it('turns instants into milliseconds and gives every token its lineage, ancestry and domain', async () => {
+  it('turns instants into milliseconds, gives every token its lineage, ancestry and domain, closes the unsigned chain and narrows wide children, at once', async () => {
     const old = store.db as unknown as Kysely<any>;
     const { error } = await (await migratorFor(store.db, DIALECT)).migrateTo('002-token-rate-limit');
     expect(error).toBeUndefined();
-    await old.insertInto('accounts').values({ id: 'acc_1', name: 'Old', plan: 'pro', audit_seq: 0, audit_head: '', created_at: AT }).execute();
+    const event = legacyEvent(1, '');
+    await old.insertInto('accounts').values({ id: 'acc_1', name: 'Old', plan: 'pro', audit_seq: 1, audit_head: event.hash, created_at: AT }).execute();
+    await old.insertInto('audit_events').values(event).execute();
     await old.insertInto('domains').values({ id: 'dom_1', account_id: 'acc_1', name: 'old.example.com', created_at: AT, deleted_at: null }).execute();
     await old.insertInto('mailboxes').values({ id: 'mbx_1', account_id: 'acc_1', domain_id: 'dom_1', address: 'in@old.example.com', created_at: AT }).execute();
     const token = (id: string, fields: Record<string, unknown>) => ({
       id, account_id: 'acc_1', name: id, description: '', type: 'api', hash: `hash-${id}`, visible_prefix: 'lk_live_x', last4: 'abcd',
-      scopes: '["tokens:full"]', domains: null, mailbox_id: null, ip_allowlist: null, created_at: AT, created_by_type: 'user', created_by_id: 'usr_1',
+      scopes: '["tokens:full","domains:read"]', domains: null, mailbox_id: null, ip_allowlist: null, created_at: AT, created_by_type: 'user', created_by_id: 'usr_1',
       created_by_name: 'owner', parent_token_id: null, expires_at: null, paused_at: null, revoked_at: null, revoke_reason: null, deleted_at: null,
       first_used_at: null, last_used_at: null, last_used_ip: null, rotated_from: null, rotated_to: null, rate_limit: null, ...fields,
     });
-    // A root rotated once; its child, re-parented to the successor as the old release did; a
-    // grandchild; and a message token the successor minted.
+    // A root rotated once, with a limit; its child, re-parented to the successor as the old release
+    // did, later widened by the owner and never limited; a grandchild; a message token the successor
+    // minted; and a token the old release let live past year 9999.
     await old.insertInto('tokens').values([
-      token('tok_root', { rotated_to: 'tok_root2', expires_at: LATER, last_used_at: AT }),
-      token('tok_root2', { rotated_from: 'tok_root', created_by_type: 'user' }),
-      token('tok_child', { parent_token_id: 'tok_root2', created_by_type: 'token', paused_at: AT }),
+      token('tok_root', { rotated_to: 'tok_root2', expires_at: LATER, last_used_at: AT, scopes: '["tokens:full","domains:read","message_tokens:full","messages:read"]', rate_limit: '{"requests":10,"per":"1m"}' }),
+      token('tok_root2', { rotated_from: 'tok_root', rate_limit: '{"requests":10,"per":"1m"}', scopes: '["tokens:full","domains:read","message_tokens:full","messages:read"]' }),
+      token('tok_child', { parent_token_id: 'tok_root2', created_by_type: 'token', paused_at: AT, scopes: '["tokens:full","domains:full","activity:read"]' }),
       token('tok_grandchild', { parent_token_id: 'tok_child', created_by_type: 'token', revoked_at: AT, deleted_at: LATER }),
       token('tok_message', { parent_token_id: 'tok_root2', type: 'message', mailbox_id: 'mbx_1', scopes: '["messages:read"]' }),
+      token('tok_forever', { expires_at: BEYOND }),
     ]).execute();
-    await old.insertInto('audit_events').values({
-      id: 'evt_1', account_id: 'acc_1', seq: 1, at: AT, action: 'account.created', actor_type: 'operator', actor_id: null, actor_name: 'operator',
-      target_type: null, target_id: null, target_name: null, ip: null, user_agent: null, details: '{}', prev_hash: '', hash: 'unsigned',
-    }).execute();
 
-    await migrate(store.db, DIALECT);
+    await migrate(store.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], new TestClock()));
     const rows = new Map((await store.db.selectFrom('tokens').selectAll().execute()).map((row) => [row.id, row]));
     expect(rows.get('tok_root')).toMatchObject({ lineage_id: 'tok_root', ancestry: '', expires_at: Date.parse(LATER), last_used_at: Date.parse(AT), created_at: Date.parse(AT) });
     expect(rows.get('tok_root2')).toMatchObject({ lineage_id: 'tok_root', ancestry: '' });
-    expect(rows.get('tok_child')).toMatchObject({ lineage_id: 'tok_child', ancestry: '/tok_root/', paused_at: Date.parse(AT) });
+    expect(rows.get('tok_child')).toMatchObject({
+      lineage_id: 'tok_child', ancestry: '/tok_root/', paused_at: Date.parse(AT),
+      // Brought inside the token above it: no activity, read-only domains, its limit.
+      scopes: '["domains:read","tokens:full"]', rate_limit: '{"requests":10,"per":"1m"}',
+    });
     expect(rows.get('tok_grandchild')).toMatchObject({ ancestry: '/tok_root/tok_child/', revoked_at: Date.parse(AT), deleted_at: Date.parse(LATER) });
     expect(rows.get('tok_message')).toMatchObject({ ancestry: '/tok_root/', domains: '["dom_1"]' });
+    expect(rows.get('tok_forever')!.expires_at).toBe(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
     expect(rows.get('tok_root')!.paused_at).toBeNull();
-    // Events from before signing keep their hashes and say so: no key signed them.
-    expect(await store.db.selectFrom('audit_events').select(['id', 'key_id', 'hash']).execute()).toEqual([{ id: 'evt_1', key_id: null, hash: 'unsigned' }]);
+    // The unsigned event keeps its hash; a signed event closes it, and one about the narrowed child follows.
+    expect(rows.get('tok_message')!.revoked_at).toBeNull();
+    const verify = await new AuditLog(auditKeys([TEST_AUDIT_KEY]), (text) => text).verify(store.db, 'acc_1');
+    expect(verify).toMatchObject({ valid: true, unsigned: 1 });
+    const events = await store.db.selectFrom('audit_events').select(['action', 'target_id']).orderBy('seq').execute();
+    expect(events.slice(0, 2).map((e) => e.action)).toEqual(['account.created', 'audit.signing_started']);
+    // The child, and the message token, which now counts against the limit above it.
+    expect(events.slice(2).map((e) => `${e.action} ${e.target_id}`).sort()).toEqual(['token.updated tok_child', 'token.updated tok_message']);
+  });
+});
+
+describe('migration 003, interrupted', () => {
+  it('leaves the store as it was when anything in it fails, and runs again whole', async () => {
+    const broken = await openTestDatabase(join(dir, 'interrupted.db'), () => undefined);
+    try {
+      const old = broken.db as unknown as Kysely<any>;
+      expect((await (await migratorFor(broken.db, DIALECT)).migrateTo('002-token-rate-limit')).error).toBeUndefined();
+      await old.insertInto('accounts').values({ id: 'acc_1', name: 'Old', plan: 'pro', audit_seq: 0, audit_head: '', created_at: AT }).execute();
+      const failing = { afterTokenAuthority: async () => { throw new Error('the upgrade failed halfway'); } };
+      await expect(migrate(broken.db, DIALECT, failing)).rejects.toThrow('the upgrade failed halfway');
+      // Still the old shape: no tokens_next left over, no new columns, nothing recorded as done.
+      await expect(old.selectFrom('tokens').select('parent_token_id').execute()).resolves.toEqual([]);
+      await expect(old.selectFrom('tokens_next').selectAll().execute()).rejects.toThrow();
+      await migrate(broken.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], new TestClock()));
+      await expect(broken.db.selectFrom('tokens').select(['lineage_id', 'ancestry']).execute()).resolves.toEqual([]);
+    } finally {
+      await broken.db.destroy();
+      await broken.drop();
+    }
   });
 });

@@ -78,7 +78,7 @@ export function parseExpiry(
 
 /** The expiry of a token whose request named none: the acting token's, or the deployment's maximum. */
 export function defaultExpiry(inherited: number | null, now: number, maxLifetimeSeconds: number | null): number | null {
-  const latest = maxLifetimeSeconds === null ? null : now + maxLifetimeSeconds * 1000;
+  const latest = maxLifetimeSeconds === null ? null : Math.min(now + maxLifetimeSeconds * 1000, LATEST_INSTANT);
   if (inherited === null) return latest;
   return latest === null ? inherited : Math.min(inherited, latest);
 }

@@ -35,6 +35,14 @@ const ACCESS_COLUMNS = ['scopes', 'domains', 'ip_allowlist', 'expires_at', 'rate
 const shown = (column: (typeof ACCESS_COLUMNS)[number], value: string | number | null): unknown =>
   value === null ? null : column === 'expires_at' ? new Date(value as number).toISOString() : JSON.parse(value as string);
 
+/** Whether two stored values of a column mean the same: lists are sets, whatever their order. */
+const same = (column: (typeof ACCESS_COLUMNS)[number], a: string | number | null, b: string | number | null): boolean => {
+  if (a === b) return true;
+  if (a === null || b === null || column === 'expires_at' || column === 'rate_limit') return false;
+  const sorted = (text: string | number) => JSON.stringify((JSON.parse(String(text)) as string[]).slice().sort());
+  return sorted(a) === sorted(b);
+};
+
 /**
  * Nothing below a token is ever wider than it, nor is the secret it replaced. When a token is
  * narrowed, in any dimension, every live token below it and its own predecessors still in their
@@ -59,7 +67,7 @@ export async function narrowSubtree(trx: Trx, audit: AuditLog, principal: Princi
     }
     const after = encodeAccess(next);
     const changes = Object.fromEntries(
-      ACCESS_COLUMNS.filter((column) => row[column] !== after[column]).map((column) => [column, { from: shown(column, row[column]), to: shown(column, after[column]) }]),
+      ACCESS_COLUMNS.filter((column) => !same(column, row[column], after[column])).map((column) => [column, { from: shown(column, row[column]), to: shown(column, after[column]) }]),
     );
     if (Object.keys(changes).length === 0) continue;
     await updateToken(trx, row.id, after);

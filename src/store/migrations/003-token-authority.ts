@@ -16,10 +16,17 @@ const TEXT_COLUMNS = [
   'ip_allowlist', 'created_by_type', 'created_by_id', 'created_by_name', 'revoke_reason', 'last_used_ip', 'rotated_from', 'rotated_to', 'rate_limit',
 ] as const;
 
-const millis = (dialect: Dialect, column: string) =>
-  dialect === 'postgres'
-    ? sql.raw(`round(extract(epoch from ${column}::timestamptz) * 1000)::bigint`)
-    : sql.raw(`cast(round((julianday(${column}) - 2440587.5) * 86400000) as integer)`);
+/**
+ * ISO text to milliseconds. The old release accepted expiries past year 9999 (`+010000-…`), which
+ * neither dialect parses: those become the last instant now allowed, and years before 0, 0.
+ */
+const LATEST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const millis = (dialect: Dialect, column: string) => {
+  const parsed = dialect === 'postgres'
+    ? `round(extract(epoch from ${column}::timestamptz) * 1000)::bigint`
+    : `cast(round((julianday(${column}) - 2440587.5) * 86400000) as integer)`;
+  return sql.raw(`case when ${column} is null then null when ${column} like '+%' then ${LATEST_INSTANT} when ${column} like '-%' then 0 else ${parsed} end`);
+};
 
 interface OldToken {
   id: string;
@@ -54,69 +61,86 @@ function placesOf(rows: OldToken[]): Map<string, { lineage: string; ancestry: st
 /** As `token-codec.ts` writes it; copied so that this migration never changes with the code. */
 const ancestryText = (lineages: readonly string[]): string => (lineages.length ? `/${lineages.join('/')}/` : '');
 
-export function tokenAuthority(dialect: Dialect): Migration {
+/**
+ * `after`: what the application does once the store has this shape, in the same transaction: it
+ * closes the audit chains written before events were signed (which needs the key, which the store
+ * does not have), and brings existing token trees inside the rule.
+ */
+export function tokenAuthority(dialect: Dialect, after?: (trx: Kysely<any>) => Promise<void>): Migration {
+  const run = async (db: Kysely<any>) => {
+    await rebuild(dialect)(db);
+    await after?.(db);
+  };
   return {
-    async up(db: Kysely<any>): Promise<void> {
-      await db.schema
-        .createTable('tokens_next')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('description', 'text', (c) => c.notNull())
-        .addColumn('type', 'text', (c) => c.notNull())
-        .addColumn('hash', 'text', (c) => c.notNull().unique())
-        .addColumn('visible_prefix', 'text', (c) => c.notNull())
-        .addColumn('last4', 'text', (c) => c.notNull())
-        .addColumn('scopes', 'text', (c) => c.notNull())
-        .addColumn('domains', 'text')
-        .addColumn('mailbox_id', 'text')
-        .addColumn('ip_allowlist', 'text')
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('created_by_type', 'text', (c) => c.notNull())
-        .addColumn('created_by_id', 'text')
-        .addColumn('created_by_name', 'text', (c) => c.notNull())
-        .addColumn('lineage_id', 'text', (c) => c.notNull())
-        .addColumn('ancestry', 'text', (c) => c.notNull())
-        .addColumn('expires_at', 'bigint')
-        .addColumn('paused_at', 'bigint')
-        .addColumn('revoked_at', 'bigint')
-        .addColumn('revoke_reason', 'text')
-        .addColumn('deleted_at', 'bigint')
-        .addColumn('first_used_at', 'bigint')
-        .addColumn('last_used_at', 'bigint')
-        .addColumn('last_used_ip', 'text')
-        .addColumn('rotated_from', 'text')
-        .addColumn('rotated_to', 'text')
-        .addColumn('rate_limit', 'text')
-        .execute();
-
-      const columns = [...TEXT_COLUMNS, ...TIME_COLUMNS, 'lineage_id', 'ancestry'];
-      const values = [...TEXT_COLUMNS.map((c) => sql.ref(c)), ...TIME_COLUMNS.map((c) => millis(dialect, c)), sql.ref('id'), sql.lit('')];
-      await sql`insert into tokens_next (${sql.join(columns.map((c) => sql.ref(c)))}) select ${sql.join(values)} from tokens`.execute(db);
-
-      const old = await db.selectFrom('tokens').select(['id', 'type', 'mailbox_id', 'parent_token_id', 'rotated_from']).execute() as OldToken[];
-      const mailboxDomain = new Map(
-        (await db.selectFrom('mailboxes').select(['id', 'domain_id']).execute() as { id: string; domain_id: string }[]).map((m) => [m.id, m.domain_id]),
-      );
-      const byId = new Map(old.map((row) => [row.id, row]));
-      for (const [id, { lineage, ancestry }] of placesOf(old)) {
-        const row = byId.get(id)!;
-        const domain = row.type === 'message' && row.mailbox_id ? mailboxDomain.get(row.mailbox_id) : undefined;
-        await db.updateTable('tokens_next')
-          .set({ lineage_id: lineage, ancestry: ancestryText(ancestry), ...(domain ? { domains: JSON.stringify([domain]) } : {}) })
-          .where('id', '=', id).execute();
-      }
-
-      await db.schema.dropTable('tokens').execute();
-      await db.schema.alterTable('tokens_next').renameTo('tokens').execute();
-      await db.schema.createIndex('tokens_account').on('tokens').columns(['account_id', 'id']).execute();
-      await db.schema.createIndex('tokens_lineage').on('tokens').columns(['lineage_id']).execute();
-
-      await db.schema.alterTable('audit_events').addColumn('key_id', 'text').execute();
-      await db.schema.alterTable('accounts').addColumn('audit_head_mac', 'text').execute();
-    },
+    // SQLite's migrations run outside a transaction (Kysely treats its DDL as not transactional): a
+    // failure halfway through must not leave the tokens table gone, so it gets one.
+    up: (db: Kysely<any>) => (dialect === 'sqlite' ? db.transaction().execute(run) : run(db)),
     async down(): Promise<void> {
       throw new Error('003-token-authority cannot be undone: token instants and ancestry have no earlier form');
     },
+  };
+}
+
+function rebuild(dialect: Dialect) {
+  return async (db: Kysely<any>): Promise<void> => {
+    await db.schema
+      .createTable('tokens_next')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull().unique())
+      .addColumn('visible_prefix', 'text', (c) => c.notNull())
+      .addColumn('last4', 'text', (c) => c.notNull())
+      .addColumn('scopes', 'text', (c) => c.notNull())
+      .addColumn('domains', 'text')
+      .addColumn('mailbox_id', 'text')
+      .addColumn('ip_allowlist', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('created_by_type', 'text', (c) => c.notNull())
+      .addColumn('created_by_id', 'text')
+      .addColumn('created_by_name', 'text', (c) => c.notNull())
+      .addColumn('lineage_id', 'text', (c) => c.notNull())
+      .addColumn('ancestry', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint')
+      .addColumn('paused_at', 'bigint')
+      .addColumn('revoked_at', 'bigint')
+      .addColumn('revoke_reason', 'text')
+      .addColumn('deleted_at', 'bigint')
+      .addColumn('first_used_at', 'bigint')
+      .addColumn('last_used_at', 'bigint')
+      .addColumn('last_used_ip', 'text')
+      .addColumn('rotated_from', 'text')
+      .addColumn('rotated_to', 'text')
+      .addColumn('rate_limit', 'text')
+      .execute();
+
+    const columns = [...TEXT_COLUMNS, ...TIME_COLUMNS, 'lineage_id', 'ancestry'];
+    const values = [...TEXT_COLUMNS.map((c) => sql.ref(c)), ...TIME_COLUMNS.map((c) => millis(dialect, c)), sql.ref('id'), sql.lit('')];
+    await sql`insert into tokens_next (${sql.join(columns.map((c) => sql.ref(c)))}) select ${sql.join(values)} from tokens`.execute(db);
+
+    const old = await db.selectFrom('tokens').select(['id', 'type', 'mailbox_id', 'parent_token_id', 'rotated_from']).execute() as OldToken[];
+    const mailboxDomain = new Map(
+      (await db.selectFrom('mailboxes').select(['id', 'domain_id']).execute() as { id: string; domain_id: string }[]).map((m) => [m.id, m.domain_id]),
+    );
+    const byId = new Map(old.map((row) => [row.id, row]));
+    for (const [id, { lineage, ancestry }] of placesOf(old)) {
+      const row = byId.get(id)!;
+      const domain = row.type === 'message' && row.mailbox_id ? mailboxDomain.get(row.mailbox_id) : undefined;
+      // Copied as its own lineage under no one: only a token rotated, minted or bound differs.
+      if (lineage === id && ancestry.length === 0 && domain === undefined) continue;
+      await db.updateTable('tokens_next')
+        .set({ lineage_id: lineage, ancestry: ancestryText(ancestry), ...(domain ? { domains: JSON.stringify([domain]) } : {}) })
+        .where('id', '=', id).execute();
+    }
+
+    await db.schema.dropTable('tokens').execute();
+    await db.schema.alterTable('tokens_next').renameTo('tokens').execute();
+    await db.schema.createIndex('tokens_account').on('tokens').columns(['account_id', 'id']).execute();
+    await db.schema.createIndex('tokens_lineage').on('tokens').columns(['lineage_id']).execute();
+
+    await db.schema.alterTable('audit_events').addColumn('key_id', 'text').execute();
+    await db.schema.alterTable('accounts').addColumn('audit_head_mac', 'text').execute();
   };
 }
