@@ -1,10 +1,10 @@
 import { PLANS, type PlanName } from '../core/catalog.js';
-import { parseDuration } from '../core/duration.js';
 import { compileAllowlist, type IpMatcher } from '../core/ip-allowlist.js';
 import type { Budget, TokenGrant } from '../core/policy.js';
 import { closure, effectiveScopes } from '../core/scopes.js';
 import type { TokenType } from '../core/token-format.js';
 import type { GrantRow } from '../store/lookups.js';
+import { parseRateLimit } from './tokens/token-access.js';
 
 /**
  * Turns a stored token into the precompiled form the policy decides on. Identical scope lists,
@@ -31,11 +31,7 @@ function intern<T>(table: Map<string, T>, key: string, make: () => T): T {
 
 export type GrantSource = Omit<GrantRow, 'plan'>;
 
-const limitOf = (text: string) =>
-  intern(rateLimits, text, () => {
-    const { requests, per } = JSON.parse(text) as { requests: number; per: string };
-    return { requests, perSeconds: parseDuration(per) ?? 1 };
-  });
+const limitOf = (text: string) => intern(rateLimits, text, () => parseRateLimit(text)!);
 
 /** The limits a use counts against: the token's own, then those of the lineages above it. */
 function budgetsOf(row: GrantSource, above: readonly { lineage: string; rateLimit: string | null }[]): readonly Budget[] {

@@ -73,6 +73,13 @@ describe('the authority rule', () => {
     expect(outcome({ rateLimit: null })).toBe('forbidden');
     expect(outcome({ rateLimit: { requests: 11, perSeconds: 60 } })).toBe('forbidden');
     expect(refusal(() => checkOutcome(ACCOUNT_READER, 'edit', target, access()))).toBeNull();
+    // On itself a token may only narrow, even where a wider value would still lie inside what it holds now.
+    const narrowed = { ...held, expiresAt: 500 };
+    const itself = (over: Partial<Access>) =>
+      refusal(() => checkOutcome(tokenManager(child, narrowed), 'edit', { place: child, access: narrowed }, { ...narrowed, ...over }));
+    expect(itself({ expiresAt: 400 })).toBeNull();
+    expect(itself({ expiresAt: 800 })).toBe('forbidden');
+    expect(itself({ scopes: new Set(['tokens:full']) })).toBeNull();
   });
 });
 
@@ -91,15 +98,29 @@ describe('rate limits, compared', () => {
 
   it('is reflexive and transitive, and in any window of the outer length lets through no more than the outer does', () => {
     fc.assert(fc.property(limit, (a) => rateLimitWithin(a, a)));
-    fc.assert(fc.property(limit, limit, limit, (a, b, c) => !(rateLimitWithin(a, b) && rateLimitWithin(b, c)) || rateLimitWithin(a, c)));
+    // Counted, so that the premises are seen to hold often enough for the implications to mean something.
+    let chains = 0;
+    fc.assert(
+      fc.property(limit, limit, limit, (a, b, c) => {
+        if (!(rateLimitWithin(a, b) && rateLimitWithin(b, c))) return true;
+        chains += 1;
+        return rateLimitWithin(a, c);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(chains).toBeGreaterThan(50);
+    let nested = 0;
     fc.assert(
       fc.property(limit, limit, (inner, outer) => {
-        fc.pre(rateLimitWithin(inner, outer));
+        if (!rateLimitWithin(inner, outer)) return true;
+        nested += 1;
         // Over n outer windows the inner limit allows at most what the outer allows, plus one window's burst.
         const windows = 10;
         const innerAllows = Math.ceil((windows * outer.perSeconds) / inner.perSeconds) * inner.requests;
         return innerAllows <= windows * outer.requests + inner.requests;
       }),
+      { numRuns: 1000 },
     );
+    expect(nested).toBeGreaterThan(50);
   });
 });

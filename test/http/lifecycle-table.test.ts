@@ -81,13 +81,11 @@ const EFFECT: Record<TokenAction, (after: any, secret: string) => Promise<void>>
 const CELLS = LIFECYCLE_STATES.flatMap((state) => TOKEN_ACTIONS.map((action) => ({ state, action, acceptance: LIFECYCLE[state][action] })));
 
 describe('the lifecycle table, through the API', () => {
-  it('has a cell for every state and action', () => {
-    expect(CELLS).toHaveLength(LIFECYCLE_STATES.length * TOKEN_ACTIONS.length);
-  });
-
   it.each(CELLS)('$state × $action: $acceptance', async ({ state, action, acceptance }) => {
     const { id, secret } = await tokenIn(state);
     const before = await snapshot(id);
+    // A rotated token keeps working through its grace period, so the API shows it as active with a successor.
+    expect(before?.rotated_to ? 'superseded' : before?.status, 'the token is in the state the cell is about').toBe(state);
     const events = await auditCount();
     const response = await h.request({ ...REQUEST[action](id), headers: headers() });
     if (acceptance === 'no') {

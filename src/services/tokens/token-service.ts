@@ -15,7 +15,7 @@ import type { OpenToken, TokenManagement } from './management.js';
 import type { TokenPresenter } from './presenter.js';
 import { accessOf, accessOfSpec, placeOf, specOf, type AccessSpec } from './token-access.js';
 import {
-  defaultExpiry, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveRateLimit, storedRateLimit, type RateLimitInput,
+  defaultExpiry, parseExpiry, resolveAllowlist, resolveDomains, resolveRateLimit, storedRateLimit, type RateLimitInput,
 } from './token-input.js';
 import { liveDomainIds, subtreeHashes, tokenPage, updateToken, type StatusFilter, type Trx } from '../../store/tokens.js';
 import type { TokenView } from './token-view.js';
