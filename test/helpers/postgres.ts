@@ -25,7 +25,9 @@ export async function dumpSchema(schema: string): Promise<string> {
   await client.connect();
   try {
     const tables = await client.query<{ name: string }>('select table_name as name from information_schema.tables where table_schema = $1', [schema]);
-    const texts = await Promise.all(tables.rows.map(async ({ name }) => (await client.query(`select t::text as row from "${name}" t`)).rows.map((r) => r.row).join('\n')));
+    // One query at a time: a pg client queues concurrent queries, and pg 9 will refuse them.
+    const texts: string[] = [];
+    for (const { name } of tables.rows) texts.push((await client.query(`select t::text as row from "${name}" t`)).rows.map((r) => r.row).join('\n'));
     return texts.join('\n');
   } finally {
     await client.end();
