@@ -11,8 +11,6 @@ export interface TokenGrant {
   /** When the store was read for this grant, in ms from the reader's own epoch (see Verifier). */
   readonly loadedAt: number;
   readonly id: string;
-  /** Shared with its rotation successors: where the token sits in its account's tree. */
-  readonly lineageId: string;
   readonly accountId: string;
   readonly name: string;
   readonly type: TokenType;

@@ -69,7 +69,6 @@ export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: numb
     granted: scopes.granted,
     plan,
     id: row.id,
-    lineageId: row.lineage_id,
     accountId: shared(row.account_id),
     name: row.name,
     budgets: budgetsOf(row, above),
