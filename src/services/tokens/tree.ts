@@ -1,5 +1,5 @@
 import type { TokensTable } from '../../store/schema.js';
-import { decodeAccess, decodeAncestry, encodeAccess } from '../../store/token-codec.js';
+import { decodeAccess, decodeAncestry, encodeAccess, type AccessSpec } from '../../store/token-codec.js';
 import { liveRestOfTree, revokeToken, unrevokedRestOfTree, updateToken, type Trx } from '../../store/tokens.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
@@ -46,25 +46,32 @@ const same = (column: (typeof ACCESS_COLUMNS)[number], a: string | number | null
 /**
  * Nothing below a token is ever wider than it, nor is the secret it replaced. When a token is
  * narrowed, in any dimension, every live token below it and its own predecessors still in their
- * grace are cut down to lie inside it (scopes, domains, addresses, expiry, rate limit), in the
- * same transaction; one with nothing left is revoked, with what is below it. Returns the hashes of
- * all of them: a token below counts against the limits above it, which may just have changed.
+ * grace are cut down, in the same transaction: each to lie inside the token just above it as that
+ * one now is (a rotated-out secret, inside its successor), parents first, so that containment
+ * holds link by link whatever rounding a meet needs. One with nothing left is revoked, with what
+ * is below it. Returns the hashes of all of them: a token below counts against the limits above
+ * it, which may just have changed.
  */
 export async function narrowSubtree(trx: Trx, audit: AuditLog, principal: Principal, root: TokensTable, now: number): Promise<string[]> {
-  const outer = decodeAccess(root);
-  // Parents before children, so that a token revoked for having nothing left takes its subtree along first.
-  const rest = (await liveRestOfTree(trx, root, now)).map((row) => ({ row, depth: decodeAncestry(row.ancestry).length }))
-    .sort((a, b) => a.depth - b.depth || a.row.id.localeCompare(b.row.id));
+  const depthOf = (row: TokensTable) => decodeAncestry(row.ancestry).length;
+  // Parents before children, and a lineage's current token before the secrets it replaced.
+  const rest = (await liveRestOfTree(trx, root, now))
+    .sort((a, b) => depthOf(a) - depthOf(b) || Number(a.rotated_to !== null) - Number(b.rotated_to !== null) || a.id.localeCompare(b.id));
+  // What the current token of each lineage holds once narrowed: what the tokens below must lie inside.
+  const narrowed = new Map<string, AccessSpec>([[root.lineage_id, decodeAccess(root)]]);
   const gone = new Set<string>();
-  for (const { row } of rest) {
-    if (gone.has(row.lineage_id) || decodeAncestry(row.ancestry).some((lineage) => gone.has(lineage))) continue;
-    const next = narrowedInto(decodeAccess(row), outer);
+  for (const row of rest) {
+    const ancestry = decodeAncestry(row.ancestry);
+    if (gone.has(row.lineage_id) || ancestry.some((lineage) => gone.has(lineage))) continue;
+    const above = row.rotated_to !== null && narrowed.has(row.lineage_id) ? row.lineage_id : nearestIn(narrowed, ancestry) ?? root.lineage_id;
+    const next = narrowedInto(decodeAccess(row), narrowed.get(above)!);
     if (isEmpty(next)) {
       await revokeSubtree(trx, audit, principal, row, `nothing left inside ${root.id}`, now);
       // A rotated-out secret goes alone; the current token of a lineage takes the lineage and its subtree along.
       if (row.rotated_to === null) gone.add(row.lineage_id);
       continue;
     }
+    if (row.rotated_to === null) narrowed.set(row.lineage_id, next);
     const after = encodeAccess(next);
     const changes = Object.fromEntries(
       ACCESS_COLUMNS.filter((column) => !same(column, row[column], after[column])).map((column) => [column, { from: shown(column, row[column]), to: shown(column, after[column]) }]),
@@ -76,5 +83,9 @@ export async function narrowSubtree(trx: Trx, audit: AuditLog, principal: Princi
       details: { changes, narrowed_by: root.id }, meta: principal.meta,
     }, now);
   }
-  return rest.map(({ row }) => row.hash);
+  return rest.map((row) => row.hash);
 }
+
+/** The nearest of `ancestry` (outermost first) already narrowed. */
+const nearestIn = (narrowed: ReadonlyMap<string, AccessSpec>, ancestry: readonly string[]): string | undefined =>
+  [...ancestry].reverse().find((lineage) => narrowed.has(lineage));
