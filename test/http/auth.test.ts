@@ -74,7 +74,7 @@ describe('CSRF', () => {
 });
 
 describe('verify it is you', () => {
-  it('requires a fresh password check for create, revoke, delete and widening, but not for harmless edits', async () => {
+  it('requires a fresh password check for create, revoke, delete and any change of access, but not for a rename', async () => {
     const s = await ownerSession(h);
     const auth = asSession(s);
     const { token } = await createToken(h, auth, { name: 'narrow', scopes: ['domains:read'], ip_allowlist: ['192.0.2.1'] });
@@ -89,8 +89,11 @@ describe('verify it is you', () => {
     await needs({ method: 'DELETE', url: `/v1/tokens/${token.id}` });
     await needs({ method: 'PATCH', url: `/v1/tokens/${token.id}`, payload: { scopes: ['domains:full'] } });
     await needs({ method: 'PATCH', url: `/v1/tokens/${token.id}`, payload: { ip_allowlist: null } });
-    // Narrowing or renaming is not sensitive.
-    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: auth, payload: { name: 'renamed', ip_allowlist: ['192.0.2.1'] } }), 200);
+    // Narrowing too: a stale session could otherwise end a token, and all below it, with `1s`.
+    await needs({ method: 'PATCH', url: `/v1/tokens/${token.id}`, payload: { expires_in: '1s' } });
+    await needs({ method: 'PATCH', url: `/v1/tokens/${token.id}`, payload: { rate_limit: { requests: 1, per: '1h' } } });
+    // A rename is not sensitive, even sent along with the access the token already has, as a form would.
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: auth, payload: { name: 'renamed', ip_allowlist: ['192.0.2.1'], scopes: ['domains:read'] } }), 200);
     // Nothing of the refused changes happened.
     const still = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: auth }), 200);
     expect(still).toMatchObject({ status: 'active', scopes: ['domains:read'], ip_allowlist: ['192.0.2.1'] });

@@ -220,6 +220,23 @@ describe('nothing below a token is wider than it', () => {
     expectStatus(await as(child.secret).patch(child.token.id, { scopes: ['tokens:full', 'mailboxes:read'] }), 200);
     expect((await ownerView(grandchild.token.id)).status).toBe('revoked');
   });
+
+  it('keeps each token inside the one just above it when a limit meets another only inexactly', async () => {
+    await fresh();
+    const parent = await createToken(h, session(), { name: 'unlimited parent', scopes: ['tokens:full', 'domains:read'] });
+    const child = await mint(parent.secret, { name: 'child', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 5, per: '3s' } });
+    const grandchild = await mint(child.secret, { name: 'grandchild', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 3, per: '2s' } });
+    // 4/2s and 5/3s lie inside each other neither way; what lies inside both, in whole seconds, is stricter than either.
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${parent.token.id}`, headers: session(), payload: { rate_limit: { requests: 4, per: '2s' } } }), 200);
+    const seconds = (per: string) => Number(per.slice(0, -1)) * ({ s: 1, m: 60, h: 3600, d: 86_400 } as Record<string, number>)[per.slice(-1)]!;
+    const within = (inner: { requests: number; per: string }, outer: { requests: number; per: string }) =>
+      inner.requests <= outer.requests && inner.requests * seconds(outer.per) <= outer.requests * seconds(inner.per);
+    const [p, c, g] = [await ownerView(parent.token.id), await ownerView(child.token.id), await ownerView(grandchild.token.id)];
+    expect(within(c.rate_limit, p.rate_limit), `${JSON.stringify(c.rate_limit)} inside ${JSON.stringify(p.rate_limit)}`).toBe(true);
+    expect(within(g.rate_limit, c.rate_limit), `${JSON.stringify(g.rate_limit)} inside ${JSON.stringify(c.rate_limit)}`).toBe(true);
+    // And the child still manages its own child.
+    expectStatus(await as(child.secret).patch(grandchild.token.id, { name: 'renamed by its parent', expires_in: '7d' }), 200);
+  });
 });
 
 describe('rate limits cannot be shed', () => {
@@ -306,14 +323,16 @@ describe('rate limits cannot be shed', () => {
     expectStatus(await use(child.secret), 200);
   });
 
-  it('asks a person to confirm their password before removing or loosening a limit', async () => {
+  it('asks a person to confirm their password before changing a limit, tighter or looser', async () => {
     await fresh();
     const { token } = await createToken(h, session(), { name: 'limited by owner', scopes: ['domains:read'], rate_limit: { requests: 5, per: '1m' } });
     h.clock.advance(601_000);
     const stale = session();
     expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: stale, payload: { rate_limit: null } }), 403, 'reauth_required');
     expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: stale, payload: { rate_limit: { requests: 50, per: '1m' } } }), 403, 'reauth_required');
-    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: stale, payload: { rate_limit: { requests: 1, per: '1m' } } }), 200);
+    expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: stale, payload: { rate_limit: { requests: 1, per: '1m' } } }), 403, 'reauth_required');
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${token.id}`, headers: stale, payload: { name: 'renamed', rate_limit: { requests: 5, per: '1m' } } }), 200);
+    expect((await ownerView(token.id)).rate_limit).toEqual({ requests: 5, per: '1m' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { firstWidening, type Access, type Widening } from '../../core/access.js';
-import { ancestryUnder, authorizeMint, checkOutcome, FRESH_PASSWORD_FOR, permit, type ManagedTarget, type Manager, type TokenAction } from '../../core/authority.js';
+import { ancestryUnder, authorizeMint, checkOutcome, FRESH_PASSWORD_FOR, permit, relationOf, type ManagedTarget, type Manager, type TokenAction } from '../../core/authority.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
 import { ApiError, forbidden, notFound } from '../../core/errors.js';
@@ -99,19 +99,20 @@ export class TokenManagement {
 
   /**
    * May the opened token end up with `outcome`? A token's outcome lies inside the acting token;
-   * nobody's reaches beyond a token above it; and a person widening a token confirms their
-   * password first.
+   * nobody's reaches beyond a token above it; and a person changing a token's access confirms
+   * their password first, narrowing included: it narrows, for good, everything below the token,
+   * and revokes what is left with nothing.
    */
   async checkOutcome(trx: Trx, principal: Principal, opened: OpenToken, action: TokenAction, outcome: Access): Promise<void> {
+    if (action === 'edit') requireFreshAuth(principal, 'change a token’s access');
     checkOutcome(opened.manager, action, opened.target, outcome);
     const before = opened.target.access;
     // Only a change that widens the token can take it beyond a token above it.
     if (firstWidening(outcome, before) === null) return;
     for (const ancestor of await ancestorsOf(trx, principal.accountId, opened.target.place.ancestry)) {
       const widening = firstWidening(outcome, accessOf(ancestor));
-      if (widening) throw beyondAncestor(widening, ancestor);
+      if (widening) throw beyondAncestor(widening, ancestor, opened.manager);
     }
-    if (opened.manager.kind === 'person') requireFreshAuth(principal, 'widen a token’s access');
   }
 
   /** The start of a change: the account lock, then who acts, as they are now. */
@@ -155,12 +156,18 @@ export class TokenManagement {
   }
 }
 
-/** A refusal for a token that would reach beyond a token above it, naming both. */
-function beyondAncestor(widening: Widening, ancestor: TokensTable): ApiError {
+/**
+ * A refusal for a token that would reach beyond a token above it. The ancestor is named only to
+ * whoever manages it: a token is never told what lies above itself.
+ */
+function beyondAncestor(widening: Widening, ancestor: TokensTable, manager: Manager): ApiError {
   const field = widening.dimension;
+  const named = relationOf(manager, placeOf(ancestor)) !== 'unrelated';
+  const which = named ? ` (${ancestor.id})` : '';
+  const details = named ? { field, ancestor: ancestor.id } : { field };
   if (field === 'expires_at') {
-    return forbidden(`a token cannot outlive the token above it (${ancestor.id} expires ${new Date(ancestor.expires_at!).toISOString()})`, { field, ancestor: ancestor.id });
+    return forbidden(`a token cannot outlive the token above it${named ? ` (${ancestor.id} expires ${new Date(ancestor.expires_at!).toISOString()})` : ''}`, details);
   }
   const what = { scopes: 'scopes', domains: 'domains', ip_allowlist: 'IP allowlist', rate_limit: 'rate limit' }[field];
-  return forbidden(`a token cannot hold more than the token above it (${ancestor.id}): this goes beyond its ${what}`, { field, ancestor: ancestor.id });
+  return forbidden(`a token cannot hold more than the token above it${which}: this goes beyond its ${what}`, details);
 }
