@@ -126,15 +126,20 @@ export function checkOutcome(manager: Manager, action: TokenAction, target: Mana
   if (widening) throw ceilingError(widening);
 }
 
-/** Whether a caller may hold tokens at all: a person who does not manage tokens is given none. */
-export const holdsTokens = (manager: Manager): boolean => manager.kind === 'token' || manager.managesTokens;
+/**
+ * Whether a caller is handed the token that comes with what it makes (a new domain's): a person
+ * who manages tokens, or a current api token. A member, a rotated-out secret and an mcp token
+ * make the thing without it.
+ */
+export const holdsTokens = (manager: Manager): boolean =>
+  manager.kind === 'person' ? manager.managesTokens : manager.access.type === 'api' && manager.place.supersededBy === null;
 
 /**
  * Whether an action on something else (deleting a domain) may take `target` down with it: only
- * if the caller could have revoked it directly.
+ * if the caller could have revoked it directly, which takes seeing it.
  */
-export const mayRevokeInPassing = (manager: Manager, target: TokenPlace): boolean =>
-  manager.kind === 'person' ? manager.managesTokens : relationOf(manager, target) !== 'unrelated';
+export const mayRevokeInPassing = (manager: Manager, target: ManagedTarget): boolean =>
+  manager.kind === 'person' ? manager.managesTokens : sees(manager, target);
 
 /** May `manager` make a token with `result`? People are bounded by the plan, checked where scopes are read. */
 export function authorizeMint(manager: Manager, result: Access): void {

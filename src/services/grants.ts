@@ -33,8 +33,15 @@ export type GrantSource = Omit<GrantRow, 'plan'>;
 
 const limitOf = (text: string) => intern(rateLimits, text, () => parseRateLimit(text)!);
 
+/** What a token answers to in each lineage above it, nearest last. */
+export interface Above {
+  readonly lineage: string;
+  readonly rateLimit: string | null;
+  readonly pausedAt: number | null;
+}
+
 /** The limits a use counts against: the token's own, then those of the lineages above it. */
-function budgetsOf(row: GrantSource, above: readonly { lineage: string; rateLimit: string | null }[]): readonly Budget[] {
+function budgetsOf(row: GrantSource, above: readonly Above[]): readonly Budget[] {
   const budgets: Budget[] = [];
   if (row.rate_limit !== null) budgets.push({ key: row.lineage_id, ...limitOf(row.rate_limit), own: true });
   for (const { lineage, rateLimit } of above) if (rateLimit !== null) budgets.push({ key: lineage, ...limitOf(rateLimit), own: false });
@@ -44,9 +51,10 @@ function budgetsOf(row: GrantSource, above: readonly { lineage: string; rateLimi
 /**
  * The fields a decision reads come first: a record's in-object fields are laid out in literal
  * order, and with a million cached the first cache line of each is often all a decision touches.
- * `above`: the rate limits of the lineages above the token, nearest last.
+ * `above`: the lineages above the token, nearest last; a paused one pauses the token too, so
+ * that pausing a token stops everything below it, and resuming it restores each as it was.
  */
-export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: number, above: readonly { lineage: string; rateLimit: string | null }[] = []): TokenGrant {
+export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: number, above: readonly Above[] = []): TokenGrant {
   const type = shared(row.type as TokenType);
   const plan = shared(rowPlan);
   const scopes = intern(scopeSets, `${type}|${plan}|${row.scopes}`, () => {
@@ -58,7 +66,7 @@ export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: numb
     // A deleted token is gone for good: it verifies as revoked even if a purge has not run yet.
     revokedAt: row.revoked_at ?? row.deleted_at,
     expiresAt: row.expires_at,
-    pausedAt: row.paused_at,
+    pausedAt: row.paused_at ?? above.find((lineage) => lineage.pausedAt !== null)?.pausedAt ?? null,
     planApiAccess: PLANS[plan]?.apiAccess ?? false,
     ipAllowlist:
       row.ip_allowlist === null ? null : intern(matchers, row.ip_allowlist, () => compileAllowlist(JSON.parse(row.ip_allowlist!) as string[])),

@@ -130,12 +130,13 @@ export class PlatformService {
   async createDomain(principal: Principal, name: string): Promise<{ domain: DomainView; token: TokenView | null; secret: string | null }> {
     const domainName = name.trim().toLowerCase();
     if (!DOMAIN_NAME.test(domainName)) throw invalidRequest('name', `'${name}' is not a domain name`);
-    if (principal.visibility.domains !== null) {
-      throw new ApiError('forbidden', 'a domain-constrained token cannot create domains');
-    }
     const created = await this.db.transaction().execute(async (trx) => {
       const acting = await this.deps.management.begin(trx, principal);
       const { now, plan } = acting;
+      // As the token is now: another node may have just constrained it.
+      if (acting.manager.kind === 'token' && acting.manager.access.domains !== null) {
+        throw new ApiError('forbidden', 'a domain-constrained token cannot create domains');
+      }
       const withToken = PLANS[plan].apiAccess && holdsTokens(acting.manager);
       if (withToken) requireFreshAuth(principal, 'create a domain (it comes with a new token)');
       const taken = await trx.selectFrom('domains').select('id')
@@ -165,6 +166,7 @@ export class PlatformService {
     const hashes = await this.db.transaction().execute(async (trx) => {
       const acting = await this.deps.management.begin(trx, principal);
       const { now } = acting;
+      if (acting.manager.kind === 'token' && acting.manager.access.domains?.has(id) === false) throw notFound('domain');
       const revoked = await this.deps.lifecycle.revokeDomainTokens(trx, principal, acting.manager, id, now);
       const deleted = await trx.updateTable('domains').set({ deleted_at: iso(now) }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
       if (Number(deleted.numUpdatedRows) === 0) throw notFound('domain');
@@ -219,11 +221,12 @@ export class PlatformService {
       .selectAll('mailboxes')
       .where('mailboxes.id', '=', id).where('mailboxes.account_id', '=', principal.accountId).where('domains.deleted_at', 'is', null)
       .executeTakeFirst();
-    const { mailboxId } = principal.visibility;
-    if (!row || !this.seesDomain(principal.visibility, row.domain_id) || (mailboxId !== null && mailboxId !== row.id)) {
-      throw notFound('mailbox');
-    }
+    if (!row || !this.seesMailbox(principal.visibility, row)) throw notFound('mailbox');
     return mailboxView(row);
+  }
+
+  private seesMailbox(visibility: Visibility, mailbox: { id: string; domain_id: string }): boolean {
+    return this.seesDomain(visibility, mailbox.domain_id) && (visibility.mailboxId === null || visibility.mailboxId === mailbox.id);
   }
 
   async listMessages(principal: Principal, mailboxId: string, limit: number, cursor?: string): Promise<Page<MessageView>> {
@@ -236,7 +239,9 @@ export class PlatformService {
 
   /**
    * Submission: the sender's domain must be one the caller sees; each recipient that is a mailbox
-   * of this account receives the message, and every recipient gets an activity row.
+   * of this account receives the message, and every recipient gets an activity row. The answer
+   * names as delivered locally only the mailboxes the caller sees: to a caller bound to one domain
+   * or mailbox, the others are as any outside address.
    */
   async submit(principal: Principal, input: { from: string; to: string[]; subject: string; text: string }, fromMailboxId?: string) {
     const sender = splitAddress(input.from, 'from');
@@ -252,27 +257,29 @@ export class PlatformService {
     const fromAddress = input.from.toLowerCase();
     return this.db.transaction().execute(async (trx) => {
       const local = await trx.selectFrom('mailboxes').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
-        .select(['mailboxes.id', 'mailboxes.address'])
+        .select(['mailboxes.id', 'mailboxes.address', 'mailboxes.domain_id'])
         .where('mailboxes.account_id', '=', principal.accountId).where('domains.deleted_at', 'is', null)
         .where('mailboxes.address', 'in', [...recipients.map((r) => r.address), fromAddress])
         .execute();
-      const byAddress = new Map(local.map((m) => [m.address, m.id]));
+      const byAddress = new Map(local.map((m) => [m.address, m]));
       const delivered: string[] = [];
       const base = { account_id: principal.accountId, from_address: fromAddress, subject: input.subject, body: input.text, created_at: at };
-      const outbox = fromMailboxId ?? byAddress.get(fromAddress);
+      const outbox = fromMailboxId ?? byAddress.get(fromAddress)?.id;
       if (outbox) {
         await trx.insertInto('messages').values({ ...base, id: newId('msg'), mailbox_id: outbox, direction: 'outbound', to_address: recipients.map((r) => r.address).join(', ') }).execute();
       }
       for (const recipient of recipients) {
-        const mailboxId = byAddress.get(recipient.address);
-        if (mailboxId) {
-          await trx.insertInto('messages').values({ ...base, id: newId('msg'), mailbox_id: mailboxId, direction: 'inbound', to_address: recipient.address }).execute();
-          delivered.push(recipient.address);
+        const mailbox = byAddress.get(recipient.address);
+        if (mailbox) {
+          await trx.insertInto('messages').values({ ...base, id: newId('msg'), mailbox_id: mailbox.id, direction: 'inbound', to_address: recipient.address }).execute();
+          if (this.seesMailbox(principal.visibility, mailbox)) delivered.push(recipient.address);
         }
-        await trx.insertInto('activity').values({
-          id: newId('act'), account_id: principal.accountId, domain_id: domain.id, event: mailboxId ? 'delivered' : 'accepted',
-          from_address: fromAddress, to_address: recipient.address, subject: input.subject, created_at: at,
-        }).execute();
+        // Each domain's activity tells its own side: a message to another domain of the account
+        // was accepted by the sender's, and delivered in the recipient's.
+        const activity = { account_id: principal.accountId, from_address: fromAddress, to_address: recipient.address, subject: input.subject, created_at: at };
+        const within = mailbox?.domain_id === domain.id;
+        await trx.insertInto('activity').values({ ...activity, id: newId('act'), domain_id: domain.id, event: within ? 'delivered' : 'accepted' }).execute();
+        if (mailbox && !within) await trx.insertInto('activity').values({ ...activity, id: newId('act'), domain_id: mailbox.domain_id, event: 'delivered' }).execute();
       }
       return { accepted: recipients.map((r) => r.address), delivered_locally: delivered };
     });

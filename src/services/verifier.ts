@@ -5,9 +5,9 @@ import type { TokenGrant } from '../core/policy.js';
 import { hashSecret, hasTokenShape, recognise, tokenTypeOfWord } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
 import type { ChangeFeed, Invalidation } from '../store/change-feed.js';
-import { grantReader, lineageLimitReader, type GrantRow, type Lookup } from '../store/lookups.js';
+import { grantReader, lineageReader, type GrantRow, type LineageRow, type Lookup } from '../store/lookups.js';
 import { decodeAncestry } from '../store/token-codec.js';
-import { compileGrant } from './grants.js';
+import { compileGrant, type Above } from './grants.js';
 
 export interface VerifierOptions {
   db: Db;
@@ -36,7 +36,7 @@ export class Verifier {
   private generation = 0;
 
   private readonly read: Lookup<GrantRow>;
-  private readonly readLimit: Lookup<{ rate_limit: string | null }>;
+  private readonly readLineage: Lookup<LineageRow>;
   /**
    * Grants record their load time from here, not from 1970: a small integer is stored inside the
    * record, while epoch milliseconds would be a separate heap number, one more cache miss per hit.
@@ -45,7 +45,7 @@ export class Verifier {
 
   constructor(private readonly options: VerifierOptions) {
     this.read = grantReader(options.db);
-    this.readLimit = lineageLimitReader(options.db);
+    this.readLineage = lineageReader(options.db);
     this.grants = new DigestMap(options.maxTokens);
     this.epoch = options.clock.now();
   }
@@ -93,17 +93,16 @@ export class Verifier {
     }
     this.options.onOutcome?.('miss');
     if (row.ancestry === '') return this.compile(hash, row, [], generation);
-    // A token below others counts against their rate limits too: read them with it.
+    // A token below others counts against their rate limits too, and is paused with them: read them with it.
     const lineages = decodeAncestry(row.ancestry);
-    const limits = lineages.map((lineage) => this.readLimit(lineage));
-    const above = (found: ({ rate_limit: string | null } | undefined)[]) =>
-      lineages.map((lineage, i) => ({ lineage, rateLimit: found[i]?.rate_limit ?? null }));
-    return limits.some((limit) => limit instanceof Promise)
-      ? Promise.all(limits).then((found) => this.compile(hash, row, above(found), generation))
-      : this.compile(hash, row, above(limits as ({ rate_limit: string | null } | undefined)[]), generation);
+    const found = lineages.map((lineage) => this.readLineage(lineage));
+    const above = (rows: (LineageRow | undefined)[]): Above[] => lineages.map((lineage, i) => aboveOf(lineage, rows[i]));
+    return found.some((one) => one instanceof Promise)
+      ? Promise.all(found).then((rows) => this.compile(hash, row, above(rows), generation))
+      : this.compile(hash, row, above(found as (LineageRow | undefined)[]), generation);
   }
 
-  private compile(hash: string, row: GrantRow, above: { lineage: string; rateLimit: string | null }[], generation: number): TokenGrant {
+  private compile(hash: string, row: GrantRow, above: Above[], generation: number): TokenGrant {
     const grant = compileGrant(row, row.plan as PlanName, this.options.clock.now() - this.epoch, above);
     if (generation === this.generation) this.grants.set(hash, grant);
     return grant;
@@ -152,3 +151,5 @@ export class Verifier {
     return this.grants.size;
   }
 }
+
+const aboveOf = (lineage: string, row: LineageRow | undefined): Above => ({ lineage, rateLimit: row?.rate_limit ?? null, pausedAt: row?.paused_at ?? null });

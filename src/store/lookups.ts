@@ -44,11 +44,16 @@ export function grantReader(db: Db): Lookup<GrantRow> {
   return preparedLookup<GrantRow>(db, (hash) => query.where('tokens.hash', '=', hash));
 }
 
-/** The rate limit of a lineage's current, live token, by lineage id: what a token below it counts against. */
-export function lineageLimitReader(db: Db): Lookup<{ rate_limit: string | null }> {
-  const query = db.selectFrom('tokens').select('rate_limit')
+export type LineageRow = Pick<TokensTable, 'rate_limit' | 'paused_at'>;
+
+/**
+ * A lineage's current, live token, by lineage id: what a token below it answers to, its rate
+ * limit (which the token below counts against) and whether it is paused (which pauses it too).
+ */
+export function lineageReader(db: Db): Lookup<LineageRow> {
+  const query = db.selectFrom('tokens').select(['rate_limit', 'paused_at'])
     .where('rotated_to', 'is', null).where('revoked_at', 'is', null).where('deleted_at', 'is', null);
-  return preparedLookup<{ rate_limit: string | null }>(db, (lineage) => query.where('lineage_id', '=', lineage));
+  return preparedLookup<LineageRow>(db, (lineage) => query.where('lineage_id', '=', lineage));
 }
 
 /** The account a live domain belongs to, by the domain's id. */

@@ -43,4 +43,9 @@ export const encodeAncestry = (lineages: readonly string[]): string => (lineages
 export const decodeAncestry = (text: string): string[] => (text === '' ? [] : text.slice(1, -1).split('/'));
 
 /** The `like` pattern matching every ancestry that contains `lineage` (ids hold `_`, a wildcard). */
-export const descendantPattern = (lineage: string): string => `%/${lineage.replace(/[\\%_]/g, (ch) => `\\${ch}`)}/%`;
+export const descendantPattern = (lineage: string): string => `%/${likeEscaped(lineage)}/%`;
+
+/** The `like` pattern matching every domain list (JSON text) that names `domainId`. */
+export const domainListPattern = (domainId: string): string => `%${likeEscaped(JSON.stringify(domainId))}%`;
+
+const likeEscaped = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);

@@ -4,7 +4,7 @@ import type { PlanName } from '../core/catalog.js';
 import type { TokenType } from '../core/token-format.js';
 import type { Db } from './database.js';
 import type { Database, TokensTable } from './schema.js';
-import { descendantPattern } from './token-codec.js';
+import { decodeAccess, descendantPattern, domainListPattern } from './token-codec.js';
 
 /** Every query of token rows, and the few of accounts and domains that token changes need. */
 export type Trx = Transaction<Database>;
@@ -173,12 +173,17 @@ export async function livePredecessors(trx: Trx, accountId: string, lineageId: s
     .execute();
 }
 
-/** Tokens not yet revoked whose only domain is `domainId`. */
+/** Tokens not yet revoked that `domainId` is the last live domain of: deleting it leaves them nothing to act on. */
 export async function tokensOnlyOf(trx: Trx, accountId: string, domainId: string): Promise<TokensTable[]> {
-  return trx.selectFrom('tokens').selectAll()
-    .where('account_id', '=', accountId).where('domains', '=', JSON.stringify([domainId])).where('revoked_at', 'is', null)
+  const naming = await trx.selectFrom('tokens').selectAll()
+    .where('account_id', '=', accountId).where('revoked_at', 'is', null)
+    .where('domains', 'like', sql<string>`${domainListPattern(domainId)} escape '\\'`)
     .orderBy('id')
     .execute();
+  const domainsOf = (row: TokensTable): readonly string[] => decodeAccess(row).domains ?? [];
+  const others = [...new Set(naming.flatMap(domainsOf))].filter((id) => id !== domainId);
+  const live = new Set((await liveDomainsAmong(trx, others)).map((domain) => domain.id));
+  return naming.filter((row) => !domainsOf(row).some((id) => live.has(id)));
 }
 
 /**

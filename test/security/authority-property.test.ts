@@ -207,7 +207,7 @@ interface Step {
 }
 const step: fc.Arbitrary<Step> = fc.record({ actor: fc.nat(), byOwner: fc.nat(2).map((n) => n === 0), target: fc.nat(), kind: fc.constantFrom(...KINDS), seed: fc.integer() });
 
-const counts = { cases: 0, actorChanged: 0, yielded: 0, deepChecked: 0, refusedUnrelated: 0, cascadeChecked: 0, rotatedOutRefused: 0 };
+const counts = { cases: 0, actorChanged: 0, yielded: 0, deepChecked: 0, refusedUnrelated: 0, cascadeChecked: 0, rotatedOutRefused: 0, pausedAbove: 0 };
 
 async function rows(ids: Set<string>, after: string): Promise<Map<string, TokensTable>> {
   const found = await h.ctx.db.selectFrom('tokens').selectAll().where('account_id', '=', owner.accountId)
@@ -228,7 +228,7 @@ describe('the authority rule, over random trees, actors and actions', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer(), fc.array(step, { minLength: 6, maxLength: 10 }), fc.array(step, { minLength: 6, maxLength: 10 }), async (treeSeed, growth, actions) => {
         counts.cases += 1;
-        const reached = { actorChanged: false, yielded: false, deepChecked: false, refusedUnrelated: false, cascadeChecked: false, rotatedOutRefused: false };
+        const reached = { actorChanged: false, yielded: false, deepChecked: false, refusedUnrelated: false, cascadeChecked: false, rotatedOutRefused: false, pausedAbove: false };
         const model = new Model();
         const start = (await h.ctx.db.selectFrom('tokens').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst())?.id ?? '';
         const r = random(treeSeed);
@@ -356,15 +356,32 @@ describe('the authority rule, over random trees, actors and actions', () => {
           if (rotated.statusCode === 200) model.add(rotated.json().token.id, rotated.json().secret, chosen.lineage, chosen.parentLineage);
         }
         for (const s of actions) await perform(s);
+        // In half the trees the owner then pauses a token with something below it (cached grants and all).
+        const parentsAtEnd = [...model.tokens.values()].filter((t) => [...model.tokens.values()].some((other) => other.parentLineage === t.lineage));
+        if (parentsAtEnd.length && r.chance(0.5)) expectShape(await h.request({ method: 'POST', url: `/v1/tokens/${r.pick(parentsAtEnd).id}/pause`, headers: asSession(owner), payload: {} }), 'pause by the owner');
+        // Each working secret is refused as paused exactly when its token, or the current token of
+        // a lineage above it, is paused.
+        const final = await rows(new Set(model.tokens.keys()), start);
+        const now = h.clock.now();
+        const pausedLineages = new Set([...final.values()].filter((row) => row.rotated_to === null && live(row, now) && row.paused_at !== null).map((row) => model.tokens.get(row.id)?.lineage));
+        for (const row of final.values()) {
+          if (!live(row, now) || !model.tokens.has(row.id)) continue;
+          const pausedAbove = model.ancestors(row.id).some((lineage) => pausedLineages.has(lineage));
+          const used = await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(model.tokens.get(row.id)!.secret) });
+          const refusedAsPaused = used.statusCode === 401 && JSON.parse(used.body).error.code === 'token_paused';
+          expect(refusedAsPaused, `${row.id}, paused ${row.paused_at !== null}, below a paused token ${pausedAbove}: ${used.body}`).toBe(row.paused_at !== null || pausedAbove);
+          if (pausedAbove && row.paused_at === null) reached.pausedAbove = true;
+        }
         for (const key of Object.keys(reached) as (keyof typeof reached)[]) if (reached[key]) counts[key] += 1;
       }),
       { numRuns: 150 },
     );
     console.log(`authority property: ${counts.cases} cases; a token changed something in ${counts.actorChanged}, made or widened a token in ${counts.yielded}, `
       + `checked against a live ancestor in ${counts.deepChecked}, refused on an unrelated token in ${counts.refusedUnrelated}, `
-      + `changed another token in passing in ${counts.cascadeChecked}, refused a rotated-out secret on what was below it in ${counts.rotatedOutRefused}`);
+      + `changed another token in passing in ${counts.cascadeChecked}, refused a rotated-out secret on what was below it in ${counts.rotatedOutRefused}, `
+      + `found a token paused by one above it in ${counts.pausedAbove}`);
     // The share of cases each assertion must reach; what happens in passing, or needs a rotation first, is rarer.
-    const least = { actorChanged: 1 / 2, yielded: 1 / 2, deepChecked: 1 / 2, refusedUnrelated: 1 / 2, cascadeChecked: 1 / 4, rotatedOutRefused: 1 / 5 } as const;
+    const least = { actorChanged: 1 / 2, yielded: 1 / 2, deepChecked: 1 / 2, refusedUnrelated: 1 / 2, cascadeChecked: 1 / 4, rotatedOutRefused: 1 / 5, pausedAbove: 1 / 5 } as const;
     for (const [key, share] of Object.entries(least) as [keyof typeof least, number][]) {
       expect(counts[key], `${key} reached in ${counts[key]} of ${counts.cases} cases`).toBeGreaterThan(counts.cases * share);
     }

@@ -54,12 +54,13 @@ describe('a child never manages its parent, its siblings or what a person made',
     }
     expect(await attacker.list()).toEqual([child.token.id]);
 
-    // The owner pauses the parent; the child cannot bring it back.
+    // The owner pauses the parent; the child, paused with it, cannot bring it back.
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${parent.token.id}/pause`, headers: session(), payload: {} }), 200);
-    expectError(await attacker.post(parent.token.id, 'resume'), 404, 'not_found');
+    expectError(await attacker.post(parent.token.id, 'resume'), 401, 'token_paused');
     expect((await ownerView(parent.token.id)).status).toBe('paused');
     expect((await ownerView(parent.token.id)).ip_allowlist).toEqual(['127.0.0.0/8']);
     expect((await ownerView(parent.token.id)).rotated_to).toBeNull();
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${parent.token.id}/resume`, headers: session(), payload: {} }), 200);
     expectStatus(await use(sibling.secret), 200);
     expectStatus(await use(owners.secret), 200);
   });

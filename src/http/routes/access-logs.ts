@@ -38,7 +38,7 @@ export function accessLogRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { format, ...filter } = request.query;
       const principal = accountWidePrincipal(request, ctx);
       checkExportLimit(format, filter.limit);
-      const result = await queryAccessLogs(ctx.db, principal.accountId, filter, await ctx.management.reading(ctx.db, principal));
+      const result = await queryAccessLogs(ctx.db, principal.accountId, filter, await ctx.management.accountWideReader(ctx.db, principal));
       if (format !== 'csv') return result;
       return sendCsv(reply, 'latchkey-access-log.csv', accessLogsToCsv(result.data, ctx.redact), result.next_cursor);
     },

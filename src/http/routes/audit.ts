@@ -30,7 +30,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { format, ...filter } = request.query;
       const principal = accountWidePrincipal(request, ctx);
       checkExportLimit(format, filter.limit);
-      const page = await listAudit(ctx.db, principal.accountId, filter, await ctx.management.reading(ctx.db, principal));
+      const page = await listAudit(ctx.db, principal.accountId, filter, await ctx.management.accountWideReader(ctx.db, principal));
       if (format !== 'csv') return page;
       const csv = toCsv(AUDIT_COLUMNS, page.data, (event, column) => {
         if (column === 'actor') return `${event.actor.type}:${event.actor.name}`;

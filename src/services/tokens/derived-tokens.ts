@@ -26,7 +26,7 @@ type Minting = Acting & { now: number };
 
 /**
  * Mints the domain's own token inside the transaction that creates the domain (which began with
- * `beginMint`). Its scopes are the domain-admin set cut to the plan and to the acting token; none
+ * `begin`, and asked for a fresh password since a secret comes with it). Its scopes are the domain-admin set cut to the plan and to the acting token; none
  * is made when nothing would be left.
  */
 export async function mintDomainToken(trx: Trx, deps: DerivedDeps, principal: Principal, acting: Minting, domain: { id: string; name: string }) {

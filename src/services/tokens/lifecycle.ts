@@ -1,12 +1,12 @@
 import type { Clock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
-import { mayRevokeInPassing, type Manager } from '../../core/authority.js';
+import { mayRevokeInPassing, sees, type Manager } from '../../core/authority.js';
 import { ApiError, forbidden, invalidRequest } from '../../core/errors.js';
 import type { Db } from '../../store/database.js';
 import type { TokensTable } from '../../store/schema.js';
 import { decodeAncestry } from '../../store/token-codec.js';
 import {
-  claimRotation, liveDomainsAmong, livePredecessors, lockAccount, otherDomainTokens, purgeable, removeToken, setLineagePaused, tokensOnlyOf,
+  claimRotation, liveDomainsAmong, livePredecessors, lockAccount, otherDomainTokens, purgeable, removeToken, setLineagePaused, subtreeHashes, tokensOnlyOf,
   updateToken, type Trx,
 } from '../../store/tokens.js';
 import type { AuditLog } from '../audit.js';
@@ -15,7 +15,7 @@ import type { Verifier } from '../verifier.js';
 import { issueToken } from './issue.js';
 import type { TokenManagement } from './management.js';
 import type { TokenPresenter } from './presenter.js';
-import { placeOf, specOf } from './token-access.js';
+import { accessOf, placeOf, specOf } from './token-access.js';
 import { requireFreshAuth } from './token-input.js';
 import { tokenStatus, type TokenView } from './token-view.js';
 import { revokeSubtree } from './tree.js';
@@ -56,7 +56,10 @@ export class TokenLifecycle {
     return this.setPaused(principal, id, false);
   }
 
-  /** Pausing or resuming a token does the same to the secret it replaced, still in its grace period. */
+  /**
+   * Pausing or resuming a token does the same to the secret it replaced, still in its grace
+   * period; everything below it is refused while it is paused, and keeps its own state.
+   */
   private async setPaused(principal: Principal, id: string, paused: boolean): Promise<TokenView> {
     const { db, audit, management, presenter } = this.deps;
     const result = await db.transaction().execute(async (trx) => {
@@ -66,7 +69,11 @@ export class TokenLifecycle {
       let current = row;
       if (opened.acceptance === 'yes') {
         if (!paused) await management.checkOutcome(trx, principal, opened, 'resume', opened.target.access);
-        hashes = await setLineagePaused(trx, principal.accountId, row.lineage_id, paused ? now : null, now);
+        // What is below is paused with it: its cached grants hold the lineage as it was.
+        hashes = [
+          ...(await setLineagePaused(trx, principal.accountId, row.lineage_id, paused ? now : null, now)),
+          ...(await subtreeHashes(trx, principal.accountId, row.lineage_id)),
+        ];
         await audit.append(trx, principal.accountId, {
           action: paused ? 'token.paused' : 'token.resumed', actor: principal.actor, target: { type: 'token', id, name: row.name }, meta: principal.meta,
         }, now);
@@ -95,12 +102,12 @@ export class TokenLifecycle {
   }
 
   /**
-   * Inside a domain's deletion: revokes the tokens constrained to that domain alone (and what is
+   * Inside a domain's deletion: revokes the tokens it is the last live domain of (and what is
    * below them), if `manager` could revoke every one of them; else nothing is revoked or deleted.
    */
   async revokeDomainTokens(trx: Trx, principal: Principal, manager: Manager, domainId: string, now: number): Promise<string[]> {
     const only = await tokensOnlyOf(trx, principal.accountId, domainId);
-    if (only.some((row) => !mayRevokeInPassing(manager, placeOf(row)))) {
+    if (only.some((row) => !mayRevokeInPassing(manager, { place: placeOf(row), access: accessOf(row) }))) {
       throw forbidden('this domain has tokens that only someone managing them may revoke, and deleting it would', { field: 'domain' });
     }
     if (only.length > 0) requireFreshAuth(principal, 'delete a domain (its tokens are revoked with it)');
@@ -164,8 +171,8 @@ export class TokenLifecycle {
   async delete(principal: Principal, id: string): Promise<void> {
     const { db, audit, management } = this.deps;
     const hashes = await db.transaction().execute(async (trx) => {
-      const { token: row, now } = await management.open(trx, principal, id, 'delete');
-      await this.assertNotLastDomainToken(trx, row, now);
+      const { token: row, now, manager } = await management.open(trx, principal, id, 'delete');
+      await this.assertNotLastDomainToken(trx, manager, row, now);
       const hashes = await revokeSubtree(trx, audit, principal, row, 'deleted', now);
       await updateToken(trx, id, { deleted_at: now });
       await audit.append(trx, principal.accountId, {
@@ -176,15 +183,20 @@ export class TokenLifecycle {
     this.forget(hashes);
   }
 
-  /** A domain keeps a working token: one outside this token's own tree, which goes with it. */
-  private async assertNotLastDomainToken(trx: Trx, row: TokensTable, now: number): Promise<void> {
-    if (row.domains === null || row.type === 'message' || tokenStatus(row, now) !== 'active') return;
+  /**
+   * A domain keeps a working token: one outside this token's own tree, which goes with it, and one
+   * the deleting token can see, so that whether the delete succeeds says nothing of tokens it
+   * cannot. A rotated-out secret goes alone, and its successor stays.
+   */
+  private async assertNotLastDomainToken(trx: Trx, manager: Manager, row: TokensTable, now: number): Promise<void> {
+    if (row.domains === null || row.type === 'message' || row.rotated_to !== null || tokenStatus(row, now) !== 'active') return;
     const live = await liveDomainsAmong(trx, specOf(row).domains!);
     if (live.length === 0) return;
-    const others = await otherDomainTokens(trx, row, now);
+    const others = (await otherDomainTokens(trx, row, now)).filter((other) => sees(manager, { place: placeOf(other), access: accessOf(other) }));
     for (const domain of live) {
       if (!others.some((other) => specOf(other).domains!.includes(domain.id))) {
-        throw new ApiError('last_domain_token', `this is the last active token of ${domain.name}; create another first, or revoke it instead`, {
+        const yours = manager.kind === 'token' ? ' you can see' : '';
+        throw new ApiError('last_domain_token', `this is the last active token${yours} of ${domain.name}; create another first, or revoke it instead`, {
           domain_id: domain.id,
         });
       }

@@ -7,6 +7,7 @@ import { admit, lifecycleStateOf, type LifecycleState } from '../../core/lifecyc
 import { decide } from '../../core/policy.js';
 import { compileGrant } from '../grants.js';
 import type { TokensTable } from '../../store/schema.js';
+import { decodeAncestry } from '../../store/token-codec.js';
 import type { Principal } from '../context.js';
 import { accessOf, factsOf, placeOf, specOf, type AccessSpec } from './token-access.js';
 import { requireFreshAuth } from './token-input.js';
@@ -55,7 +56,10 @@ export class TokenManagement {
     if (principal.grant === null) return { manager: { kind: 'person', managesTokens: principal.managesTokens }, row: null, own: null, plan };
     const row = await findToken(db, principal.accountId, principal.grant.id);
     if (!row) throw new ApiError('token_revoked', 'this token has been revoked');
-    const current = compileGrant(row, plan, 0);
+    // Paused with any token above it, as the verify path decides.
+    const above = (await ancestorsOf(db, principal.accountId, decodeAncestry(row.ancestry)))
+      .map((ancestor) => ({ lineage: ancestor.lineage_id, rateLimit: ancestor.rate_limit, pausedAt: ancestor.paused_at }));
+    const current = compileGrant(row, plan, 0, above);
     const denial = decide(current, { scope: principal.requiredScope, ip: principal.meta.ip, now });
     if (denial) throw new ApiError(denial.code, denial.message, denial.details);
     return { manager: { kind: 'token', place: placeOf(row), access: accessOf(row) }, row, own: specOf(row), plan };
@@ -64,15 +68,14 @@ export class TokenManagement {
   /**
    * Who reads the access log and the audit log: a person reads the whole account; a token, as it
    * is now, reads only what concerns the tokens it is related to (never its parent's or a
-   * sibling's use).
+   * sibling's use), and only if no domain or mailbox bounds it: those logs span the account.
    */
-  async reading(db: DbOrTrx, principal: Principal): Promise<Manager> {
-    return (await this.acting(db, principal, this.deps.clock.now())).manager;
-  }
-
-  /** For reads: the manager and the account's plan, without taking any lock. */
-  reader(db: DbOrTrx, principal: Principal, now: number): Promise<Acting> {
-    return this.acting(db, principal, now);
+  async accountWideReader(db: DbOrTrx, principal: Principal): Promise<Manager> {
+    const { manager } = await this.acting(db, principal, this.deps.clock.now());
+    if (manager.kind === 'token' && (manager.access.domains !== null || manager.access.type === 'message')) {
+      throw forbidden('a domain-constrained token cannot read account-wide logs');
+    }
+    return manager;
   }
 
   /**

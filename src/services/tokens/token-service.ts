@@ -108,7 +108,7 @@ export class TokenService {
   async list(principal: Principal, filter: ListTokensFilter): Promise<{ data: TokenView[]; next_cursor: string | null }> {
     const { db, clock, management, presenter } = this.deps;
     const now = clock.now();
-    const { manager, plan } = await management.reader(db, principal, now);
+    const { manager, plan } = await management.acting(db, principal, now);
     // The query already keeps to what the manager is related to; the rule has the last word on every row.
     const page: TokensTable[] = [];
     let before = filter.cursor;
