@@ -8,7 +8,8 @@ import type { TokenType } from './token-format.js';
  *
  * - People (owners and admins, by session) manage every token of their account.
  * - A token manages its descendants: what it minted, transitively, and their rotation successors.
- *   Itself it may only read, narrow, pause or revoke (a leaked token may always kill itself).
+ *   Itself it may only read, rename, narrow, pause or revoke: whoever holds its secret can end or
+ *   shrink it, never extend it (and so can whoever finds a leaked one).
  *   Its ancestors, its siblings and tokens a person created do not exist for it.
  * - Whatever a token makes or changes lies inside its own access, in every dimension.
  */

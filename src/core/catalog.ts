@@ -1,7 +1,7 @@
 import type { TokenType } from './token-format.js';
 
 /**
- * The default scope catalog and plans of an email platform (SPEC §4), as data. Code elsewhere
+ * The default scope catalog and plans of an email platform, as data. Code elsewhere
  * reads these tables; adding a resource or a plan is an edit here and nowhere else.
  */
 export interface ResourceDef {
@@ -94,7 +94,7 @@ export type PlanName = keyof typeof PLANS;
 export const PLAN_NAMES = Object.keys(PLANS) as PlanName[];
 
 /**
- * The scopes of the token created with a domain (SPEC §1 row 16): Mailtrap's "Domain Admin",
+ * The scopes of the token created with a domain: Mailtrap's "Domain Admin",
  * constrained to that one domain.
  */
 export const DOMAIN_ADMIN_SCOPES = [

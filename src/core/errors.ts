@@ -1,5 +1,5 @@
 /**
- * The closed table of error codes (SPEC §5). Every failure the API reports is one of these; the
+ * The closed table of error codes. Every failure the API reports is one of these; the
  * HTTP layer maps a code to its status in one place and nowhere else picks a status.
  */
 export const ERROR_STATUS = {

@@ -3,7 +3,7 @@ import { BASE62_DIGITS, base62Width, bytesToBigInt, decodeBase62Number, encodeBa
 import { crc32Ascii } from './crc32.js';
 
 /**
- * Token format (SPEC §3): `<prefix>_<type word>_<body><checksum>`.
+ * Token format: `<prefix>_<type word>_<body><checksum>`.
  * The body is 32 CSPRNG bytes in base62 (43 digits); the checksum is the CRC32 of everything
  * before it, 6 base62 digits. A scanner can recognise a real token offline, and the verify path
  * throws away typos and noise before it hashes or looks anything up.

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../store/database.js';
+import { recordUse } from '../store/tokens.js';
 import { PeriodicJob } from './periodic.js';
 
 interface PendingUse {
@@ -68,14 +69,7 @@ export class UsageRecorder {
     this.pending = new Map();
     for (const [index, [id, use]] of batch.entries()) {
       try {
-        const { first, last } = use;
-        await this.db.updateTable('tokens').set({ first_used_at: first }).where('id', '=', id).where('first_used_at', 'is', null).execute();
-        await this.db
-          .updateTable('tokens')
-          .set({ last_used_at: last, last_used_ip: use.ip })
-          .where('id', '=', id)
-          .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', last)]))
-          .execute();
+        await recordUse(this.db, id, use);
       } catch (error) {
         // Put back what is not written yet, so that the next flush retries it rather than losing it.
         for (const [rest, restUse] of batch.slice(index)) if (!this.pending.has(rest)) this.pending.set(rest, restUse);

@@ -264,3 +264,17 @@ export async function subtreeRoots(trx: Trx, now: number): Promise<TokensTable[]
     .execute();
   return rows.sort((a, b) => a.ancestry.length - b.ancestry.length || a.id.localeCompare(b.id));
 }
+
+/**
+ * A token's first and last use, in one statement, outside any transaction. Every right-hand side
+ * reads the row as it was: the first use is set once, the last only ever moves forward, and its
+ * address with it.
+ */
+export async function recordUse(db: Db, id: string, use: { first: number; last: number; ip: string | null }): Promise<void> {
+  const later = sql<boolean>`last_used_at is null or last_used_at < cast(${use.last} as bigint)`;
+  await db.updateTable('tokens').set({
+    first_used_at: sql<number>`coalesce(first_used_at, cast(${use.first} as bigint))`,
+    last_used_at: sql<number>`case when ${later} then cast(${use.last} as bigint) else last_used_at end`,
+    last_used_ip: sql<string | null>`case when ${later} then ${use.ip} else last_used_ip end`,
+  }).where('id', '=', id).execute();
+}
