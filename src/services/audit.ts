@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import { iso } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import { redactDeep, type Redactor } from '../core/redaction.js';
@@ -94,8 +94,18 @@ const SIGNING_STARTED = 'audit.signing_started';
 export type ChainBreak = {
   id: string | null;
   seq: number;
-  reason: 'hash_mismatch' | 'link_mismatch' | 'missing' | 'unknown_key' | 'unsigned';
+  reason: 'hash_mismatch' | 'link_mismatch' | 'missing' | 'unknown_key' | 'unsigned' | 'unanchored';
 };
+
+/**
+ * Only the events up to the account's head (`accounts.audit_seq`) are the account's log: the head
+ * moves in the same transaction that inserts the event, before it, so an event the service wrote
+ * is never beyond it, while one inserted past it by someone writing the database is outside the
+ * chain and its signed head. As a condition of the statement that reads the events, so that the
+ * head and the events are read at one instant.
+ */
+const withinHead = (eb: ExpressionBuilder<Database, 'audit_events'>, accountId: string) =>
+  eb('audit_events.seq', '<=', eb.selectFrom('accounts').select('accounts.audit_seq').where('accounts.id', '=', accountId));
 
 /**
  * The account's audit chain. Each event's hash is an HMAC-SHA-256 under a key that is not in the
@@ -149,10 +159,11 @@ export class AuditLog {
   /**
    * Re-walks the account's chain and names the first event that does not fit: an altered event no
    * longer matches its hash, a removed one leaves a gap or a link that points nowhere, a removed
-   * tail no longer reaches the signed head. It walks on past a break, each event checked against
-   * the one stored before it, and counts every event that does not fit, so that one break cannot
-   * hide others behind it. Events from before signing are accepted only as a prefix closed by a
-   * signed `audit.signing_started`.
+   * tail no longer reaches the signed head, and an event inserted beyond the head is outside the
+   * chain (`unanchored`: never listed, so reported here rather than passed over). It walks on past
+   * a break, each event checked against the one stored before it, and counts every event that does
+   * not fit, so that one break cannot hide others behind it. Events from before signing are
+   * accepted only as a prefix closed by a signed `audit.signing_started`.
    */
   async verify(db: Db, accountId: string) {
     // The head first: an event appended after this read is not this walk's to check.
@@ -181,10 +192,29 @@ export class AuditLog {
     // Where the chain ends is signed too: a chain cut short, or emptied, no longer ends where the
     // signature says. (Every account has at least the event of its creation.)
     if (head && !this.headHolds(accountId, head, expected - 1, prev)) breaks.push({ id: null, seq: expected, reason: 'missing' });
+    // Events beyond the head: outside the chain, and never listed, but there. Counted against the
+    // head as it is when this one statement runs, not as read above: an append moves the head in
+    // the transaction that inserts its event, so one committed meanwhile is never counted.
+    const beyond = await this.unanchored(db, accountId);
+    if (beyond) breaks.push({ id: beyond.id, seq: beyond.seq, reason: 'unanchored' });
     breaks.sort((a, b) => a.seq - b.seq);
     const first = breaks[0];
     if (first === undefined) return { valid: true, checked: rows.length, unsigned, broken: 0, first_broken: null, head: { seq: expected - 1, hash: prev } };
-    return { valid: false, checked: rows.filter((row) => row.seq < first.seq).length, unsigned, broken: breaks.length, first_broken: first };
+    const broken = breaks.length + (beyond ? beyond.count - 1 : 0);
+    return { valid: false, checked: rows.filter((row) => row.seq < first.seq).length, unsigned, broken, first_broken: first };
+  }
+
+  /** How many of the account's events lie beyond its head, and the first of them; null for none. One statement. */
+  private async unanchored(db: Db, accountId: string): Promise<{ id: string; seq: number; count: number } | null> {
+    const row = await db.selectFrom('audit_events')
+      .innerJoin('accounts', 'accounts.id', 'audit_events.account_id')
+      .select((eb) => ['audit_events.id', 'audit_events.seq', eb.fn.countAll<number | string>().over().as('count')])
+      .where('audit_events.account_id', '=', accountId)
+      .whereRef('audit_events.seq', '>', 'accounts.audit_seq')
+      .orderBy('audit_events.seq', 'asc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? { id: row.id, seq: row.seq, count: Number(row.count) } : null;
   }
 
   /** Why an event does not fit where it stands (`prev`: the hash it must link to; null: after a gap), or null. */
@@ -263,7 +293,7 @@ export interface AuditFilter {
  * was acted on, ids in the details) learns no more than that there was someone.
  */
 export async function listAudit(db: Db, accountId: string, filter: AuditFilter, reader: Manager = ACCOUNT_READER) {
-  let query = db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId);
+  let query = db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).where((eb) => withinHead(eb, accountId));
   if (reader.kind === 'token') {
     const related = relatedTokenIds(db, accountId, reader);
     query = query.where((eb) => eb.or([

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLog, auditKeys } from '../../src/services/audit.js';
+import { AuditLog, auditKeys, listAudit } from '../../src/services/audit.js';
 import type { AuditEventsTable } from '../../src/store/schema.js';
 import { asSession, bearer, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
 import { startHarness, TEST_AUDIT_KEY, type Harness } from '../helpers/harness.js';
@@ -176,5 +176,120 @@ describe('the audit chain', () => {
     await recompute(owner.accountId, (row) => (row.seq === 1 ? { ...row, actor_name: 'someone else' } : row), (row) => (row.key_id === null ? plainHash(row, false) : row.hash));
     expect((await verify(owner)).valid).toBe(false);
     expect(first.actor_name).not.toBe('someone else');
+  });
+});
+
+/**
+ * The account row's head (`accounts.audit_seq`, with its signature) says where the chain ends. An
+ * event someone writing the database inserts beyond it is no part of the chain: it is never listed,
+ * and verify says it is there rather than passing over it.
+ */
+describe('events beyond the signed head', () => {
+  const list = async (auth: Record<string, string>, query = '') =>
+    expectStatus(await h.request({ method: 'GET', url: `/v1/audit-log?${query.includes('limit=') ? '' : 'limit=100'}${query}`, headers: auth }), 200) as { data: { id: string; seq: number }[]; next_cursor: string | null };
+  const csv = async (auth: Record<string, string>, query = '') => {
+    const response = await h.request({ method: 'GET', url: `/v1/audit-log?format=csv&limit=1000${query}`, headers: auth });
+    expect(response.statusCode).toBe(200);
+    return response.body;
+  };
+  const eventsOf = (accountId: string) => h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('seq').execute();
+  const headOf = (accountId: string) => h.ctx.db.selectFrom('accounts').select(['audit_seq', 'audit_head']).where('id', '=', accountId).executeTakeFirstOrThrow();
+
+  /** As a database writer without the key would: the next event after the head, linked to it, under the key's (public) id, the head left alone. */
+  async function forge(accountId: string, seq: number, overrides: Partial<AuditEventsTable> = {}): Promise<AuditEventsTable> {
+    const head = await headOf(accountId);
+    const row = {
+      id: `evt_forged${seq}`, account_id: accountId, seq, at: new Date(h.clock.now()).toISOString(), action: 'token.created',
+      actor_type: 'system', actor_id: null, actor_name: 'operator', target_type: 'token', target_id: 'tok_forged', target_name: 'backdoor',
+      ip: null, user_agent: null, details: '{"scopes":["*"]}', prev_hash: head.audit_head, key_id: auditKeys([TEST_AUDIT_KEY]).signing.id,
+      ...overrides,
+    };
+    const event = { ...row, hash: plainHash(row, true) };
+    await h.ctx.db.insertInto('audit_events').values(event).execute();
+    return event;
+  }
+
+  it('are not listed, on any path, and verify reports them as unanchored, counting each', async () => {
+    const { owner } = await accountWithEvents();
+    const { token, secret } = await createToken(h, asSession(owner), { name: 'auditor', scopes: ['tokens:full'] });
+    const events = await eventsOf(owner.accountId);
+    const head = (await headOf(owner.accountId)).audit_seq;
+    expect(head).toBe(events.length);
+    // One right after the head, about the token reading, and one far past it, in the future.
+    const next = await forge(owner.accountId, head + 1, { actor_type: 'token', actor_id: token.id, actor_name: 'auditor' });
+    const far = await forge(owner.accountId, head + 1000, { id: 'evt_forgedfar', at: '2030-01-01T00:00:00.000Z', action: 'account.plan_changed' });
+    const forged = [next, far];
+
+    const real = events.map((e) => e.id).reverse();
+    const ids = (page: { data: { id: string }[] }) => page.data.map((e) => e.id);
+    const before = h.queries.length;
+    expect(ids(await list(asSession(owner)))).toEqual(real);
+    // In the statement that reads the events: no second read of the head to fall out of step with.
+    const reads = h.queries.slice(before).filter((q) => /from "audit_events"/i.test(q));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatch(/"accounts"/);
+    expect(ids(await list(asSession(owner), '&action=token.created'))).toEqual(events.filter((e) => e.action === 'token.created').map((e) => e.id).reverse());
+    expect(ids(await list(asSession(owner), '&action=account.plan_changed'))).toEqual([]);
+    expect(ids(await list(asSession(owner), '&since=2029-01-01T00:00:00Z'))).toEqual([]);
+    expect(ids(await list(asSession(owner), `&cursor=${head + 2000}`))).toEqual(real);
+    const paged = await list(asSession(owner), `&limit=2&cursor=${head + 2}`);
+    expect(paged).toEqual({ data: [expect.objectContaining({ seq: head }), expect.objectContaining({ seq: head - 1 })], next_cursor: String(head - 1) });
+    // A token reads events by or about itself: the forged one acted as it, and is still not shown.
+    const asToken = ids(await list(bearer(secret)));
+    expect(asToken.length).toBeGreaterThan(0);
+    expect(asToken).not.toContain(next.id);
+
+    for (const body of [await csv(asSession(owner)), await csv(asSession(owner), '&action=token.created'), await csv(bearer(secret))]) {
+      for (const event of forged) expect(body).not.toContain(event.hash);
+      expect(body).not.toContain('backdoor');
+    }
+    expect((await csv(asSession(owner))).trim().split('\n')).toHaveLength(events.length + 1);
+
+    expect(await verify(owner)).toEqual({ valid: false, checked: events.length, unsigned: 0, broken: 2, first_broken: { id: next.id, seq: head + 1, reason: 'unanchored' } });
+    expect(expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log/verify', headers: bearer(secret) }), 200)).toEqual({ valid: false });
+    // Behind an earlier break, they are still counted.
+    await h.ctx.db.updateTable('audit_events').set({ details: '{"scopes":["*"]}' }).where('id', '=', events[1]!.id).execute();
+    expect(await verify(owner)).toMatchObject({ valid: false, broken: 3, first_broken: { seq: events[1]!.seq, reason: 'hash_mismatch' } });
+    await h.ctx.db.updateTable('audit_events').set({ details: events[1]!.details }).where('id', '=', events[1]!.id).execute();
+    // Taken out again, the chain holds as before.
+    await h.ctx.db.deleteFrom('audit_events').where('id', 'in', forged.map((e) => e.id)).execute();
+    expect(await verify(owner)).toMatchObject({ valid: true, checked: events.length });
+  });
+
+  it('never include an event the service appended: not while many are appended at once, nor one in a transaction still open', async () => {
+    const { owner } = await accountWithEvents();
+    const answers: { valid: boolean }[] = [];
+    const pages: number[][] = [];
+    await Promise.all(Array.from({ length: 36 }, async (_, i) => {
+      if (i % 3 === 0) answers.push(await verify(owner));
+      else if (i % 3 === 1) await createToken(h, asSession(owner), { name: `concurrent ${i}`, scopes: ['domains:read'] });
+      else pages.push((await list(asSession(owner))).data.map((e) => e.seq));
+    }));
+    // Every verify held, and every listing was the whole chain up to some head: nothing hidden.
+    expect(answers.map((a) => a.valid)).toEqual(answers.map(() => true));
+    for (const seqs of pages) expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, k) => seqs.length - k));
+
+    // Appends inside a transaction that has not committed yet, with readers waiting on it
+    // (SQLite) or reading beside it (PostgreSQL); and readers inside it.
+    const committed = (await eventsOf(owner.accountId)).length;
+    const during = await h.ctx.db.transaction().execute(async (trx) => {
+      for (const n of [1, 2]) await h.ctx.audit.append(trx, owner.accountId, { action: `test.in_transaction_${n}`, actor: { type: 'system', id: null, name: 'test' }, meta: null }, h.clock.now());
+      expect(await h.ctx.audit.verify(trx, owner.accountId)).toMatchObject({ valid: true, checked: committed + 2 });
+      expect((await listAudit(trx, owner.accountId, { limit: 100 })).data).toHaveLength(committed + 2);
+      // Not awaited here: on SQLite they wait for this transaction's connection.
+      return { readers: Promise.all([verify(owner), list(asSession(owner))]) };
+    }).then(({ readers }) => readers);
+    expect(during[0]).toMatchObject({ valid: true });
+    expect([committed, committed + 2]).toContain(during[1].data.length);
+
+    const all = (await eventsOf(owner.accountId)).map((e) => e.id).reverse();
+    expect(all).toHaveLength(committed + 2);
+    expect((await list(asSession(owner))).data.map((e) => e.id)).toEqual(all);
+    expect(await verify(owner)).toMatchObject({ valid: true, checked: all.length, broken: 0 });
+
+    // And the same account, the same moment, with one forged past its head: that one, and only it.
+    const forged = await forge(owner.accountId, all.length + 1);
+    expect((await list(asSession(owner))).data.map((e) => e.id)).toEqual(all);
+    expect(await verify(owner)).toMatchObject({ valid: false, checked: all.length, broken: 1, first_broken: { id: forged.id, seq: forged.seq, reason: 'unanchored' } });
   });
 });
