@@ -11,4 +11,7 @@ export function setUpSqliteConnection(sqlite: SqliteDatabase.Database): void {
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
+  // SQLite's own lower() folds ASCII only; this one folds as the search's own query is folded, in
+  // every script, as PostgreSQL's does under a UTF-8 locale. No index is built on it.
+  sqlite.function('lower', { deterministic: true }, (text: unknown) => (text === null ? null : String(text).toLowerCase()));
 }

@@ -162,6 +162,14 @@ describe('listing tokens', () => {
     expectError(await h.request({ method: 'GET', url: '/v1/tokens?limit=1000', headers: auth }), 400, 'invalid_request');
     expectError(await h.request({ method: 'GET', url: '/v1/tokens?status=sleeping', headers: auth }), 400, 'invalid_request');
   });
+
+  it('finds names in any script whatever their case, on either store', async () => {
+    const auth = asSession(await ownerSession(h));
+    for (const name of ['Équipe Déploiement', 'ΔΕΛΤΑ sync', 'plain']) await createToken(h, auth, { name, scopes: ['domains:read'] });
+    const names = async (q: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/tokens?q=${encodeURIComponent(q)}`, headers: auth }), 200).data.map((t: any) => t.name);
+    for (const q of ['équipe', 'ÉQUIPE', 'déploie']) expect(await names(q)).toEqual(['Équipe Déploiement']);
+    for (const q of ['δέλτα', 'δελτα', 'ΔΕΛΤΑ']) expect(await names(q)).toEqual(q === 'δέλτα' ? [] : ['ΔΕΛΤΑ sync']);
+  });
 });
 
 describe('changing a token', () => {
