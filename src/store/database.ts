@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import * as initial from './migrations/001-initial.js';
 import * as tokenRateLimit from './migrations/002-token-rate-limit.js';
 import { tokenAuthority } from './migrations/003-token-authority.js';
+import { tokenTrees } from './migrations/004-token-trees.js';
 import type { Database } from './schema.js';
 import { setUpSqliteConnection } from './sqlite-connection.js';
 
@@ -16,8 +17,10 @@ export type Db = Kysely<Database>;
 const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHooks): Record<string, Migration> => ({
   '001-initial': initial,
   '002-token-rate-limit': tokenRateLimit,
-  // On both dialects a migration runs inside a transaction (see 003's `up`), so the hook gets one.
+  // On both dialects a migration's work runs inside a transaction (see 003's `up`), so the hook
+  // gets one; on SQLite, Kysely records it as applied just after that commits.
   '003-token-authority': tokenAuthority(dialect, hooks.afterTokenAuthority && ((db) => hooks.afterTokenAuthority!(db as Transaction<Database>))),
+  '004-token-trees': tokenTrees(dialect, hooks.afterTokenTrees && ((db) => hooks.afterTokenTrees!(db as Transaction<Database>))),
 });
 
 /**
@@ -26,6 +29,7 @@ const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHook
  */
 export interface MigrationHooks {
   afterTokenAuthority?: (trx: Transaction<Database>) => Promise<void>;
+  afterTokenTrees?: (trx: Transaction<Database>) => Promise<void>;
 }
 
 /**

@@ -249,20 +249,23 @@ export async function removeToken(trx: Trx, id: string): Promise<boolean> {
   return Number(removed.numDeletedRows) > 0;
 }
 
-/** The current token of every lineage with something below it, shallowest first: each root of a subtree. */
-export async function subtreeRoots(trx: Trx, now: number): Promise<TokensTable[]> {
-  const rows = await trx.selectFrom('tokens as parent').selectAll('parent')
-    .where((eb) => eb.and([
-      eb('parent.rotated_to', 'is', null), eb('parent.revoked_at', 'is', null), eb('parent.deleted_at', 'is', null),
-      eb.or([eb('parent.expires_at', 'is', null), eb('parent.expires_at', '>', now)]),
-      eb.exists(eb.selectFrom('tokens as child').select('child.id')
-        .whereRef('child.account_id', '=', 'parent.account_id')
-        // Unescaped: every lineage id starts `tok_`, so its `_` can only ever match itself; and
-        // this only picks where to start, the narrowing below it matches exactly.
-        .where('child.ancestry', 'like', sql<string>`'%/' || parent.lineage_id || '/%'`)),
-    ]))
+/** Where every token stands, in every account: what the upgrade walks the trees by. */
+export async function everyPlace(trx: Trx): Promise<Pick<TokensTable, 'id' | 'account_id' | 'lineage_id' | 'ancestry' | 'rotated_to'>[]> {
+  return trx.selectFrom('tokens').select(['id', 'account_id', 'lineage_id', 'ancestry', 'rotated_to']).execute();
+}
+
+/** A token by id, whatever its state. */
+export async function tokenById(trx: Trx, id: string): Promise<TokensTable> {
+  return trx.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+/** Every token of `lineage`, and below it, that still works at `now`. */
+export async function liveInLineageTree(trx: Trx, accountId: string, lineage: string, now: number): Promise<TokensTable[]> {
+  return trx.selectFrom('tokens').selectAll()
+    .where('account_id', '=', accountId)
+    .where((eb) => eb.and([isLive(eb, now), eb.or([eb('lineage_id', '=', lineage), under(eb, lineage)])]))
+    .orderBy('id')
     .execute();
-  return rows.sort((a, b) => a.ancestry.length - b.ancestry.length || a.id.localeCompare(b.id));
 }
 
 /**

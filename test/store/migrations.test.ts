@@ -7,12 +7,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Migration, type Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { AuditLog, auditKeys } from '../../src/services/audit.js';
 import { storeUpgrades } from '../../src/services/upgrade.js';
 import { migrate, migratorFor } from '../../src/store/database.js';
+import * as initial from '../../src/store/migrations/001-initial.js';
+import * as tokenRateLimit from '../../src/store/migrations/002-token-rate-limit.js';
+import { tokenAuthority } from '../../src/store/migrations/003-token-authority.js';
+import type { Database } from '../../src/store/schema.js';
 import { DIALECT, openTestDatabase, TEST_AUDIT_KEY, TestClock } from '../helpers/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-migration-'));
@@ -115,4 +119,97 @@ describe('migration 003, interrupted', () => {
       await broken.drop();
     }
   });
+});
+
+/** The store's tables, columns and indexes, and every row but the migrator's own, as plain data. */
+async function snapshot(db: Kysely<any>): Promise<Record<string, unknown>> {
+  const shape: { name: string; type?: string }[] = DIALECT === 'sqlite'
+    ? (await sql<{ type: string; name: string; sql: string | null }>`select type, name, sql from sqlite_master where name not like 'kysely_%' and name not like 'sqlite_%' order by name`.execute(db)).rows
+    : [
+        ...(await sql<{ name: string }>`select table_name as name, column_name, data_type, is_nullable, column_default from information_schema.columns where table_schema = current_schema() and table_name not like 'kysely_%' order by table_name, ordinal_position`.execute(db)).rows,
+        ...(await sql<{ name: string }>`select indexname as name, indexdef from pg_indexes where schemaname = current_schema() and tablename not like 'kysely_%' order by indexname`.execute(db)).rows,
+      ];
+  const tables = DIALECT === 'sqlite'
+    ? shape.filter((row) => row.type === 'table').map((row) => row.name)
+    : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_name not like 'kysely_%' order by table_name`.execute(db)).rows.map((row) => row.name);
+  const rows: Record<string, unknown[]> = {};
+  for (const table of tables) rows[table] = (await sql`select * from ${sql.table(table)} order by 1`.execute(db)).rows;
+  return { shape, rows };
+}
+
+const recorded = async (db: Kysely<any>) => (await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db)).rows.map((row) => row.name);
+
+/**
+ * What Kysely does with a migration on SQLite, stopped between its two steps: `up` runs (and
+ * commits), and the row recording it is never written. On PostgreSQL Kysely runs both in one
+ * transaction, so this cannot happen there; `up` is run in a transaction all the same.
+ */
+async function applyUnrecorded(db: Kysely<Database>, migration: Migration): Promise<void> {
+  if (DIALECT === 'sqlite') await migration.up(db);
+  else await db.transaction().execute((trx) => migration.up(trx));
+}
+
+describe('a migration applied but not recorded (a start stopped between the two)', () => {
+  const withStore = async (name: string, use: (db: Kysely<Database>) => Promise<void>) => {
+    const opened = await openTestDatabase(join(dir, name), () => undefined);
+    try {
+      await use(opened.db);
+    } finally {
+      await opened.db.destroy();
+      await opened.drop();
+    }
+  };
+
+  it('003: the next start records it and changes nothing, the upgrade hook included', () => withStore('unrecorded-003.db', async (db) => {
+    const old = db as unknown as Kysely<any>;
+    expect((await (await migratorFor(db, DIALECT)).migrateTo('002-token-rate-limit')).error).toBeUndefined();
+    const event = legacyEvent(1, '');
+    await old.insertInto('accounts').values({ id: 'acc_1', name: 'Old', plan: 'pro', audit_seq: 1, audit_head: event.hash, created_at: AT }).execute();
+    await old.insertInto('audit_events').values(event).execute();
+    const token = (id: string, fields: Record<string, unknown>) => ({
+      id, account_id: 'acc_1', name: id, description: '', type: 'api', hash: `hash-${id}`, visible_prefix: 'lk_live_x', last4: 'abcd',
+      scopes: '["tokens:full","domains:read"]', domains: null, mailbox_id: null, ip_allowlist: null, created_at: AT, created_by_type: 'user', created_by_id: 'usr_1',
+      created_by_name: 'owner', parent_token_id: null, expires_at: null, paused_at: null, revoked_at: null, revoke_reason: null, deleted_at: null,
+      first_used_at: null, last_used_at: null, last_used_ip: null, rotated_from: null, rotated_to: null, rate_limit: null, ...fields,
+    });
+    await old.insertInto('tokens').values([
+      token('tok_root', { scopes: '["domains:read"]', expires_at: LATER }),
+      token('tok_child', { parent_token_id: 'tok_root', created_by_type: 'token', scopes: '["tokens:full","domains:full"]' }),
+    ]).execute();
+    const hooks = storeUpgrades([TEST_AUDIT_KEY], new TestClock());
+    await applyUnrecorded(db, tokenAuthority(DIALECT, (trx) => hooks.afterTokenAuthority!(trx as Transaction<Database>)));
+    expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit']);
+    const applied = await snapshot(db);
+    // It did its work: the child inside its parent, the chain closed (and signed, so not again).
+    expect(await db.selectFrom('tokens').select(['scopes', 'expires_at']).where('id', '=', 'tok_child').executeTakeFirst()).toEqual({ scopes: '["domains:read"]', expires_at: Date.parse(LATER) });
+
+    await migrate(db, DIALECT, hooks);
+    expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit', '003-token-authority', '004-token-trees']);
+    expect(await snapshot(db)).toEqual(applied);
+    expect(await new AuditLog(auditKeys([TEST_AUDIT_KEY]), (text) => text).verify(db, 'acc_1')).toMatchObject({ valid: true, unsigned: 1 });
+  }));
+
+  it.skipIf(DIALECT === 'postgres')('001 and 002 on SQLite: the next start records them and changes nothing', () => withStore('unrecorded-001.db', async (db) => {
+    await applyUnrecorded(db, initial);
+    const created = await snapshot(db);
+    expect((await (await migratorFor(db, DIALECT)).migrateTo('001-initial')).error).toBeUndefined();
+    expect(await snapshot(db)).toEqual(created);
+    await applyUnrecorded(db, tokenRateLimit);
+    const limited = await snapshot(db);
+    expect((await (await migratorFor(db, DIALECT)).migrateTo('002-token-rate-limit')).error).toBeUndefined();
+    expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit']);
+    expect(await snapshot(db)).toEqual(limited);
+    await migrate(db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], new TestClock()));
+    expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit', '003-token-authority', '004-token-trees']);
+  }));
+
+  it.skipIf(DIALECT === 'postgres')('001 on SQLite: a failure halfway leaves no table behind, and the next start runs it whole', () => withStore('halfway-001.db', async (db) => {
+    // The last table 001 creates cannot be: as if the start had stopped just before it.
+    await sql`create table settings (key text)`.execute(db);
+    await expect(applyUnrecorded(db, initial)).rejects.toThrow(/settings/);
+    await expect(sql`select 1 from accounts`.execute(db)).rejects.toThrow(/no such table/);
+    await sql`drop table settings`.execute(db);
+    await migrate(db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], new TestClock()));
+    expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit', '003-token-authority', '004-token-trees']);
+  }));
 });

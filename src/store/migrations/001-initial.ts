@@ -1,7 +1,21 @@
 import { sql, type Kysely } from 'kysely';
 
-/** Written with portable types only, so the same migration runs on SQLite and PostgreSQL. */
+/**
+ * On PostgreSQL Kysely runs this and its record of it in one transaction. On SQLite it runs both
+ * outside any (its DDL counts as not transactional there, though it is): this one then takes its
+ * own, so that a failure halfway leaves no table behind, and a start that stopped after it
+ * committed but before the record was written finds the tables there on the next and does nothing.
+ */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  if (db.getExecutor().adapter.supportsTransactionalDdl) return create(db);
+  await db.transaction().execute(async (trx) => {
+    const done = await sql`select 1 from sqlite_master where type = 'table' and name = 'accounts'`.execute(trx);
+    if (done.rows.length === 0) await create(trx);
+  });
+}
+
+/** Written with portable types only, so the same migration runs on SQLite and PostgreSQL. */
+async function create(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('accounts')
     .addColumn('id', 'text', (c) => c.primaryKey())

@@ -34,11 +34,19 @@ interface OldToken {
   mailbox_id: string | null;
   parent_token_id: string | null;
   rotated_from: string | null;
+  rotated_to: string | null;
 }
 
-/** Lineage: the first token of a rotation chain. Ancestry: the lineages of the minting chain above. */
+/**
+ * Lineage: the first token of a rotation chain. Ancestry: the lineages of the minting chain above.
+ * A parent the old release purged (it removed tokens dead for the retention period, children or
+ * not) stays in its children's ancestry: as the lineage of the secret it replaced if that one is
+ * still here, else under its own id, a lineage with no token, which the upgrade's hook then reads
+ * as ended (see `services/upgrade.ts`).
+ */
 function placesOf(rows: OldToken[]): Map<string, { lineage: string; ancestry: string[] }> {
   const byId = new Map(rows.map((row) => [row.id, row]));
+  const replacedBy = new Map(rows.filter((row) => row.rotated_to !== null).map((row) => [row.rotated_to!, row]));
   const lineage = (id: string): string => {
     let current = byId.get(id);
     for (let hops = 0; current?.rotated_from && byId.has(current.rotated_from) && hops < rows.length; hops += 1) current = byId.get(current.rotated_from);
@@ -49,8 +57,10 @@ function placesOf(rows: OldToken[]): Map<string, { lineage: string; ancestry: st
     const known = places.get(id);
     if (known) return known;
     const row = byId.get(id);
-    const parent = row?.parent_token_id && byId.has(row.parent_token_id) && depth < rows.length ? place(row.parent_token_id, depth + 1) : null;
-    const found = { lineage: lineage(id), ancestry: parent ? [...parent.ancestry, parent.lineage] : [] };
+    const parentId = row?.parent_token_id ?? null;
+    const parent = parentId !== null && byId.has(parentId) && depth < rows.length ? place(parentId, depth + 1) : null;
+    const purged = parentId !== null && !byId.has(parentId) ? (replacedBy.has(parentId) ? lineage(replacedBy.get(parentId)!.id) : parentId) : null;
+    const found = { lineage: lineage(id), ancestry: parent ? [...parent.ancestry, parent.lineage] : purged !== null ? [purged] : [] };
     places.set(id, found);
     return found;
   };
@@ -68,17 +78,34 @@ const ancestryText = (lineages: readonly string[]): string => (lineages.length ?
  */
 export function tokenAuthority(dialect: Dialect, after?: (trx: Kysely<any>) => Promise<void>): Migration {
   const run = async (db: Kysely<any>) => {
+    if (await applied(dialect, db)) return;
     await rebuild(dialect)(db);
     await after?.(db);
   };
   return {
     // SQLite's migrations run outside a transaction (Kysely treats its DDL as not transactional): a
-    // failure halfway through must not leave the tokens table gone, so it gets one.
+    // failure halfway through must not leave the tokens table gone, so it gets one. Kysely then
+    // records the migration in a statement of its own, after that transaction commits: a start
+    // that stops in between runs this again on the next, which finds its work done and does
+    // nothing (the hook included, which committed with the rest). On PostgreSQL Kysely runs every
+    // pending migration and their records in one transaction, so there is no such gap there.
     up: (db: Kysely<any>) => (dialect === 'sqlite' ? db.transaction().execute(run) : run(db)),
     async down(): Promise<void> {
       throw new Error('003-token-authority cannot be undone: token instants and ancestry have no earlier form');
     },
   };
+}
+
+/**
+ * Whether this migration's transaction has committed already: it adds `tokens.lineage_id` with
+ * everything else, so the column is there only if all of it is. Asked of the `tokens` an
+ * unqualified name reaches, as every statement here does (on PostgreSQL, through search_path).
+ */
+async function applied(dialect: Dialect, db: Kysely<any>): Promise<boolean> {
+  const found = dialect === 'postgres'
+    ? await sql`select 1 from pg_attribute where attrelid = to_regclass('tokens') and attname = 'lineage_id' and not attisdropped`.execute(db)
+    : await sql`select 1 from pragma_table_info('tokens') where name = 'lineage_id'`.execute(db);
+  return found.rows.length > 0;
 }
 
 function rebuild(dialect: Dialect) {
@@ -120,7 +147,7 @@ function rebuild(dialect: Dialect) {
     const values = [...TEXT_COLUMNS.map((c) => sql.ref(c)), ...TIME_COLUMNS.map((c) => millis(dialect, c)), sql.ref('id'), sql.lit('')];
     await sql`insert into tokens_next (${sql.join(columns.map((c) => sql.ref(c)))}) select ${sql.join(values)} from tokens`.execute(db);
 
-    const old = await db.selectFrom('tokens').select(['id', 'type', 'mailbox_id', 'parent_token_id', 'rotated_from']).execute() as OldToken[];
+    const old = await db.selectFrom('tokens').select(['id', 'type', 'mailbox_id', 'parent_token_id', 'rotated_from', 'rotated_to']).execute() as OldToken[];
     const mailboxDomain = new Map(
       (await db.selectFrom('mailboxes').select(['id', 'domain_id']).execute() as { id: string; domain_id: string }[]).map((m) => [m.id, m.domain_id]),
     );
