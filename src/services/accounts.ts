@@ -9,7 +9,13 @@ import type { Database } from '../store/schema.js';
 import type { AuditLog } from './audit.js';
 import type { Actor, RequestMeta } from './context.js';
 import type { PasswordHasher } from './passwords.js';
-import type { PasswordThrottle } from './throttle.js';
+import type { PasswordAttempt, PasswordThrottle } from './throttle.js';
+
+/**
+ * Logins and re-auths of one person spend one budget of failed password checks, kept by the
+ * email a login names (one that names nobody is counted the same way).
+ */
+const passwordBudget = (email: string): string => `person:${email.trim().toLowerCase()}`;
 
 export type Role = 'owner' | 'admin' | 'member';
 
@@ -136,7 +142,6 @@ export class AccountService {
   /** Returns the new session's secrets; the caller sets the cookie and hands out the CSRF token. */
   async login(email: string, password: string, meta: RequestMeta) {
     const { db, clock, passwords, sessionTtlSeconds, throttle } = this.deps;
-    const key = `login:${email.trim().toLowerCase()}`;
     const row = await db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
     const now = clock.now();
     const audit = (action: string) =>
@@ -146,19 +151,19 @@ export class AccountService {
               action, actor: userActor(toUserView(row)), target: { type: 'user', id: row.id, name: row.email }, meta,
             }, now))
         : Promise.resolve();
+    let attempt: PasswordAttempt;
     try {
-      await throttle.check(key, meta.ip);
+      attempt = await throttle.begin(passwordBudget(email), meta.ip);
     } catch (error) {
       await audit('auth.login_throttled');
       throw error;
     }
     if (!row || !(await passwords.verify(row.password_hash, password))) {
       if (!row) await passwords.burn(password);
-      await throttle.failed(key, meta.ip);
       await audit('auth.login_failed');
       throw new ApiError('unauthorized', 'email or password is incorrect');
     }
-    await throttle.succeeded(key);
+    await attempt.succeeded();
     const user = toUserView(row);
     const sessionSecret = randomBytes(32).toString('base64url');
     const csrfToken = csrfTokenFor(sessionSecret);
@@ -205,26 +210,25 @@ export class AccountService {
 
   async reauth(session: SessionCaller, password: string, meta: RequestMeta): Promise<number> {
     const { db, clock, passwords, throttle } = this.deps;
-    const key = `reauth:${session.user.id}`;
     const now = clock.now();
     const audit = (action: string) =>
       db.transaction().execute((trx) =>
         this.deps.audit.append(trx, session.account.id, {
           action, actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
         }, now));
+    let attempt: PasswordAttempt;
     try {
-      await throttle.check(key, meta.ip);
+      attempt = await throttle.begin(passwordBudget(session.user.email), meta.ip);
     } catch (error) {
       await audit('auth.reauth_throttled');
       throw error;
     }
     const row = await db.selectFrom('users').select('password_hash').where('id', '=', session.user.id).executeTakeFirstOrThrow();
     if (!(await passwords.verify(row.password_hash, password))) {
-      await throttle.failed(key, meta.ip);
       await audit('auth.reauth_failed');
       throw new ApiError('unauthorized', 'password is incorrect');
     }
-    await throttle.succeeded(key);
+    await attempt.succeeded();
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('sessions').set({ reauth_at: iso(now) }).where('id', '=', session.sessionId).execute();
       await this.deps.audit.append(trx, session.account.id, {

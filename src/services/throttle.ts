@@ -8,10 +8,18 @@ export interface ThrottleLimits {
   windowSeconds: number;
 }
 
+/** A password check under way: spent as a failure unless it turns out right. */
+export interface PasswordAttempt {
+  succeeded(): Promise<void>;
+}
+
 /**
- * Failed password checks (logins and re-auths), counted per account and per client address. When
- * either count is spent, every attempt, right or wrong, is refused with 429 until the window ends,
- * so guessing cannot continue by luck. A success clears the account's count, not the address's.
+ * Failed password checks (logins and re-auths alike), counted per account and per client address.
+ * Each attempt takes its place in both counts before the password is checked, atomically (in
+ * memory, or in Redis for every node), so that guesses sent at once cannot all pass the count
+ * while the slow hash runs: of any number sent together, no more than the limit reach the hash.
+ * When either count is spent, every attempt, right or wrong, is refused with 429 until the window
+ * ends. A success clears the account's count and gives the address back its place.
  */
 export class PasswordThrottle {
   private readonly perAccount: RateLimiterAbstract;
@@ -22,23 +30,23 @@ export class PasswordThrottle {
     this.perIp = make(limits.maxFailuresPerIp, limits.windowSeconds, 'pw-ip');
   }
 
-  /** Throws `rate_limited` (with `retry_after` seconds) when either count is spent. */
-  async check(account: string, ip: string): Promise<void> {
-    const [byAccount, byIp] = await Promise.all([this.perAccount.get(account), this.perIp.get(ip)]);
-    const spent = [
-      byAccount && byAccount.remainingPoints <= 0 ? byAccount : null,
-      byIp && byIp.remainingPoints <= 0 ? byIp : null,
-    ].filter((r): r is RateLimiterRes => r !== null);
-    if (spent.length === 0) return;
-    const retryAfter = Math.max(1, Math.ceil(Math.max(...spent.map((r) => r.msBeforeNext)) / 1000));
-    throw new ApiError('rate_limited', 'too many failed attempts; try again later', { retry_after: retryAfter });
-  }
-
-  async failed(account: string, ip: string): Promise<void> {
-    await Promise.all([this.perAccount.penalty(account, 1), this.perIp.penalty(ip, 1)]);
-  }
-
-  async succeeded(account: string): Promise<void> {
-    await this.perAccount.delete(account);
+  /** Takes a place for one password check; throws `rate_limited` (with `retry_after` seconds) when either count is spent. */
+  async begin(account: string, ip: string): Promise<PasswordAttempt> {
+    const counts = [{ limiter: this.perAccount, key: account }, { limiter: this.perIp, key: ip }];
+    const taken = await Promise.allSettled(counts.map(({ limiter, key }) => limiter.consume(key, 1)));
+    const refusals = taken.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    if (refusals.length > 0) {
+      // A check that never ran is no failure: give back the place it took in the other count.
+      await Promise.all(taken.map((result, i) => (result.status === 'fulfilled' ? counts[i]!.limiter.reward(counts[i]!.key, 1) : undefined)));
+      const broken = refusals.find((reason) => !(reason instanceof RateLimiterRes));
+      if (broken !== undefined) throw broken;
+      const retryAfter = Math.max(1, Math.ceil(Math.max(...(refusals as RateLimiterRes[]).map((r) => r.msBeforeNext)) / 1000));
+      throw new ApiError('rate_limited', 'too many failed attempts; try again later', { retry_after: retryAfter });
+    }
+    return {
+      succeeded: async () => {
+        await Promise.all([this.perAccount.delete(account), this.perIp.reward(ip, 1)]);
+      },
+    };
   }
 }

@@ -102,6 +102,17 @@ describe.skipIf(redisMissing !== null)('shared counters in Redis', () => {
     expectError(await a.request({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } }), 429, 'rate_limited');
   });
 
+  it('let no more guesses sent at once to both nodes reach the password check than the limit', async () => {
+    const email = `concurrent-${process.pid}-${Date.now()}@example.com`;
+    for (const node of [a, b]) {
+      expectStatus(await node.request({ method: 'POST', url: '/admin/v1/accounts', headers: operator(node), payload: { name: 'C', plan: 'pro', owner: { email, password: PASSWORD } } }), 201);
+    }
+    const statuses = (await Promise.all(Array.from({ length: 24 }, (_, i) =>
+      (i % 2 ? a : b).request({ method: 'POST', url: '/v1/auth/login', payload: { email, password: `guess ${i}` } })))).map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(21);
+  });
+
   it('count a token’s requests across nodes', async () => {
     const s = await ownerSession(a);
     const { secret, token } = await createToken(a, asSession(s), { name: 'shared limit', scopes: ['domains:read'], rate_limit: { requests: 4, per: '1m' } });

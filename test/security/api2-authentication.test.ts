@@ -1,8 +1,8 @@
 /** OWASP API2:2023 Broken Authentication: tokens, sessions and re-auth proofs. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintSecret } from '../../src/core/token-format.js';
-import { addUser, asSession, bearer, createToken, expectError, expectStatus, login, operator, PASSWORD } from '../helpers/actors.js';
-import type { Harness } from '../helpers/harness.js';
+import { addUser, asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, PASSWORD } from '../helpers/actors.js';
+import { withHarness, type Harness } from '../helpers/harness.js';
 import { world, type Party } from './world.js';
 
 let h: Harness;
@@ -128,6 +128,35 @@ describe('API2 broken authentication', () => {
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses.slice(10)).toEqual([429, 429]);
     expectError(await h.request({ method: 'POST', url: '/v1/auth/login', payload: { email: victim, password: PASSWORD } }), 429, 'rate_limited');
+  });
+
+  it('lets no more guesses sent at once reach the password check than the limit allows', async () => {
+    const victim = await addUser(h, a.owner.accountId, 'member');
+    const statuses = (await Promise.all(Array.from({ length: 30 }, (_, i) =>
+      h.request({ method: 'POST', url: '/v1/auth/login', remoteAddress: '198.51.100.30', payload: { email: victim, password: `guess ${i}` } })))).map((r) => r.statusCode);
+    // 401 only after the hash was checked: exactly the account's limit.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+  });
+
+  it('lets no more guesses from one address, sent at once at many people, reach the check than its limit', () => withHarness({ LATCHKEY_LOGIN_MAX_FAILURES_PER_IP: '20' }, async (h2) => {
+    const account = await createAccount(h2);
+    const people = await Promise.all(Array.from({ length: 8 }, () => addUser(h2, account.accountId, 'member')));
+    const statuses = (await Promise.all(Array.from({ length: 40 }, (_, i) =>
+      h2.request({ method: 'POST', url: '/v1/auth/login', remoteAddress: '203.0.113.7', payload: { email: people[i % people.length], password: `guess ${i}` } })))).map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+  }));
+
+  it('spends one budget on a person’s logins and re-auths together', async () => {
+    const email = await addUser(h, a.owner.accountId, 'admin');
+    const session = await login(h, email);
+    for (let i = 0; i < 10; i += 1) {
+      expectError(await h.request({ method: 'POST', url: '/v1/auth/reauth', remoteAddress: '198.51.100.31', headers: asSession(session), payload: { password: `guess ${i}` } }), 401, 'unauthorized');
+    }
+    // From another address too: the person's budget is spent, not the address's.
+    expectError(await h.request({ method: 'POST', url: '/v1/auth/login', remoteAddress: '198.51.100.32', payload: { email, password: 'one more guess' } }), 429, 'rate_limited');
+    expectError(await h.request({ method: 'POST', url: '/v1/auth/login', remoteAddress: '198.51.100.32', payload: { email, password: PASSWORD } }), 429, 'rate_limited');
   });
 
   it('sets the session cookie HttpOnly and SameSite=Strict, and never returns the session secret in the body', async () => {
