@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { retried } from '../store/transactions.js';
 
 export type VerifyOutcome = 'hit' | 'miss' | 'negative_hit' | 'unknown' | 'malformed';
 
@@ -32,6 +33,17 @@ export function createMetrics() {
     name: 'latchkey_access_log_dropped_total',
     help: 'Access-log entries dropped because the write queue was full',
     registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'latchkey_transaction_retries_total',
+    help: 'Transactions PostgreSQL aborted as a deadlock victim or a serialisation failure, and Latchkey ran again',
+    labelNames: ['cause'],
+    registers: [registry],
+    // Both series from the start, so that an alert on them has something to watch.
+    collect() {
+      retries.reset();
+      for (const cause of ['deadlock', 'serialization'] as const) retries.inc({ cause }, retried[cause]);
+    },
   });
   return {
     registry,

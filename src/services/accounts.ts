@@ -5,6 +5,7 @@ import { newId } from '../core/ids.js';
 import type { PlanName } from '../core/catalog.js';
 import type { Transaction } from 'kysely';
 import type { Db } from '../store/database.js';
+import { transact } from '../store/transactions.js';
 import type { Database } from '../store/schema.js';
 import type { AuditLog } from './audit.js';
 import type { Actor, RequestMeta } from './context.js';
@@ -72,7 +73,7 @@ export class AccountService {
     const now = clock.now();
     const account = { id: newId('acc'), name: input.name, plan: input.plan, created_at: iso(now) };
     const passwordHash = await passwords.hash(input.owner.password);
-    const owner = await db.transaction().execute(async (trx) => {
+    const owner = await transact(db, async (trx) => {
       await trx.insertInto('accounts').values({ ...account, audit_seq: 0, audit_head: '', audit_head_mac: null }).execute();
       const user = await this.insertUser(trx, account.id, input.owner, 'owner', passwordHash, now);
       await this.deps.audit.append(trx, account.id, {
@@ -89,7 +90,7 @@ export class AccountService {
     await this.getAccount(accountId);
     const now = clock.now();
     const passwordHash = await passwords.hash(input.password);
-    return db.transaction().execute(async (trx) => {
+    return transact(db, async (trx) => {
       const user = await this.insertUser(trx, accountId, input, input.role, passwordHash, now);
       await this.deps.audit.append(trx, accountId, {
         action: 'user.created', actor: OPERATOR, target: { type: 'user', id: user.id, name: user.email },
@@ -128,7 +129,7 @@ export class AccountService {
     const { db, clock } = this.deps;
     const before = await this.getAccount(accountId);
     const now = clock.now();
-    await db.transaction().execute(async (trx) => {
+    await transact(db, async (trx) => {
       await trx.updateTable('accounts').set({ plan }).where('id', '=', accountId).execute();
       await this.deps.audit.append(trx, accountId, {
         action: 'account.plan_changed', actor: OPERATOR, target: { type: 'account', id: accountId, name: before.name },
@@ -146,7 +147,7 @@ export class AccountService {
     const now = clock.now();
     const audit = (action: string) =>
       row
-        ? db.transaction().execute((trx) =>
+        ? transact(db, (trx) =>
             this.deps.audit.append(trx, row.account_id, {
               action, actor: userActor(toUserView(row)), target: { type: 'user', id: row.id, name: row.email }, meta,
             }, now))
@@ -167,7 +168,7 @@ export class AccountService {
     const user = toUserView(row);
     const sessionSecret = randomBytes(32).toString('base64url');
     const csrfToken = csrfTokenFor(sessionSecret);
-    await db.transaction().execute(async (trx) => {
+    await transact(db, async (trx) => {
       await trx.insertInto('sessions').values({
         id: newId('ses'), hash: sha256(sessionSecret), csrf_hash: sha256(csrfToken),
         user_id: user.id, account_id: user.account_id, created_at: iso(now),
@@ -212,7 +213,7 @@ export class AccountService {
     const { db, clock, passwords, throttle } = this.deps;
     const now = clock.now();
     const audit = (action: string) =>
-      db.transaction().execute((trx) =>
+      transact(db, (trx) =>
         this.deps.audit.append(trx, session.account.id, {
           action, actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
         }, now));
@@ -229,7 +230,7 @@ export class AccountService {
       throw new ApiError('unauthorized', 'password is incorrect');
     }
     await attempt.succeeded();
-    await db.transaction().execute(async (trx) => {
+    await transact(db, async (trx) => {
       await trx.updateTable('sessions').set({ reauth_at: iso(now) }).where('id', '=', session.sessionId).execute();
       await this.deps.audit.append(trx, session.account.id, {
         action: 'auth.reauth', actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
@@ -240,7 +241,7 @@ export class AccountService {
 
   async logout(session: SessionCaller, meta: RequestMeta): Promise<void> {
     const { db, clock } = this.deps;
-    await db.transaction().execute(async (trx) => {
+    await transact(db, async (trx) => {
       await trx.deleteFrom('sessions').where('id', '=', session.sessionId).execute();
       await this.deps.audit.append(trx, session.account.id, {
         action: 'auth.logout', actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,

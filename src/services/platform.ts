@@ -2,6 +2,7 @@ import { ApiError, invalidRequest, notFound } from '../core/errors.js';
 import { iso, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Db } from '../store/database.js';
+import { transact } from '../store/transactions.js';
 import type { DomainsTable, MailboxesTable, MessagesTable } from '../store/schema.js';
 import { PLANS } from '../core/catalog.js';
 import type { AuditLog } from './audit.js';
@@ -130,7 +131,7 @@ export class PlatformService {
   async createDomain(principal: Principal, name: string): Promise<{ domain: DomainView; token: TokenView | null; secret: string | null }> {
     const domainName = name.trim().toLowerCase();
     if (!DOMAIN_NAME.test(domainName)) throw invalidRequest('name', `'${name}' is not a domain name`);
-    const created = await this.db.transaction().execute(async (trx) => {
+    const created = await transact(this.db, async (trx) => {
       const acting = await this.deps.management.begin(trx, principal);
       const { now, plan } = acting;
       // As the token is now: another node may have just constrained it.
@@ -163,7 +164,7 @@ export class PlatformService {
    */
   async deleteDomain(principal: Principal, id: string): Promise<void> {
     const domain = await this.getDomain(principal, id);
-    const hashes = await this.db.transaction().execute(async (trx) => {
+    const hashes = await transact(this.db, async (trx) => {
       const acting = await this.deps.management.begin(trx, principal);
       const { now } = acting;
       if (acting.manager.kind === 'token' && acting.manager.access.domains?.has(id) === false) throw notFound('domain');
@@ -180,7 +181,7 @@ export class PlatformService {
   }
 
   async mintMessageToken(principal: Principal, mailboxId: string, input: MessageTokenInput) {
-    return this.db.transaction().execute(async (trx) => {
+    return transact(this.db, async (trx) => {
       const acting = await this.deps.management.beginMint(trx, principal);
       const mailbox = await this.getMailbox(principal, mailboxId, trx);
       const { row, secret } = await mintMessageToken(trx, this.derived, principal, acting, mailbox, input);
@@ -203,7 +204,7 @@ export class PlatformService {
     if (!LOCAL_PART.test(local)) throw invalidRequest('local_part', `'${localPart}' is not a valid mailbox name`);
     const address = `${local}@${domain.name}`;
     const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    return transact(this.db, async (trx) => {
       const taken = await trx.selectFrom('mailboxes').select('id').where('domain_id', '=', domainId).where('address', '=', address).executeTakeFirst();
       if (taken) throw new ApiError('conflict', `the mailbox ${address} already exists`, { field: 'local_part' });
       const row: MailboxesTable = { id: newId('mbx'), account_id: principal.accountId, domain_id: domainId, address, created_at: iso(now) };
@@ -255,7 +256,7 @@ export class PlatformService {
     const now = this.clock.now();
     const at = iso(now);
     const fromAddress = input.from.toLowerCase();
-    return this.db.transaction().execute(async (trx) => {
+    return transact(this.db, async (trx) => {
       const local = await trx.selectFrom('mailboxes').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
         .select(['mailboxes.id', 'mailboxes.address', 'mailboxes.domain_id'])
         .where('mailboxes.account_id', '=', principal.accountId).where('domains.deleted_at', 'is', null)

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { MigrationHooks } from '../store/database.js';
 import { decodeAncestry } from '../store/token-codec.js';
-import { everyPlace, liveInLineageTree, revokeToken, tokenById, type Trx } from '../store/tokens.js';
+import { everyPlace, liveInLineageTree, lockAccount, revokeToken, tokenById, type Trx } from '../store/tokens.js';
 import { AuditLog, auditKeys } from './audit.js';
 import type { Principal } from './context.js';
 import { narrowSubtree } from './tokens/tree.js';
@@ -58,6 +58,7 @@ async function enforceTrees(trx: Trx, audit: AuditLog, now: number): Promise<voi
   const ordered = [...lineages.values()].sort((a, b) => a.depth - b.depth || a.lineage.localeCompare(b.lineage));
   for (const { accountId, lineage, members } of ordered) {
     const principal = upgrade(accountId);
+    await lockAccount(trx, accountId);
     const current = members.filter((row) => row.rotated_to === null);
     if (current.length === 0) {
       // Its current token is gone: the old release purged it, dead. (A successor that is here but

@@ -19,6 +19,14 @@ type TokensEb = ExpressionBuilder<Database, 'tokens'>;
  */
 export async function lockAccount(trx: Trx, accountId: string): Promise<void> {
   await trx.updateTable('accounts').set((eb) => ({ audit_seq: eb.ref('audit_seq') })).where('id', '=', accountId).execute();
+  lockedAccount.add(trx);
+}
+
+/** Transactions that hold an account's lock: every token write asks, so the lock order cannot be broken by a new path. */
+const lockedAccount = new WeakSet<Trx>();
+
+function inLockOrder(trx: Trx): void {
+  if (!lockedAccount.has(trx)) throw new Error('a token row is written before its account is locked: take lockAccount first (store/transactions.ts)');
 }
 
 export async function planOf(db: DbOrTrx, accountId: string): Promise<PlanName> {
@@ -198,21 +206,25 @@ export async function otherDomainTokens(trx: Trx, row: TokensTable, now: number)
 }
 
 export async function insertTokenRow(trx: Trx, row: TokensTable): Promise<void> {
+  inLockOrder(trx);
   await trx.insertInto('tokens').values(row).execute();
 }
 
 export async function updateToken(trx: Trx, id: string, fields: Partial<TokensTable>): Promise<void> {
+  inLockOrder(trx);
   await trx.updateTable('tokens').set(fields).where('id', '=', id).execute();
 }
 
 /** Revokes a token not yet revoked; false if it already was. */
 export async function revokeToken(trx: Trx, id: string, reason: string | null, now: number): Promise<boolean> {
+  inLockOrder(trx);
   const updated = await trx.updateTable('tokens').set({ revoked_at: now, revoke_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
   return Number(updated.numUpdatedRows) > 0;
 }
 
 /** Pauses (or resumes) every token of a lineage still working: a secret in its grace period follows its successor. */
 export async function setLineagePaused(trx: Trx, accountId: string, lineageId: string, pausedAt: number | null, now: number): Promise<string[]> {
+  inLockOrder(trx);
   const rows = await trx.selectFrom('tokens').select(['id', 'hash'])
     .where('account_id', '=', accountId).where('lineage_id', '=', lineageId).where((eb) => isLive(eb, now))
     .orderBy('id')
@@ -223,6 +235,7 @@ export async function setLineagePaused(trx: Trx, accountId: string, lineageId: s
 
 /** Marks `oldId` rotated into `successorId`; false if another rotation, or a revocation, came first. */
 export async function claimRotation(trx: Trx, oldId: string, successorId: string, graceEnd: number): Promise<boolean> {
+  inLockOrder(trx);
   const claimed = await trx.updateTable('tokens').set({ rotated_to: successorId, expires_at: graceEnd })
     .where('id', '=', oldId).where('rotated_to', 'is', null).where('revoked_at', 'is', null)
     .executeTakeFirst();
@@ -245,6 +258,7 @@ export async function purgeable(db: Db, cutoff: number, limit: number): Promise<
 
 /** Removes a token row; false if another purger already did. */
 export async function removeToken(trx: Trx, id: string): Promise<boolean> {
+  inLockOrder(trx);
   const removed = await trx.deleteFrom('tokens').where('id', '=', id).executeTakeFirst();
   return Number(removed.numDeletedRows) > 0;
 }

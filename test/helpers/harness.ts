@@ -29,6 +29,7 @@ export interface Harness extends Latchkey {
   dir: string;
   dbPath: string;
   clock: TestClock;
+  store: TestDatabase;
   operatorToken: string;
   /** Every SQL statement the app ran, in order. */
   queries: string[];
@@ -53,17 +54,23 @@ interface TestDatabase {
   /** Everything the store holds, as text, read after the app has closed (files on SQLite, rows on PostgreSQL). */
   dump: () => Promise<string>;
   drop: () => Promise<void>;
+  /** On PostgreSQL, another connection pool to the same schema: what a second node would hold. */
+  another?: (onStatement: (sql: string) => void) => Kysely<Database>;
 }
 
 export async function openTestDatabase(dbPath: string, onStatement: (sql: string) => void): Promise<TestDatabase> {
   if (TEST_POSTGRES_URL) {
+    const url = TEST_POSTGRES_URL;
     const schema = `lk_test_${process.pid}_${(schemas += 1)}_${Math.random().toString(36).slice(2, 8)}`;
     await adminQuery(`create schema "${schema}"`);
-    const pool = new pg.Pool({ connectionString: TEST_POSTGRES_URL, max: 10, options: `-c search_path=${schema}` });
-    const log: KyselyConfig['log'] = (event) => {
-      if (event.level === 'query') onStatement(event.query.sql);
+    const open = (record: (sql: string) => void) => {
+      const pool = new pg.Pool({ connectionString: url, max: 10, options: `-c search_path=${schema}` });
+      const log: KyselyConfig['log'] = (event) => {
+        if (event.level === 'query') record(event.query.sql);
+      };
+      return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
     };
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dump: () => dumpSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)) };
+    return { db: open(onStatement), dump: () => dumpSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)), another: open };
   }
   // Logged by SQLite itself, so that statements the verify path runs outside Kysely count too.
   const sqlite = new SqliteDatabase(dbPath, { verbose: (statement) => onStatement(String(statement)) });
@@ -120,6 +127,8 @@ export interface HarnessOptions {
    * the next.
    */
   trackInputSecrets?: boolean;
+  /** A second node: its own app, cache and pool, on the first one's PostgreSQL schema and clock; closing it drops nothing. */
+  nodeOf?: Harness;
 }
 
 export async function startHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
@@ -136,7 +145,13 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     ...env,
   });
   const queries: string[] = [];
-  const { db, dump, drop } = await openTestDatabase(dbPath, (statement) => queries.push(statement));
+  const record = (statement: string) => queries.push(statement);
+  const first = options.nodeOf;
+  if (first && !first.store.another) throw new Error('a second node needs PostgreSQL');
+  const store: TestDatabase = first
+    ? { db: first.store.another!(record), dump: async () => '', drop: async () => undefined, another: first.store.another }
+    : await openTestDatabase(dbPath, record);
+  const { db, dump, drop } = store;
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -144,7 +159,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
       done();
     },
   });
-  const clock = new TestClock();
+  const clock = first?.clock ?? new TestClock();
   const secrets = new Set<string>([OPERATOR_TOKEN]);
   const trackInputSecrets = options.trackInputSecrets ?? true;
   const operator = await (async () => {
@@ -158,6 +173,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     dir,
     dbPath,
     clock,
+    store,
     operatorToken: OPERATOR_TOKEN,
     queries,
     logs,

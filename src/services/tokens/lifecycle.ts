@@ -3,6 +3,7 @@ import { parseDuration } from '../../core/duration.js';
 import { mayRevokeInPassing, sees, type Manager } from '../../core/authority.js';
 import { ApiError, forbidden, invalidRequest } from '../../core/errors.js';
 import type { Db } from '../../store/database.js';
+import { transact } from '../../store/transactions.js';
 import type { TokensTable } from '../../store/schema.js';
 import { decodeAncestry } from '../../store/token-codec.js';
 import {
@@ -62,7 +63,7 @@ export class TokenLifecycle {
    */
   private async setPaused(principal: Principal, id: string, paused: boolean): Promise<TokenView> {
     const { db, audit, management, presenter } = this.deps;
-    const result = await db.transaction().execute(async (trx) => {
+    const result = await transact(db, async (trx) => {
       const opened = await management.open(trx, principal, id, paused ? 'pause' : 'resume');
       const { token: row, plan, now, manager } = opened;
       let hashes: string[] = [];
@@ -91,7 +92,7 @@ export class TokenLifecycle {
    */
   async revoke(principal: Principal, id: string, reason: string | undefined): Promise<TokenView> {
     const { db, audit, management, presenter } = this.deps;
-    const result = await db.transaction().execute(async (trx) => {
+    const result = await transact(db, async (trx) => {
       const { token: row, plan, now, manager } = await management.open(trx, principal, id, 'revoke');
       const hashes = await revokeSubtree(trx, audit, principal, row, reason ?? null, now);
       const view = await presenter.one(trx, principal.accountId, manager, { ...row, revoked_at: now, revoke_reason: reason ?? null }, plan);
@@ -130,7 +131,7 @@ export class TokenLifecycle {
   async rotate(principal: Principal, id: string, gracePeriod: string | undefined) {
     const { db, tokenPrefix, audit, management, presenter } = this.deps;
     const graceSeconds = gracePeriod === undefined ? this.deps.defaultGraceSeconds : parseGrace(gracePeriod);
-    const result = await db.transaction().execute(async (trx) => {
+    const result = await transact(db, async (trx) => {
       const opened = await management.open(trx, principal, id, 'rotate');
       const { token: old, plan, now, manager } = opened;
       await management.checkOutcome(trx, principal, opened, 'rotate', opened.target.access);
@@ -170,7 +171,7 @@ export class TokenLifecycle {
   /** Deletes (and so revokes, with everything below it); the last active token of a domain stays. */
   async delete(principal: Principal, id: string): Promise<void> {
     const { db, audit, management } = this.deps;
-    const hashes = await db.transaction().execute(async (trx) => {
+    const hashes = await transact(db, async (trx) => {
       const { token: row, now, manager } = await management.open(trx, principal, id, 'delete');
       await this.assertNotLastDomainToken(trx, manager, row, now);
       const hashes = await revokeSubtree(trx, audit, principal, row, 'deleted', now);
@@ -212,7 +213,7 @@ export class TokenLifecycle {
     const now = clock.now();
     let purged = 0;
     for (const row of await purgeable(db, now - this.deps.retentionDays * 86_400_000, 1000)) {
-      await db.transaction().execute(async (trx) => {
+      await transact(db, async (trx) => {
         await lockAccount(trx, row.account_id);
         if (!(await removeToken(trx, row.id))) return;
         purged += 1;

@@ -6,6 +6,7 @@ import { ApiError } from '../../core/errors.js';
 import { normaliseScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { Db } from '../../store/database.js';
+import { transact } from '../../store/transactions.js';
 import type { TokensTable } from '../../store/schema.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
@@ -77,7 +78,7 @@ export class TokenService {
       throw new ApiError('invalid_request', 'message tokens are minted for a mailbox: POST /v1/mailboxes/{id}/message-tokens', { field: 'type' });
     }
     const { db, management, audit, presenter, tokenPrefix, maxLifetimeSeconds } = this.deps;
-    return db.transaction().execute(async (trx) => {
+    return transact(db, async (trx) => {
       const acting = await management.beginMint(trx, principal);
       const { plan, now, own } = acting;
       if (!PLANS[plan].apiAccess) throw new ApiError('plan_restricted', `the ${plan} plan has no API access`, { plan });
@@ -126,7 +127,7 @@ export class TokenService {
   async update(principal: Principal, id: string, input: UpdateTokenInput): Promise<TokenView> {
     const { db, verifier, management, audit, presenter } = this.deps;
     const action = Object.keys(input).every((field) => RENAME_FIELDS.has(field)) ? 'rename' : 'edit';
-    const result = await db.transaction().execute(async (trx) => {
+    const result = await transact(db, async (trx) => {
       const opened = await management.open(trx, principal, id, action);
       const { token: row, plan, now } = opened;
       const changes: Record<string, { from: unknown; to: unknown }> = {};
