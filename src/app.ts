@@ -15,7 +15,7 @@ import { TokenManagement } from './services/tokens/management.js';
 import { TokenPresenter } from './services/tokens/presenter.js';
 import { createMetrics } from './http/metrics.js';
 import { validatorCompiler } from './http/validation.js';
-import { installDashboard } from './http/dashboard.js';
+import { DOCS_CSP, installDashboard } from './http/dashboard.js';
 import { adminRoutes } from './http/routes/admin.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { catalogRoutes } from './http/routes/catalog.js';
@@ -141,7 +141,15 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
       security: [{ bearer: [] }, { session: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiHooks: {
+      onRequest: (_request, reply, done) => {
+        reply.header('content-security-policy', DOCS_CSP);
+        done();
+      },
+    },
+  });
   app.addSchema(errorSchema);
   app.addSchema(tokenSchema);
   app.setValidatorCompiler(validatorCompiler);

@@ -21,6 +21,23 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * The API reference (Swagger UI, its assets served from here) shares the dashboard's origin, so
+ * it gets as strict a policy; its renderer sets styles inline, and draws icons as data: images.
+ */
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 const API_PREFIXES = ['/v1/', '/admin/', '/docs', '/openapi.json', '/metrics', '/healthz', '/readyz'];
 
 export async function installDashboard(app: FastifyInstance, dir: string): Promise<{ served: boolean }> {

@@ -29,8 +29,11 @@ export const errorSchema = {
 export const ID = text(64, { minLength: 1 });
 export const idParams = { type: 'object', required: ['id'], properties: { id: ID } } as const;
 
-/** Cursors are ids handed out by an earlier page; anything else is refused rather than compared. */
-const CURSOR = text(64, { pattern: '^[A-Za-z0-9_]+$' });
+/**
+ * Cursors are ids handed out by an earlier page (a kind, an underscore and a ULID); anything else
+ * is refused rather than compared, which would answer an empty or a first page for nonsense.
+ */
+const CURSOR = text(64, { pattern: '^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$' });
 
 export const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
@@ -128,7 +131,8 @@ export const SCOPE_LIST = { type: 'array', minItems: 1, maxItems: 100, items: te
 export const DOMAIN_LIST = nullable({ type: 'array', maxItems: 100, items: ID });
 export const IP_LIST = nullable({ type: 'array', maxItems: 100, items: text(64) });
 export const EXPIRES_IN = text(16);
-export const EXPIRES_AT = nullable(text(40));
+/** RFC 3339, a real day and time: `2030-02-30` or `T24:00:00` is refused, not rolled over. */
+export const EXPIRES_AT = nullable(text(40, { format: 'date-time' }));
 export const EMAIL = text(254, { format: 'email' });
 export const RATE_LIMIT = nullable({
   type: 'object',

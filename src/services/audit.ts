@@ -6,7 +6,7 @@ import { redactDeep, type Redactor } from '../core/redaction.js';
 import { ACCOUNT_READER, type Manager } from '../core/authority.js';
 import type { Db } from '../store/database.js';
 import { relatedTokenIds } from '../store/tokens.js';
-import { hideUnseen, mentionedTokens, seenBy, UNSEEN_TOKEN } from './tokens/disclosure.js';
+import { hideUnseen, mentionedTokens, seenBy, UNSEEN_PERSON, UNSEEN_TOKEN } from './tokens/disclosure.js';
 import type { AuditEventsTable, Database } from '../store/schema.js';
 import type { Actor, RequestMeta } from './context.js';
 
@@ -318,9 +318,11 @@ export async function listAudit(db: Db, accountId: string, filter: AuditFilter, 
 async function maskedFor(db: Db, accountId: string, reader: Manager, rows: AuditEventsTable[], views: AuditEventView[]): Promise<AuditEventView[]> {
   const seen = await seenBy(db, accountId, reader, mentionedTokens(rows.flatMap((row) => [row.actor_id, row.target_id, row.details])));
   const unseen = (type: string | null, id: string | null) => type !== 'token' || !seen.has(id ?? '');
+  // A person is named to no token; a token only to one related to it. Each keeps its kind.
+  const hidden = (type: string) => ({ type, id: null, name: type === 'token' ? UNSEEN_TOKEN : UNSEEN_PERSON });
   return views.map((view, i) => ({
     ...view,
-    ...(unseen(view.actor.type, view.actor.id) ? { actor: { type: view.actor.type, id: null, name: UNSEEN_TOKEN }, ip: null, user_agent: null } : {}),
+    ...(unseen(view.actor.type, view.actor.id) ? { actor: hidden(view.actor.type), ip: null, user_agent: null } : {}),
     ...(view.target && view.target.type === 'token' && unseen('token', view.target.id) ? { target: { type: 'token', id: null, name: UNSEEN_TOKEN } } : {}),
     details: JSON.parse(hideUnseen(rows[i]!.details, seen)) as Record<string, unknown>,
   }));

@@ -205,6 +205,15 @@ export async function otherDomainTokens(trx: Trx, row: TokensTable, now: number)
     .execute();
 }
 
+/** Which of `lineages` have a current token that is paused: everything below them is paused too. */
+export async function pausedLineagesAmong(db: DbOrTrx, accountId: string, lineages: readonly string[]): Promise<Set<string>> {
+  if (lineages.length === 0) return new Set();
+  const rows = await db.selectFrom('tokens').select('lineage_id')
+    .where('account_id', '=', accountId).where('lineage_id', 'in', [...lineages]).where('rotated_to', 'is', null).where('paused_at', 'is not', null)
+    .execute();
+  return new Set(rows.map((row) => row.lineage_id));
+}
+
 export async function insertTokenRow(trx: Trx, row: TokensTable): Promise<void> {
   inLockOrder(trx);
   await trx.insertInto('tokens').values(row).execute();

@@ -41,6 +41,25 @@ describe('malformed requests', () => {
     expect(expectError(await h.request({ method: 'GET', url: '/v1/tokens?admin=1', headers: asSession(owner) }), 400, 'invalid_request').details?.field).toBe('admin');
   });
 
+  it('refuses a page cursor no page handed out, rather than answering an empty or a first page', async () => {
+    const { domain } = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: asSession(owner), payload: { name: `cursors-${Date.now()}.example.com` } }), 201);
+    for (const url of ['/v1/tokens', '/v1/domains', '/v1/activity', '/v1/access-logs', `/v1/domains/${domain.id}/mailboxes`]) {
+      for (const cursor of ['abc', 'zzzz', 'tok_short', 'tok_01ARZ3NDEKTSV4RRFFQ69G5FAI']) {
+        expectError(await h.request({ method: 'GET', url: `${url}?cursor=${cursor}`, headers: asSession(owner) }), 400, 'invalid_request');
+      }
+    }
+    const first = expectStatus(await h.request({ method: 'GET', url: '/v1/tokens?limit=1', headers: asSession(owner) }), 200);
+    if (first.next_cursor) expectStatus(await h.request({ method: 'GET', url: `/v1/tokens?limit=1&cursor=${first.next_cursor}`, headers: asSession(owner) }), 200);
+  });
+
+  it('refuses an expiry on a day or at a time that does not exist, rather than rolling it over', async () => {
+    for (const expires_at of ['2030-02-30T00:00:00Z', '2030-04-31T00:00:00Z', '2030-01-01T24:00:00Z', '2030-13-01T00:00:00Z', '2030-01-01']) {
+      const err = expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'x', scopes: ['domains:read'], expires_at } }), 400, 'invalid_request');
+      expect(err.details?.field, expires_at).toBe('expires_at');
+    }
+    expectStatus(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'leap day', scopes: ['domains:read'], expires_at: '2032-02-29T12:00:00+02:00' } }), 201);
+  });
+
   it('stores names with control characters and markup as given, and returns them as JSON text', async () => {
     const name = '<img src=x onerror=alert(1)>\u001b[31m\nnext';
     const { token } = await createToken(h, asSession(owner), { name, scopes: ['domains:read'] });

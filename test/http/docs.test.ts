@@ -21,6 +21,17 @@ describe('documentation', () => {
     expect((await h.request({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
   });
 
+  it('serves the API reference, its page and its assets, under a strict Content-Security-Policy', async () => {
+    for (const url of ['/docs', '/docs/', '/docs/static/swagger-initializer.js', '/docs/json']) {
+      const response = await h.request({ method: 'GET', url });
+      expect(response.statusCode, url).toBe(200);
+      const csp = String(response.headers['content-security-policy']);
+      expect(csp, url).toContain("script-src 'self'");
+      expect(csp, url).toContain("frame-ancestors 'none'");
+      expect(csp, url).not.toMatch(/script-src[^;]*unsafe/);
+    }
+  });
+
   it('keeps the API document’s error table equal to the code registry', () => {
     const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
     const table = doc.slice(doc.indexOf('<!-- error-codes -->'), doc.indexOf('<!-- /error-codes -->'));

@@ -470,5 +470,10 @@ describe('logs show a token only what it manages', () => {
     expect(self.created_by).toEqual({ type: 'token', id: null, name: '(a token this one does not manage)' });
     expect(JSON.stringify(self)).not.toContain(parent.token.id);
     expect(expectStatus(await as(child.secret).get(grandchild.token.id), 200).created_by).toMatchObject({ id: child.token.id });
+    // A person's change to a token it sees is there, the person unnamed and called what they are.
+    expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${grandchild.token.id}`, headers: session(), payload: { name: 'renamed by the owner' } }), 200);
+    const renamed = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?action=token.updated&limit=100', headers: bearer(child.secret) }), 200).data
+      .find((e: any) => e.target.id === grandchild.token.id);
+    expect(renamed).toMatchObject({ actor: { type: 'user', id: null, name: '(someone of the account)' }, ip: null, user_agent: null });
   });
 });

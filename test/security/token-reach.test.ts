@@ -107,6 +107,18 @@ describe('deleting a domain', () => {
     expectStatus(await use(rotated.secret), 200);
   });
 
+  it('counts as a domain’s other token none that is paused, by itself or by a token above it', async () => {
+    await fresh();
+    const created = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: session(), payload: { name: `paused-${Date.now()}.example.com` } }), 201);
+    const parent = await createToken(h, session(), { name: 'paused above', scopes: ['tokens:full', 'domains:read'] });
+    const standIn = await mint(parent.secret, { name: 'stand-in', scopes: ['domains:read'], domains: [created.domain.id] });
+    expectStatus(await act(session(), parent.token.id, 'pause'), 200);
+    expectError(await use(standIn.secret), 401, 'token_paused');
+    expectError(await h.request({ method: 'DELETE', url: `/v1/tokens/${created.token.id}`, headers: session() }), 409, 'last_domain_token');
+    expectStatus(await act(session(), parent.token.id, 'resume'), 200);
+    expectStatus(await h.request({ method: 'DELETE', url: `/v1/tokens/${created.token.id}`, headers: session() }), 204);
+  });
+
   it('counts as a domain’s other token only one the deleting token can see', async () => {
     await fresh();
     const domain = await createDomain(h, session());

@@ -7,6 +7,8 @@ import { relatedAmong, type DbOrTrx } from '../../store/tokens.js';
  * so an id of one met in a reason or a detail reads as this instead.
  */
 export const UNSEEN_TOKEN = '(a token this one does not manage)';
+/** Who a person is, or the operator, is not a token's business either. */
+export const UNSEEN_PERSON = '(someone of the account)';
 
 const TOKEN_ID = /tok_[0-9A-Z]{26}/g;
 

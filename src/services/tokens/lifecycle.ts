@@ -7,7 +7,7 @@ import { transact } from '../../store/transactions.js';
 import type { TokensTable } from '../../store/schema.js';
 import { decodeAncestry } from '../../store/token-codec.js';
 import {
-  claimRotation, liveDomainsAmong, livePredecessors, lockAccount, otherDomainTokens, purgeable, removeToken, setLineagePaused, subtreeHashes, tokensOnlyOf,
+  claimRotation, liveDomainsAmong, livePredecessors, lockAccount, otherDomainTokens, pausedLineagesAmong, purgeable, removeToken, setLineagePaused, subtreeHashes, tokensOnlyOf,
   updateToken, type Trx,
 } from '../../store/tokens.js';
 import type { AuditLog } from '../audit.js';
@@ -185,15 +185,18 @@ export class TokenLifecycle {
   }
 
   /**
-   * A domain keeps a working token: one outside this token's own tree, which goes with it, and one
-   * the deleting token can see, so that whether the delete succeeds says nothing of tokens it
+   * A domain keeps a working token: one outside this token's own tree, which goes with it, not
+   * paused there or above, and one the deleting token can see, so that whether the delete succeeds says nothing of tokens it
    * cannot. A rotated-out secret goes alone, and its successor stays.
    */
   private async assertNotLastDomainToken(trx: Trx, manager: Manager, row: TokensTable, now: number): Promise<void> {
     if (row.domains === null || row.type === 'message' || row.rotated_to !== null || tokenStatus(row, now) !== 'active') return;
     const live = await liveDomainsAmong(trx, specOf(row).domains!);
     if (live.length === 0) return;
-    const others = (await otherDomainTokens(trx, row, now)).filter((other) => sees(manager, { place: placeOf(other), access: accessOf(other) }));
+    const candidates = (await otherDomainTokens(trx, row, now)).filter((other) => sees(manager, { place: placeOf(other), access: accessOf(other) }));
+    // One below a paused token is paused with it, and stands in for nothing.
+    const paused = await pausedLineagesAmong(trx, row.account_id, [...new Set(candidates.flatMap((other) => decodeAncestry(other.ancestry)))]);
+    const others = candidates.filter((other) => !decodeAncestry(other.ancestry).some((lineage) => paused.has(lineage)));
     for (const domain of live) {
       if (!others.some((other) => specOf(other).domains!.includes(domain.id))) {
         const yours = manager.kind === 'token' ? ' you can see' : '';
