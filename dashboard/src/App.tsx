@@ -68,7 +68,7 @@ export function App() {
             <Link key={item.to} to={item.to} aria-current={path.startsWith(item.to) ? 'page' : undefined}>{item.label}</Link>
           ))}
         </nav>
-        <span className="who">{session.account.name} · {session.account.plan} · {session.user.email}</span>
+        <span className="who"><bdi>{session.account.name}</bdi> · {session.account.plan} · <bdi>{session.user.email}</bdi></span>
         <button type="button" onClick={() => void signOut()}>Sign out</button>
       </header>
       <div id="content"><Page path={path} /></div>

@@ -125,8 +125,11 @@ export const userSchema = {
   },
 } as const;
 
-export const TOKEN_NAME = text(100, { minLength: 1, pattern: '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$' });
-export const DESCRIPTION = text(1000);
+/** A name shown to people: it reads as stored, and shows something. */
+export const DISPLAY_NAME = (maxLength: number) => text(maxLength, { minLength: 1, 'x-display': 'name' });
+export const TOKEN_NAME = DISPLAY_NAME(100);
+export const DESCRIPTION = text(1000, { 'x-display': 'text' });
+export const REASON = text(500, { 'x-display': 'text' });
 export const SCOPE_LIST = { type: 'array', minItems: 1, maxItems: 100, items: text(64) } as const;
 export const DOMAIN_LIST = nullable({ type: 'array', maxItems: 100, items: ID });
 export const IP_LIST = nullable({ type: 'array', maxItems: 100, items: text(64) });

@@ -1,6 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { displayTextProblem, type DisplayText } from '../core/display-text.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -17,7 +18,27 @@ const shared: Options = { removeAdditional: false, useDefaults: true, allErrors:
  */
 const isInstant = (text: string): boolean => !Number.isNaN(Date.parse(text));
 
+/**
+ * `x-display: 'name' | 'text'` on a string shown to people: it must read as stored (see
+ * `core/display-text.ts`), and a name must show something. The refusal names the field and why.
+ */
+function withDisplayText(ajv: Ajv): Ajv {
+  ajv.addKeyword({
+    keyword: 'x-display',
+    type: 'string',
+    schemaType: 'string',
+    errors: true,
+    validate: function check(kind: DisplayText, text: string) {
+      const problem = displayTextProblem(text, kind);
+      (check as unknown as { errors: unknown[] }).errors = problem ? [{ keyword: 'x-display', message: problem, params: {} }] : [];
+      return problem === null;
+    },
+  });
+  return ajv;
+}
+
 function withFormats(ajv: Ajv): Ajv {
+  withDisplayText(ajv);
   addFormats(ajv);
   const rfc3339 = ajv.formats['date-time'] as { validate: (text: string) => boolean } | ((text: string) => boolean);
   const valid = typeof rfc3339 === 'function' ? rfc3339 : rfc3339.validate;

@@ -150,15 +150,25 @@ export async function purgeAccessLogs(db: Db, clock: Clock, retentionDays: numbe
 
 const CSV_COLUMNS = ['at', 'token_id', 'token_name', 'method', 'route', 'path', 'status', 'ip', 'user_agent', 'duration_ms', 'error_code', 'request_summary'] as const;
 
+/** Characters a spreadsheet starts a formula with, half- and full-width. */
+const FORMULA = '=+\\-@\uff1d\uff0b\uff0d\uff20';
+const FORMULA_AT_START = new RegExp(`^[\\s\\u00a0]*[${FORMULA}]`);
+/** A formula character after anything a spreadsheet may split a cell at (`,` `;` `|`, a quote), spaces between. */
+const FORMULA_AFTER_SEPARATOR = new RegExp(`([,;|"])([\\s\\u00a0]*)(?=[${FORMULA}])`, 'g');
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /**
- * A cell that a spreadsheet would read as a formula (=, +, -, @, tab, carriage return) gets a
- * leading apostrophe; control characters become visible escapes so a log line stays one line.
+ * A cell no spreadsheet runs, whatever separator it reads with: every C0, C1 and DEL character
+ * becomes a visible escape (so one entry stays one line, and no tab or line break splits it), and
+ * a formula character at its start, or after a comma, semicolon, bar or quote, gets an apostrophe
+ * before it. `toCsv` also quotes every cell holding a separator of any locale.
  */
 export function neutraliseCell(value: unknown): string {
   const text = value === null || value === undefined ? '' : String(value);
-  // eslint-disable-next-line no-control-regex
-  const visible = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).replace(/\r?\n/g, '\\n');
-  return /^[=+\-@\t\r]/.test(text) ? `'${visible}` : visible;
+  const visible = text.replace(/\r?\n/g, '\\n').replace(CONTROL, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const inner = visible.replace(FORMULA_AFTER_SEPARATOR, "$1$2'");
+  return FORMULA_AT_START.test(inner) ? `'${inner}` : inner;
 }
 
 /**
@@ -166,7 +176,9 @@ export function neutraliseCell(value: unknown): string {
  * and rows written before redaction existed may still hold a secret.
  */
 export function toCsv<T>(columns: readonly string[], rows: T[], cell: (row: T, column: string) => unknown, redact: Redactor): string {
-  return stringify([[...columns], ...rows.map((row) => columns.map((column) => neutraliseCell(redact(cellText(cell(row, column))))))]);
+  return stringify([[...columns], ...rows.map((row) => columns.map((column) => neutraliseCell(redact(cellText(cell(row, column))))))], {
+    quoted_match: /[;|]/,
+  });
 }
 
 const cellText = (value: unknown): string => (value === null || value === undefined ? '' : String(value));

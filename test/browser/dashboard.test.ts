@@ -188,6 +188,30 @@ describe.skipIf(missing !== null)('dashboard in a real browser', () => {
     expect(dialogs).toEqual([]);
   });
 
+  it('keeps a direction override in a name stored before such names were refused from reordering the page', async () => {
+    const status = await page.evaluate(async () => {
+      const response = await fetch('/v1/tokens', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': sessionStorage.getItem('latchkey.csrf') ?? '' },
+        body: JSON.stringify({ name: 'old spoof', scopes: ['domains:read'] }),
+      });
+      return response.status;
+    });
+    expect(status).toBe(201);
+    // As an earlier release would have stored it: an override left open.
+    const spoof = 'ci-deploy-\u202edaer-ylno';
+    await h.ctx.db.updateTable('tokens').set({ name: spoof }).where('name', '=', 'old spoof').execute();
+    await page.getByRole('link', { name: 'Tokens', exact: true }).click();
+    const link = page.getByRole('link', { name: spoof });
+    await expect.poll(() => link.isVisible()).toBe(true);
+    // The name sits in its own isolate, and the "API" hint after it is laid out after it, not pulled into it.
+    expect(await link.locator('bdi').count()).toBe(1);
+    const [nameBox, hintBox] = [await link.boundingBox(), await link.locator('xpath=following-sibling::span[1]').boundingBox()];
+    expect(hintBox!.x).toBeGreaterThanOrEqual(nameBox!.x + nameBox!.width - 1);
+    await link.click();
+    await expect.poll(() => page.locator('h1 bdi').textContent()).toBe(spoof);
+  });
+
   it('offers presets that say what they grant, and starts an AI agent at reading', async () => {
     await page.getByRole('link', { name: 'Tokens', exact: true }).click();
     await page.getByRole('link', { name: 'Create token' }).click();

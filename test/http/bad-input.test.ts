@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asSession, createToken, expectError, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
+import { asSession, createToken, expectError, expectStatus, operator, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -58,6 +58,27 @@ describe('malformed requests', () => {
       expect(err.details?.field, expires_at).toBe('expires_at');
     }
     expectStatus(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'leap day', scopes: ['domains:read'], expires_at: '2032-02-29T12:00:00+02:00' } }), 201);
+  });
+
+  it('refuses names that would not read as stored, or show nothing, naming the field', async () => {
+    const post = (payload: Record<string, unknown>) => h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { scopes: ['domains:read'], ...payload } });
+    for (const name of ['ci-deploy-\u202edaer-ylno', 'a\u2066b\u2069', 'x\u200fy', '\u061cz', '\u202a']) {
+      const err = expectError(await post({ name }), 400, 'invalid_request');
+      expect(err.details?.field).toBe('name');
+      expect(err.message).toMatch(/bidirectional/);
+    }
+    for (const name of ['\u200b', '\u3164', '\u2060', '\u00ad', '\u180e', '\u2800', ' \t\n', '\u200b\u200b\ufe0f']) {
+      const err = expectError(await post({ name }), 400, 'invalid_request');
+      expect(err.details?.field, JSON.stringify(name)).toBe('name');
+      expect(err.message).toMatch(/visible/);
+    }
+    expect(expectError(await post({ name: 'ok', description: 'reads \u202eotherwise' }), 400, 'invalid_request').details?.field).toBe('description');
+    const admin = (name: string) => h.request({ method: 'POST', url: '/admin/v1/accounts', headers: operator(h), payload: { name, plan: 'pro', owner: { email: `bidi-${Date.now()}@example.com`, password: PASSWORD } } });
+    expect(expectError(await admin('Acme \u202e'), 400, 'invalid_request').details?.field).toBe('name');
+    expect(expectError(await admin('\u3164'), 400, 'invalid_request').details?.field).toBe('name');
+    const { token } = await createToken(h, asSession(owner), { name: 'العربية mixed עברית 名前', scopes: ['domains:read'] });
+    expect(token.name).toBe('العربية mixed עברית 名前');
+    expect(expectError(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/revoke`, headers: asSession(owner), payload: { reason: '\u202eleaked' } }), 400, 'invalid_request').details?.field).toBe('reason');
   });
 
   it('stores names with control characters and markup as given, and returns them as JSON text', async () => {

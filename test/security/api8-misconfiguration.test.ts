@@ -126,6 +126,40 @@ describe('API8 security misconfiguration', () => {
   });
 });
 
+/** Whether any cell, split by any common separator (quotes honoured or not), would start a formula. */
+function formulaCells(csv: string): string[] {
+  const found: string[] = [];
+  for (const line of csv.split('\n')) {
+    for (const separator of [',', ';', '\t', '|']) {
+      for (const piece of line.split(separator)) {
+        const cell = piece.replace(/^[\s"]+/, '');
+        if (/^[=+\-@\uff1d\uff0b\uff0d\uff20]/.test(cell)) found.push(`${JSON.stringify(separator)}: ${piece}`);
+      }
+    }
+  }
+  return found;
+}
+
+describe('API8 security misconfiguration: CSV under every separator', () => {
+  it('runs no formula in a spreadsheet reading with comma, semicolon, tab or bar, and shows every control character', async () => {
+    const names = ['x;=1+1', 'a,@SUM(1)', 'b|-2+3', 'c; +cmd', 'q"=1', 'tab\t=1', 'full\uff1d1+1', 'csi\u009b31m', 'nel\u0085next', 'del\u007f'];
+    for (const name of names) {
+      const { secret } = await createToken(h, a.session, { name, scopes: ['domains:read'] });
+      expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
+    }
+    // Planted without an account: the user agent of a failed login lands in the owner's audit CSV.
+    await h.request({ method: 'POST', url: '/v1/auth/login', headers: { 'user-agent': 'curl;=HYPERLINK("http://evil.example")' }, payload: { email: a.owner.email, password: 'not the password' } });
+    await h.ctx.accessLog.flush();
+    for (const url of ['/v1/access-logs?format=csv&limit=100', '/v1/audit-log?format=csv&limit=200']) {
+      const csv = (await h.request({ method: 'GET', url, headers: a.session })).body;
+      expect(formulaCells(csv), url).toEqual([]);
+      expect(csv, url).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      expect(csv, url).toContain('csi\\u009b31m');
+      if (url.startsWith('/v1/audit')) expect(csv).toContain("curl;'=HYPERLINK");
+    }
+  });
+});
+
 describe('API8 security misconfiguration: text the database cannot hold', () => {
   it('refuses a NUL byte in any text input with 400 naming the field, on PostgreSQL as on SQLite', async () => {
     const nul = 'a\u0000b';

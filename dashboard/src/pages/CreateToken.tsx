@@ -62,7 +62,7 @@ export function CreateToken() {
   if (created) {
     return (
       <main>
-        <h1>Token “{created.token.name}” created</h1>
+        <h1>Token “<bdi>{created.token.name}</bdi>” created</h1>
         <SecretReveal secret={created.secret} name={created.token.name} />
         <p><Link to={`/tokens/${created.token.id}`} className="button">Done</Link></p>
       </main>
@@ -104,7 +104,7 @@ export function CreateToken() {
                   else next.delete(d.id);
                   setChosenDomains(next);
                 }}
-              /> {d.name}
+              /> <bdi>{d.name}</bdi>
             </label>
           )))}
         </fieldset>

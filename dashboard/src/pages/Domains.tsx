@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, type Domain, type Page, type Token } from '../api';
 import { SecretReveal } from '../components/SecretReveal';
-import { dateTime } from '../format';
+import { dateTime, isolated } from '../format';
 
 interface Mailbox {
   id: string;
@@ -37,7 +37,7 @@ export function Domains() {
       {error && <p className="error" role="alert">{error}</p>}
       {created?.secret && created.token && (
         <>
-          <p>{created.domain.name} was added with its own token, “{created.token.name}”, limited to this domain.</p>
+          <p><bdi>{created.domain.name}</bdi> was added with its own token, “<bdi>{created.token.name}</bdi>”, limited to this domain.</p>
           <SecretReveal secret={created.secret} name={created.token.name} />
         </>
       )}
@@ -73,14 +73,14 @@ function DomainCard({ domain }: { domain: Domain }) {
   return (
     <li className="card">
       <div className="heading">
-        <h2>{domain.name}</h2>
+        <h2><bdi>{domain.name}</bdi></h2>
         <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>{open ? 'Hide mailboxes' : 'Mailboxes'}</button>
       </div>
       <p className="hint">Added {dateTime(domain.created_at)}</p>
       {open && (
         <>
-          <ul>{mailboxes.map((m) => <li key={m.id}>{m.address}</li>)}</ul>
-          <form onSubmit={add} className="inline-form" aria-label={`Add a mailbox to ${domain.name}`}>
+          <ul>{mailboxes.map((m) => <li key={m.id}><bdi>{m.address}</bdi></li>)}</ul>
+          <form onSubmit={add} className="inline-form" aria-label={`Add a mailbox to ${isolated(domain.name)}`}>
             <label>Mailbox<input value={local} onChange={(e) => setLocal(e.target.value)} placeholder="support" required /></label>
             <span>@{domain.name}</span>
             <button type="submit">Add mailbox</button>

@@ -59,7 +59,7 @@ export function AuditLog() {
             <thead><tr><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Actor</th><th scope="col">Target</th><th scope="col">IP</th></tr></thead>
             <tbody>
               {page.data.map((e) => (
-                <tr key={e.id}><td>{dateTime(e.at)}</td><td><code>{e.action}</code></td><td>{e.actor.name}</td><td>{e.target?.name ?? '—'}</td><td>{e.ip ?? '—'}</td></tr>
+                <tr key={e.id}><td>{dateTime(e.at)}</td><td><code>{e.action}</code></td><td><bdi>{e.actor.name}</bdi></td><td>{e.target ? <bdi>{e.target.name}</bdi> : '—'}</td><td>{e.ip ?? '—'}</td></tr>
               ))}
             </tbody>
           </table>
@@ -97,7 +97,7 @@ export function AccessLogs() {
             <thead><tr><th scope="col">Time</th><th scope="col">Token</th><th scope="col">Method</th><th scope="col">Endpoint</th><th scope="col">Status</th><th scope="col">IP</th><th scope="col">Duration</th></tr></thead>
             <tbody>
               {page.data.map((e) => (
-                <tr key={e.id}><td>{dateTime(e.at)}</td><td>{e.token_name}</td><td>{e.method}</td><td><code>{e.path}</code></td><td>{e.status}{e.error_code ? ` ${e.error_code}` : ''}</td><td>{e.ip}</td><td>{e.duration_ms} ms</td></tr>
+                <tr key={e.id}><td>{dateTime(e.at)}</td><td><bdi>{e.token_name}</bdi></td><td>{e.method}</td><td><code><bdi>{e.path}</bdi></code></td><td>{e.status}{e.error_code ? ` ${e.error_code}` : ''}</td><td>{e.ip}</td><td>{e.duration_ms} ms</td></tr>
               ))}
             </tbody>
           </table>

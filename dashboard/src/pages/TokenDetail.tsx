@@ -5,7 +5,7 @@ import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { ScopeMatrix } from '../components/ScopeMatrix';
 import { SecretReveal } from '../components/SecretReveal';
 import { ErrorText, StatusBadge } from '../components/StatusBadge';
-import { dateTime, expiry, levelWord } from '../format';
+import { dateTime, expiry, isolated, levelWord } from '../format';
 import { Link, navigate } from '../router';
 import { domainSummary } from './TokensList';
 
@@ -63,10 +63,10 @@ export function TokenDetail({ id }: { id: string }) {
     <main>
       <p><Link to="/tokens">← All tokens</Link></p>
       <div className="heading">
-        <h1>{token.name}</h1>
+        <h1><bdi>{token.name}</bdi></h1>
         <StatusBadge status={token.status} />
       </div>
-      {token.description && <p>{token.description}</p>}
+      {token.description && <p><bdi>{token.description}</bdi></p>}
       {error && <p className="error" role="alert">{error.message}</p>}
       {rotated && (
         <>
@@ -90,7 +90,7 @@ export function TokenDetail({ id }: { id: string }) {
           <dt>Domains</dt><dd>{token.type === 'message' ? 'One mailbox' : domainSummary(token.domains, domains)}</dd>
           <dt>IP allowlist</dt><dd>{token.ip_allowlist?.join(', ') ?? 'Any address'}</dd>
           <dt>Token</dt><dd><code>{token.visible_prefix}…{token.last4}</code></dd>
-          <dt>Created</dt><dd>{dateTime(token.created_at)} by {token.created_by.name}</dd>
+          <dt>Created</dt><dd>{dateTime(token.created_at)} by <bdi>{token.created_by.name}</bdi></dd>
           <dt>First used</dt><dd>{token.first_used_at ? dateTime(token.first_used_at) : 'Never'}</dd>
           <dt>Last used</dt><dd data-testid="last-used">{token.last_used_at ? `${dateTime(token.last_used_at)} from ${token.last_used_ip}` : 'Never'}</dd>
           <dt>Expires</dt><dd>{expiry(token.expires_at)}</dd>
@@ -108,7 +108,7 @@ export function TokenDetail({ id }: { id: string }) {
               <thead><tr><th scope="col">Time</th><th scope="col">Method</th><th scope="col">Endpoint</th><th scope="col">Status</th><th scope="col">IP</th></tr></thead>
               <tbody>
                 {activity.slice(0, 25).map((e) => (
-                  <tr key={e.id}><td>{dateTime(e.at)}</td><td>{e.method}</td><td><code>{e.path}</code></td><td>{e.status}{e.error_code ? ` ${e.error_code}` : ''}</td><td>{e.ip}</td></tr>
+                  <tr key={e.id}><td>{dateTime(e.at)}</td><td>{e.method}</td><td><code><bdi>{e.path}</bdi></code></td><td>{e.status}{e.error_code ? ` ${e.error_code}` : ''}</td><td>{e.ip}</td></tr>
                 ))}
               </tbody>
             </table>
@@ -117,13 +117,13 @@ export function TokenDetail({ id }: { id: string }) {
       </section>
 
       {modal === 'revoke' && (
-        <ConfirmDialog title={`Revoke “${token.name}”?`} confirm="Revoke token" danger onClose={() => setModal(null)}
-          body={<p>Anything using “{token.name}” stops working at once, and so does every token it created. This cannot be undone.</p>}
+        <ConfirmDialog title={`Revoke “${isolated(token.name)}”?`} confirm="Revoke token" danger onClose={() => setModal(null)}
+          body={<p>Anything using “<bdi>{token.name}</bdi>” stops working at once, and so does every token it created. This cannot be undone.</p>}
           onConfirm={() => act(() => api('POST', `/v1/tokens/${id}/revoke`, {}))} />
       )}
       {modal === 'delete' && (
-        <ConfirmDialog title={`Delete “${token.name}”?`} confirm="Delete token" danger onClose={() => setModal(null)}
-          body={<p>“{token.name}” is revoked and removed from the list. The audit log keeps its history.</p>}
+        <ConfirmDialog title={`Delete “${isolated(token.name)}”?`} confirm="Delete token" danger onClose={() => setModal(null)}
+          body={<p>“<bdi>{token.name}</bdi>” is revoked and removed from the list. The audit log keeps its history.</p>}
           onConfirm={() => act(async () => {
             await api('DELETE', `/v1/tokens/${id}`);
             navigate('/tokens');
@@ -147,7 +147,7 @@ function RotateDialog({ token, onClose, onRotated }: { token: Token; onClose: ()
     }
   };
   return (
-    <Dialog title={`Rotate “${token.name}”`} onClose={onClose}>
+    <Dialog title={`Rotate “${isolated(token.name)}”`} onClose={onClose}>
       <form onSubmit={submit}>
         <p>A new secret with the same settings is created. The current one keeps working for the grace period, then expires.</p>
         <label>
@@ -189,7 +189,7 @@ function EditDialog({ token, catalog, onClose, onSaved }: { token: Token; catalo
     }
   };
   return (
-    <Dialog title={`Edit “${token.name}”`} onClose={onClose}>
+    <Dialog title={`Edit “${isolated(token.name)}”`} onClose={onClose}>
       <form onSubmit={submit} className="form">
         <label>Name<input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required /></label>
         <ErrorText error={error} field="name" />

@@ -95,12 +95,12 @@ export function TokensList() {
             <tbody>
               {page.data.map((t) => (
                 <tr key={t.id}>
-                  <td><Link to={`/tokens/${t.id}`}>{t.name}</Link><span className="hint">{TYPE_LABELS[t.type]}</span></td>
+                  <td><Link to={`/tokens/${t.id}`}><bdi>{t.name}</bdi></Link><span className="hint">{TYPE_LABELS[t.type]}</span></td>
                   <td><StatusBadge status={t.status} /></td>
                   <td><code>{t.visible_prefix}…{t.last4}</code></td>
                   <td>{scopeSummary(t.scopes)}</td>
                   <td>{t.type === 'message' ? 'One mailbox' : domainSummary(t.domains, domains)}</td>
-                  <td>{dateTime(t.created_at)}<span className="hint">by {t.created_by.name}</span></td>
+                  <td>{dateTime(t.created_at)}<span className="hint">by <bdi>{t.created_by.name}</bdi></span></td>
                   <td>{t.last_used_at ? <>{dateTime(t.last_used_at)}<span className="hint">from {t.last_used_ip}</span></> : 'Never'}</td>
                   <td>{expiry(t.expires_at)}</td>
                 </tr>

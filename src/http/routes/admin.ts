@@ -3,7 +3,7 @@ import { PLAN_NAMES, type PlanName } from '../../core/catalog.js';
 import type { Role } from '../../services/accounts.js';
 import { requestMeta as meta, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { accountSchema, EMAIL, idParams, PASSWORD, text, userSchema } from '../schemas.js';
+import { accountSchema, DISPLAY_NAME, EMAIL, idParams, PASSWORD, userSchema } from '../schemas.js';
 
 const OPERATOR: AuthRule = { kind: 'operator' };
 const plan = { type: 'string', enum: PLAN_NAMES } as const;
@@ -19,11 +19,11 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
         body: {
           type: 'object', required: ['name', 'plan', 'owner'], additionalProperties: false,
           properties: {
-            name: text(100, { minLength: 1 }),
+            name: DISPLAY_NAME(100),
             plan,
             owner: {
               type: 'object', required: ['email', 'password'], additionalProperties: false,
-              properties: { email: EMAIL, password: PASSWORD, name: text(100) },
+              properties: { email: EMAIL, password: PASSWORD, name: DISPLAY_NAME(100) },
             },
           },
         },
@@ -54,7 +54,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['operator'], params: idParams,
         body: {
           type: 'object', required: ['email', 'password', 'role'], additionalProperties: false,
-          properties: { email: EMAIL, password: PASSWORD, role: { type: 'string', enum: ['owner', 'admin', 'member'] }, name: text(100) },
+          properties: { email: EMAIL, password: PASSWORD, role: { type: 'string', enum: ['owner', 'admin', 'member'] }, name: DISPLAY_NAME(100) },
         },
         response: { 201: { type: 'object', properties: { user: userSchema } } },
       },

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { queryAccessLogs, type AccessLogFilter } from '../../services/access-log.js';
 import { principalOf } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { accessLogEntrySchema, accessLogQuery, idParams, page, single, text, tokenRef } from '../schemas.js';
+import { accessLogEntrySchema, accessLogQuery, idParams, page, REASON, single, text, tokenRef } from '../schemas.js';
 import { MANAGE } from './tokens.js';
 
 const emptyOr = (properties: Record<string, unknown>) => ({ type: ['object', 'null'], additionalProperties: false, properties }) as const;
@@ -23,7 +23,7 @@ export function tokenLifecycleRoutes(app: FastifyInstance, ctx: AppContext): voi
     '/v1/tokens/:id/revoke',
     {
       config: { auth: MANAGE },
-      schema: { tags: ['tokens'], params: idParams, body: emptyOr({ reason: text(500) }), response: { 200: single } },
+      schema: { tags: ['tokens'], params: idParams, body: emptyOr({ reason: REASON }), response: { 200: single } },
     },
     async (request) => ({ token: await ctx.lifecycle.revoke(principal(request), request.params.id, request.body?.reason) }),
   );
