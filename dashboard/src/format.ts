@@ -12,9 +12,3 @@ export function expiry(iso: string | null): string {
 const LEVEL_WORDS: Record<string, string> = { read: 'read only', full: 'full access', write: 'make changes', send: 'send' };
 export const levelWord = (level: string) => LEVEL_WORDS[level] ?? level;
 
-/**
- * Text the dashboard did not write (a name, an address, a user agent) set apart from what is
- * around it, so that no direction character in it can reorder the rest of the line: the string
- * form, for titles and labels; in markup the same is `<bdi>`.
- */
-export const isolated = (text: string): string => `\u2068${text}\u2069`;

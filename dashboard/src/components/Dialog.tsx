@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 
 /** A modal dialog: labelled, traps nothing but takes focus, and closes on Escape. */
-export function Dialog({ title, children, onClose }: { title: string; children: ReactNode; onClose: () => void }) {
+export function Dialog({ title, children, onClose }: { title: ReactNode; children: ReactNode; onClose: () => void }) {
   const titleId = useId();
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -24,7 +24,7 @@ export function Dialog({ title, children, onClose }: { title: string; children: 
   );
 }
 
-export function ConfirmDialog(props: { title: string; body: ReactNode; confirm: string; danger?: boolean; onConfirm: () => Promise<void>; onClose: () => void }) {
+export function ConfirmDialog(props: { title: ReactNode; body: ReactNode; confirm: string; danger?: boolean; onConfirm: () => Promise<void>; onClose: () => void }) {
   return (
     <Dialog title={props.title} onClose={props.onClose}>
       <div>{props.body}</div>

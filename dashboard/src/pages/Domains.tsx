@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, type Domain, type Page, type Token } from '../api';
 import { SecretReveal } from '../components/SecretReveal';
-import { dateTime, isolated } from '../format';
+import { dateTime } from '../format';
 
 interface Mailbox {
   id: string;
@@ -80,7 +80,7 @@ function DomainCard({ domain }: { domain: Domain }) {
       {open && (
         <>
           <ul>{mailboxes.map((m) => <li key={m.id}><bdi>{m.address}</bdi></li>)}</ul>
-          <form onSubmit={add} className="inline-form" aria-label={`Add a mailbox to ${isolated(domain.name)}`}>
+          <form onSubmit={add} className="inline-form" aria-label={`Add a mailbox to ${domain.name}`}>
             <label>Mailbox<input value={local} onChange={(e) => setLocal(e.target.value)} placeholder="support" required /></label>
             <span>@{domain.name}</span>
             <button type="submit">Add mailbox</button>

@@ -5,7 +5,7 @@ import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { ScopeMatrix } from '../components/ScopeMatrix';
 import { SecretReveal } from '../components/SecretReveal';
 import { ErrorText, StatusBadge } from '../components/StatusBadge';
-import { dateTime, expiry, isolated, levelWord } from '../format';
+import { dateTime, expiry, levelWord } from '../format';
 import { Link, navigate } from '../router';
 import { domainSummary } from './TokensList';
 
@@ -117,12 +117,12 @@ export function TokenDetail({ id }: { id: string }) {
       </section>
 
       {modal === 'revoke' && (
-        <ConfirmDialog title={`Revoke “${isolated(token.name)}”?`} confirm="Revoke token" danger onClose={() => setModal(null)}
+        <ConfirmDialog title={<>Revoke “<bdi>{token.name}</bdi>”?</>} confirm="Revoke token" danger onClose={() => setModal(null)}
           body={<p>Anything using “<bdi>{token.name}</bdi>” stops working at once, and so does every token it created. This cannot be undone.</p>}
           onConfirm={() => act(() => api('POST', `/v1/tokens/${id}/revoke`, {}))} />
       )}
       {modal === 'delete' && (
-        <ConfirmDialog title={`Delete “${isolated(token.name)}”?`} confirm="Delete token" danger onClose={() => setModal(null)}
+        <ConfirmDialog title={<>Delete “<bdi>{token.name}</bdi>”?</>} confirm="Delete token" danger onClose={() => setModal(null)}
           body={<p>“<bdi>{token.name}</bdi>” is revoked and removed from the list. The audit log keeps its history.</p>}
           onConfirm={() => act(async () => {
             await api('DELETE', `/v1/tokens/${id}`);
@@ -147,7 +147,7 @@ function RotateDialog({ token, onClose, onRotated }: { token: Token; onClose: ()
     }
   };
   return (
-    <Dialog title={`Rotate “${isolated(token.name)}”`} onClose={onClose}>
+    <Dialog title={<>Rotate “<bdi>{token.name}</bdi>”</>} onClose={onClose}>
       <form onSubmit={submit}>
         <p>A new secret with the same settings is created. The current one keeps working for the grace period, then expires.</p>
         <label>
@@ -189,7 +189,7 @@ function EditDialog({ token, catalog, onClose, onSaved }: { token: Token; catalo
     }
   };
   return (
-    <Dialog title={`Edit “${isolated(token.name)}”`} onClose={onClose}>
+    <Dialog title={<>Edit “<bdi>{token.name}</bdi>”</>} onClose={onClose}>
       <form onSubmit={submit} className="form">
         <label>Name<input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required /></label>
         <ErrorText error={error} field="name" />
