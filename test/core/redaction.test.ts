@@ -169,7 +169,7 @@ describe('the redactor, against disguised secrets', () => {
   });
 
   it('redacts a token’s body after any head its checksum does not belong to: a look-alike letter, a changed case, no prefix', () => {
-    const { secret, visiblePrefix } = minted();
+    const { secret } = minted();
     const body = secret.slice('lk_live_'.length);
     const shown = `${body.slice(0, VISIBLE_BODY_CHARS)}${REDACTED}`;
     for (const head of ['lk_liv\u0435_', 'LK_LIVE_', 'lk_msg_', 'live_', '_', 'lk-live_', '%5F']) {
