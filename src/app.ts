@@ -93,8 +93,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const management = new TokenManagement({ clock, limits: config.tokenLimits });
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   redis?.on('error', (error) => report('redis')(error));
-  const limiters = redis ? redisLimiters(redis) : memoryLimiters;
-  const tokenRateLimiter = new TokenRateLimiter(redis ? redisRateStore(redis) : memoryRateStore(), clock);
+  const limiters = redis ? redisLimiters(redis, config.redisPrefix) : memoryLimiters;
+  const tokenRateLimiter = new TokenRateLimiter(redis ? redisRateStore(redis, config.redisPrefix) : memoryRateStore(), clock);
   const accounts = new AccountService({
     db, clock, audit, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
     throttle: new PasswordThrottle(config.passwordThrottle, limiters),

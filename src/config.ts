@@ -22,6 +22,8 @@ export interface Config {
   auditKeys: string[];
   /** Shared counters for throttling and per-token rate limits; null: each node counts in memory. */
   redisUrl: string | null;
+  /** What every key Latchkey keeps in Redis starts with: deployments sharing one Redis keep apart. */
+  redisPrefix: string;
   /** Proxy addresses allowed to set X-Forwarded-For; false: the socket address counts. */
   trustProxy: string[] | false;
   reauthWindowSeconds: number;
@@ -76,6 +78,7 @@ const EnvSchema = z.object({
     .default('sqlite:./data/latchkey.db'),
   LATCHKEY_DATABASE_POOL_SIZE: int(1, 200).default(10),
   LATCHKEY_REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be redis://… or rediss://…').optional(),
+  LATCHKEY_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, `.`, `_` or `-`').default('latchkey'),
   LATCHKEY_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   LATCHKEY_AUDIT_KEY: z
     .string()
@@ -161,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminToken: e.LATCHKEY_ADMIN_TOKEN ?? null,
     auditKeys: e.LATCHKEY_AUDIT_KEY ?? [],
     redisUrl: e.LATCHKEY_REDIS_URL ?? null,
+    redisPrefix: e.LATCHKEY_REDIS_PREFIX,
     trustProxy: e.LATCHKEY_TRUST_PROXY,
     reauthWindowSeconds: e.LATCHKEY_REAUTH_WINDOW,
     sessionTtlSeconds: e.LATCHKEY_SESSION_TTL,

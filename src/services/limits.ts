@@ -10,13 +10,13 @@ export const memoryLimiters: LimiterFactory = (points, duration, keyPrefix) => n
  * Counters shared by every node through Redis. Should Redis be unreachable, each node falls back
  * to counting in its own memory rather than refusing everyone or admitting everyone.
  */
-export function redisLimiters(client: Redis): LimiterFactory {
+export function redisLimiters(client: Redis, prefix: string): LimiterFactory {
   return (points, duration, keyPrefix) =>
     new RateLimiterRedis({
       storeClient: client,
       points,
       duration,
-      keyPrefix: `latchkey:${keyPrefix}`,
+      keyPrefix: `${prefix}:${keyPrefix}`,
       insuranceLimiter: new RateLimiterMemory({ points, duration, keyPrefix }),
     });
 }

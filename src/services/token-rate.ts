@@ -83,11 +83,11 @@ return '0'
  * State shared by every node through Redis. Should Redis be unreachable, each node counts in its
  * own memory rather than refusing everyone or admitting everyone.
  */
-export function redisRateStore(client: Redis, fallback: RateStore = memoryRateStore()): RateStore {
+export function redisRateStore(client: Redis, prefix: string, fallback: RateStore = memoryRateStore()): RateStore {
   return {
     async take(cells, now) {
       try {
-        const keys = cells.map((cell) => `latchkey:token-rate:${cell.key}`);
+        const keys = cells.map((cell) => `${prefix}:token-rate:${cell.key}`);
         const args = cells.flatMap((cell) => [cell.intervalMs, cell.burstMs]);
         return Number(await client.eval(GCRA_LUA, keys.length, ...keys, now, ...args));
       } catch {

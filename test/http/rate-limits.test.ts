@@ -77,10 +77,13 @@ if (redisMissing && process.env.CI) throw new Error(`Redis tests cannot run: ${R
 if (redisMissing) console.warn(`Redis tests skipped: ${REDIS_URL} is not reachable (${redisMissing})`);
 
 describe.skipIf(redisMissing !== null)('shared counters in Redis', () => {
+  const prefix = `latchkey-test-${process.pid}-${Date.now()}`;
   let a: Harness;
   let b: Harness;
   beforeAll(async () => {
-    const env = { LATCHKEY_REDIS_URL: REDIS_URL, LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' };
+    // Redis outlives a run: each run counts under keys of its own, whatever earlier runs (or
+    // anything else sharing this Redis) left behind.
+    const env = { LATCHKEY_REDIS_URL: REDIS_URL, LATCHKEY_REDIS_PREFIX: prefix, LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' };
     a = await startHarness(env);
     b = await startHarness(env);
   });
@@ -89,9 +92,7 @@ describe.skipIf(redisMissing !== null)('shared counters in Redis', () => {
     await b?.close();
   });
 
-  // Redis outlives a run: each run guesses from an address of its own, so that its failures spend
-  // no later run's (or the other store's pass's) budget for the address every other test uses.
-  const guesser = `198.18.${process.pid % 256}.${Math.floor(Math.random() * 254) + 1}`;
+  const guesser = '198.18.0.1';
 
   it('count failed logins across nodes', async () => {
     const email = `shared-${process.pid}-${Date.now()}@example.com`;
@@ -115,6 +116,18 @@ describe.skipIf(redisMissing !== null)('shared counters in Redis', () => {
       (i % 2 ? a : b).request({ method: 'POST', url: '/v1/auth/login', remoteAddress: guesser, payload: { email, password: `guess ${i}` } })))).map((r) => r.statusCode);
     expect(statuses.filter((s) => s === 401)).toHaveLength(3);
     expect(statuses.filter((s) => s === 429)).toHaveLength(21);
+  });
+
+  it('keep every key under the deployment’s prefix', async () => {
+    const client = new Redis(REDIS_URL);
+    try {
+      const keys = await client.keys(`${prefix}:*`);
+      expect(keys.some((key) => key.startsWith(`${prefix}:pw-account:`))).toBe(true);
+      expect(keys.some((key) => key.startsWith(`${prefix}:pw-ip:`))).toBe(true);
+      await client.del(...keys);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('count a token’s requests across nodes', async () => {
