@@ -141,14 +141,14 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
       security: [{ bearer: [] }, { session: [] }],
     },
   });
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    uiHooks: {
-      onRequest: (_request, reply, done) => {
-        reply.header('content-security-policy', DOCS_CSP);
-        done();
-      },
-    },
+  // In a context of its own, so that every response under /docs (its static files and their 404s
+  // included) gets the reference's policy, and no other route pays for the hook.
+  await app.register(async (docs) => {
+    docs.addHook('onRequest', (_request, reply, done) => {
+      reply.header('content-security-policy', DOCS_CSP);
+      done();
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
   });
   app.addSchema(errorSchema);
   app.addSchema(tokenSchema);

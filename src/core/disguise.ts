@@ -9,24 +9,26 @@ export const PERCENT = 0x25;
 export const BACKSLASH = 0x5c;
 
 /**
- * Code points that show as nothing or as blank space, so a reader can drop them: a superset of
- * JavaScript's whitespace, Unicode's controls (Cc) and Default_Ignorable_Code_Point (the test
- * checks both), with the Braille blank. Ranges are inclusive.
+ * Code points that show as nothing, or as blank space, or only as a mark on the character before
+ * them, so a reader can drop them: every control (Cc) and format character (Cf), every
+ * non-spacing and enclosing mark (Mn, Me), every separator (Z), and Default_Ignorable_Code_Point
+ * (the test checks each class), with the fillers and blanks that are letters or symbols by class
+ * but draw nothing (Hangul fillers, the Braille blank, the object replacement character, the
+ * musical null notehead). Ranges are inclusive.
  */
+const IGNORABLE_CLASSES = /^[\p{Cc}\p{Cf}\p{Mn}\p{Me}\p{Z}\p{Default_Ignorable_Code_Point}]$/u;
 const IGNORABLE_RANGES: readonly (readonly [number, number])[] = [
-  [0x0000, 0x0020], [0x007f, 0x00a0], [0x00ad, 0x00ad], [0x034f, 0x034f], [0x061c, 0x061c],
-  [0x115f, 0x1160], [0x1680, 0x1680], [0x17b4, 0x17b5], [0x180b, 0x180f], [0x2000, 0x200f],
-  [0x2028, 0x202f], [0x205f, 0x206f], [0x2800, 0x2800], [0x3000, 0x3000], [0x3164, 0x3164],
-  [0xfe00, 0xfe0f], [0xfeff, 0xfeff], [0xffa0, 0xffa0], [0xfff0, 0xfff8],
-  [0x1bca0, 0x1bca3], [0x1d173, 0x1d17a], [0xe0000, 0xe0fff],
+  [0x115f, 0x1160], [0x2800, 0x2800], [0x3164, 0x3164], [0xffa0, 0xffa0], [0xfff0, 0xfff8], [0xfffc, 0xfffc],
+  [0x1d159, 0x1d159], [0x1d173, 0x1d17a], [0xe0000, 0xe0fff],
 ];
 const IGNORABLE_BMP = new Uint8Array(0x10000);
+for (let cp = 0; cp < 0x10000; cp += 1) if (cp < 0xd800 || cp > 0xdfff) IGNORABLE_BMP[cp] = IGNORABLE_CLASSES.test(String.fromCharCode(cp)) ? 1 : 0;
 for (const [from, to] of IGNORABLE_RANGES) if (from < 0x10000) IGNORABLE_BMP.fill(1, from, to + 1);
 
-/** Whether a code point shows as nothing (see `IGNORABLE_RANGES`). */
+/** Whether a code point shows as nothing of its own (see `IGNORABLE_CLASSES`). */
 export function isIgnorable(cp: number): boolean {
   if (cp < 0x10000) return IGNORABLE_BMP[cp] === 1;
-  return (cp >= 0xe0000 && cp <= 0xe0fff) || (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x1d173 && cp <= 0x1d17a);
+  return IGNORABLE_CLASSES.test(String.fromCodePoint(cp)) || IGNORABLE_RANGES.some(([from, to]) => cp >= from && cp <= to);
 }
 
 // The unit reader: `unitAt(text, i)` is the code point the text means at `i` (an escape decoded),

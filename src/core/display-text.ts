@@ -11,9 +11,12 @@ const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 export type DisplayText = 'name' | 'text';
 
+/** A letter, digit, punctuation mark or symbol that draws something: not a mark alone, not unassigned. */
+const shows = (ch: string): boolean => /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(ch) && !isIgnorable(ch.codePointAt(0)!);
+
 /** Why `text` cannot be shown as it is (`name`: it must show something), or null. */
 export function displayTextProblem(text: string, kind: DisplayText): string | null {
   if (BIDI_CONTROL.test(text)) return 'must not hold bidirectional control characters (U+202A–U+202E, U+2066–U+2069, direction marks)';
-  if (kind === 'name' && ![...text].some((ch) => !isIgnorable(ch.codePointAt(0)!))) return 'must hold at least one visible character';
+  if (kind === 'name' && ![...text].some(shows)) return 'must hold at least one visible character';
   return null;
 }

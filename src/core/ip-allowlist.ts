@@ -111,3 +111,18 @@ export function intersectAllowlists(a: readonly string[], b: readonly string[]):
   }
   return [...out];
 }
+
+/**
+ * The client a count of guesses is kept for, however its address was written: an IPv4 address
+ * whether sent plain, IPv4-mapped (`::ffff:…`, in any spelling) or with a port; an IPv6 address
+ * by its /64, the block one client is usually given, so that walking through it buys no guesses.
+ * Text that is no address at all is counted as written.
+ */
+export function clientKeyOf(text: string): string {
+  const bare = /^\[([^\]]+)\](?::\d+)?$/.exec(text)?.[1] ?? (/^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(text)?.[1] ?? text);
+  const address = parseAddress(bare);
+  if (address === null) return text;
+  if (address.kind() === 'ipv4') return address.toString();
+  const parts = (address as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16));
+  return `${parts.join(':')}::/64`;
+}

@@ -1,5 +1,6 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ApiError } from '../core/errors.js';
+import { clientKeyOf } from '../core/ip-allowlist.js';
 import { memoryLimiters, type LimiterFactory } from './limits.js';
 
 export interface ThrottleLimits {
@@ -14,7 +15,8 @@ export interface PasswordAttempt {
 }
 
 /**
- * Failed password checks (logins and re-auths alike), counted per account and per client address.
+ * Failed password checks (logins and re-auths alike), counted per account and per client (its
+ * address however written, an IPv6 one by its /64: `clientKeyOf`).
  * Each attempt takes its place in both counts before the password is checked, atomically (in
  * memory, or in Redis for every node), so that guesses sent at once cannot all pass the count
  * while the slow hash runs: of any number sent together, no more than the limit reach the hash.
@@ -32,7 +34,8 @@ export class PasswordThrottle {
 
   /** Takes a place for one password check; throws `rate_limited` (with `retry_after` seconds) when either count is spent. */
   async begin(account: string, ip: string): Promise<PasswordAttempt> {
-    const counts = [{ limiter: this.perAccount, key: account }, { limiter: this.perIp, key: ip }];
+    const client = clientKeyOf(ip);
+    const counts = [{ limiter: this.perAccount, key: account }, { limiter: this.perIp, key: client }];
     const taken = await Promise.allSettled(counts.map(({ limiter, key }) => limiter.consume(key, 1)));
     const refusals = taken.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
     if (refusals.length > 0) {
@@ -45,7 +48,7 @@ export class PasswordThrottle {
     }
     return {
       succeeded: async () => {
-        await Promise.all([this.perAccount.delete(account), this.perIp.reward(ip, 1)]);
+        await Promise.all([this.perAccount.delete(account), this.perIp.reward(client, 1)]);
       },
     };
   }

@@ -67,7 +67,7 @@ describe('malformed requests', () => {
       expect(err.details?.field).toBe('name');
       expect(err.message).toMatch(/bidirectional/);
     }
-    for (const name of ['\u200b', '\u3164', '\u2060', '\u00ad', '\u180e', '\u2800', ' \t\n', '\u200b\u200b\ufe0f']) {
+    for (const name of ['\u200b', '\u3164', '\u2060', '\u00ad', '\u180e', '\u2800', ' \t\n', '\u200b\u200b\ufe0f', '\ufff9\ufffa\ufffb', '\ufffc', '\u0301', '\u{13430}\u{13431}', '\u{16fe4}', '\u{1d159}', '\u{e0041}', '\u0378']) {
       const err = expectError(await post({ name }), 400, 'invalid_request');
       expect(err.details?.field, JSON.stringify(name)).toBe('name');
       expect(err.message).toMatch(/visible/);

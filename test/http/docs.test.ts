@@ -22,9 +22,9 @@ describe('documentation', () => {
   });
 
   it('serves the API reference, its page and its assets, under a strict Content-Security-Policy', async () => {
-    for (const url of ['/docs', '/docs/', '/docs/static/swagger-initializer.js', '/docs/json']) {
+    for (const url of ['/docs', '/docs/', '/docs/static/', '/docs/static/oauth2-redirect.html', '/docs/static/swagger-initializer.js', '/docs/json', '/docs/static/no-such-file.js']) {
       const response = await h.request({ method: 'GET', url });
-      expect(response.statusCode, url).toBe(200);
+      expect(response.statusCode, url).toBe(url.includes('no-such') ? 404 : 200);
       const csp = String(response.headers['content-security-policy']);
       expect(csp, url).toContain("script-src 'self'");
       expect(csp, url).toContain("frame-ancestors 'none'");

@@ -148,6 +148,20 @@ describe('API2 broken authentication', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(20);
   }));
 
+  it('counts one client’s guesses together however its address is written, an IPv6 one by its /64', () => withHarness({ LATCHKEY_LOGIN_MAX_FAILURES_PER_IP: '6' }, async (h2) => {
+    const account = await createAccount(h2);
+    const people = await Promise.all(Array.from({ length: 4 }, () => addUser(h2, account.accountId, 'member')));
+    const guess = async (remoteAddress: string, i: number) =>
+      (await h2.request({ method: 'POST', url: '/v1/auth/login', remoteAddress, payload: { email: people[i % people.length], password: `guess ${i}` } })).statusCode;
+    for (const [i, address] of ['203.0.113.9', '::ffff:203.0.113.9', '0:0:0:0:0:ffff:cb00:7109', '203.0.113.9', '::ffff:cb00:7109', '203.0.113.9'].entries()) {
+      expect(await guess(address, i), address).toBe(401);
+    }
+    for (const address of ['203.0.113.9', '::ffff:203.0.113.9', '::ffff:cb00:7109']) expect(await guess(address, 0), address).toBe(429);
+    for (let i = 0; i < 6; i += 1) expect(await guess(`2001:db8:5:6::${i + 1}`, i)).toBe(401);
+    expect(await guess('2001:db8:5:6:ffff:1:2:3', 0)).toBe(429);
+    expect(await guess('2001:db8:5:7::1', 1)).toBe(401);
+  }));
+
   it('spends one budget on a person’s logins and re-auths together', async () => {
     const email = await addUser(h, a.owner.accountId, 'admin');
     const session = await login(h, email);
