@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { installAuth } from './http/auth.js';
+import { installContract } from './http/contract.js';
 import type { AppContext } from './http/context.js';
 import { clientErrorHandler, errorSender, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
 import { installInputRedaction } from './http/redaction.js';
@@ -25,7 +26,7 @@ import { systemRoutes } from './http/routes/system.js';
 import { tokenRoutes } from './http/routes/tokens.js';
 import { tokenLifecycleRoutes } from './http/routes/token-lifecycle.js';
 import { verifyRoutes } from './http/routes/verify.js';
-import { errorSchema, tokenSchema } from './http/schemas.js';
+import { auditEventSchema, errorSchema, tokenSchema } from './http/schemas.js';
 import { accessLogRoutes } from './http/routes/access-logs.js';
 import { installAccessLog } from './http/access-log-hook.js';
 import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
@@ -129,17 +130,22 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     },
   });
   await app.register(cookie);
+  installContract(app);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Latchkey', version: '0.1.0', description: 'Self-hosted API tokens for email platforms' },
+      servers: [{ url: '/', description: 'the server this document was fetched from' }],
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          session: { type: 'apiKey', in: 'cookie', name: 'latchkey_session' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'a Latchkey token: `Authorization: Bearer lk_…`' },
+          operator: { type: 'http', scheme: 'bearer', description: 'the operator token (LATCHKEY_ADMIN_TOKEN)' },
+          session: { type: 'apiKey', in: 'cookie', name: 'latchkey_session', description: 'the session cookie set by POST /v1/auth/login' },
+          csrf: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'with a session, on every request that changes something: the csrf_token login returned' },
         },
       },
-      security: [{ bearer: [] }, { session: [] }],
     },
+    // Components named by their schema's $id (Token, Error, …), not def-0.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   // In a context of its own, so that every response under /docs (its static files and their 404s
   // included) gets the reference's policy, and no other route pays for the hook.
@@ -152,6 +158,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   });
   app.addSchema(errorSchema);
   app.addSchema(tokenSchema);
+  app.addSchema(auditEventSchema);
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app, await installDashboard(app, config.dashboardDir), sendError);
   installInputRedaction(app, redact);

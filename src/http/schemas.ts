@@ -102,6 +102,50 @@ export const accessLogQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 100, default: 50 },
 } as const;
 
+/** A change that answers with nothing. */
+export const NO_CONTENT = { 204: { description: 'Done; there is nothing to return', type: 'null' } } as const;
+
+export const activitySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, domain_id: { type: 'string' }, event: { type: 'string', enum: ['accepted', 'delivered'] },
+    from: { type: 'string' }, to: { type: 'string' }, subject: { type: 'string' }, at: { type: 'string' },
+  },
+} as const;
+
+export const auditEventSchema = {
+  $id: 'AuditEvent',
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, seq: { type: 'integer' }, at: { type: 'string' }, action: { type: 'string' },
+    actor: actor,
+    target: nullable({ type: 'object', properties: { type: { type: 'string' }, id: nullable({ type: 'string' }), name: nullable({ type: 'string' }) } }),
+    ip: nullable({ type: 'string' }), user_agent: nullable({ type: 'string' }),
+    details: { type: 'object', additionalProperties: true },
+    prev_hash: { type: 'string' }, key_id: nullable({ type: 'string' }), hash: { type: 'string' },
+  },
+} as const;
+
+/** What `verify` answers; a token is told `valid` alone. */
+export const chainCheckSchema = {
+  type: 'object',
+  required: ['valid'],
+  properties: {
+    valid: { type: 'boolean' }, checked: { type: 'integer' }, unsigned: { type: 'integer' }, broken: { type: 'integer' },
+    first_broken: nullable({
+      type: 'object',
+      properties: { id: nullable({ type: 'string' }), seq: { type: 'integer' }, reason: { type: 'string', enum: ['hash_mismatch', 'link_mismatch', 'missing', 'unknown_key', 'unsigned', 'unanchored'] } },
+    }),
+    head: { type: 'object', properties: { seq: { type: 'integer' }, hash: { type: 'string' } } },
+  },
+} as const;
+
+/** A page as JSON, or the same rows as CSV when `format=csv`. */
+export const jsonOrCsv = (schema: Record<string, unknown>) => ({
+  description: 'A page of rows; with format=csv, the same rows as CSV (the next page’s cursor in X-Next-Cursor)',
+  content: { 'application/json': { schema }, 'text/csv': { schema: { type: 'string' } } },
+});
+
 export const domainSchema = {
   type: 'object',
   properties: { id: { type: 'string' }, name: { type: 'string' }, created_at: { type: 'string' } },

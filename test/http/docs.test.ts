@@ -1,4 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_STATUS } from '../../src/core/errors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
@@ -30,6 +33,41 @@ describe('documentation', () => {
       expect(csp, url).toContain("frame-ancestors 'none'");
       expect(csp, url).not.toMatch(/script-src[^;]*unsafe/);
     }
+  });
+
+  it('passes Redocly’s recommended rules with no error, and warns only that no licence is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-openapi-'));
+    try {
+      const file = join(dir, 'openapi.json');
+      writeFileSync(file, (await h.request({ method: 'GET', url: '/openapi.json' })).body);
+      const lint = spawnSync(process.execPath, [join('node_modules', '@redocly', 'cli', 'bin', 'cli.js'), 'lint', file, '--format=json'], {
+        encoding: 'utf8', env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }, timeout: 120_000,
+      });
+      const report = JSON.parse(lint.stdout) as { totals: { errors: number }; problems: { ruleId: string; message: string }[] };
+      expect(report.problems.map((p) => `${p.ruleId}: ${p.message}`)).toEqual(['info-license: Info object should contain `license` field.']);
+      expect(report.totals.errors).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('declares each operation’s security from its auth rule, its errors, an id and a summary', async () => {
+    const doc = JSON.parse((await h.request({ method: 'GET', url: '/openapi.json' })).body);
+    const operations = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
+    expect(new Set(operations.map(({ op }) => op.operationId)).size).toBe(operations.length);
+    for (const { path, method, op } of operations) {
+      expect(op.summary, `${method} ${path}`).toEqual(expect.any(String));
+      expect(Object.keys(op.responses).some((code) => code.startsWith('2')), `${method} ${path}`).toBe(true);
+      expect(op.responses['400'], `${method} ${path}`).toBeDefined();
+    }
+    const op = (method: string, path: string) => doc.paths[path][method];
+    expect(op('post', '/v1/auth/login').security).toEqual([]);
+    expect(op('get', '/v1/tokens').security).toEqual([{ bearer: [] }, { session: [], csrf: [] }]);
+    expect(op('post', '/admin/v1/accounts').security).toEqual([{ operator: [] }]);
+    expect(Object.keys(op('delete', '/v1/tokens/{id}').responses)).toContain('204');
+    expect(Object.keys(op('get', '/v1/audit-log').responses['200'].content)).toEqual(['application/json', 'text/csv']);
+    expect(doc.components.securitySchemes.csrf).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-CSRF-Token' });
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Error', 'Token', 'AuditEvent']));
   });
 
   it('keeps the API document’s error table equal to the code registry', () => {

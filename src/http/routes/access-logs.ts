@@ -4,7 +4,7 @@ import { accessLogsToCsv, queryAccessLogs, type AccessLogFilter } from '../../se
 import { principalOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
-import { accessLogEntrySchema, accessLogQuery, ID, page } from '../schemas.js';
+import { accessLogEntrySchema, accessLogQuery, ID, jsonOrCsv, page } from '../schemas.js';
 import { MANAGE } from './tokens.js';
 
 
@@ -25,13 +25,13 @@ export function accessLogRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/access-logs',
     {
       config: { auth: MANAGE },
-      schema: {
+      schema: { summary: 'Every request made with a token (for a token, with itself and what is below it); JSON or CSV',
         tags: ['logs'],
         querystring: {
           type: 'object', additionalProperties: false,
           properties: { token_id: ID, format: { type: 'string', enum: ['json', 'csv'] }, ...accessLogQuery, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 } },
         },
-        response: { 200: page(accessLogEntrySchema) },
+        response: { 200: jsonOrCsv(page(accessLogEntrySchema)) },
       },
     },
     async (request, reply) => {

@@ -14,7 +14,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/admin/v1/accounts',
     {
       config: { auth: OPERATOR },
-      schema: {
+      schema: { summary: 'Create an account and its owner (operator only)',
         tags: ['operator'],
         body: {
           type: 'object', required: ['name', 'plan', 'owner'], additionalProperties: false,
@@ -37,7 +37,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/admin/v1/accounts/:id',
     {
       config: { auth: OPERATOR },
-      schema: {
+      schema: { summary: 'Change an account’s plan (operator only)',
         tags: ['operator'], params: idParams,
         body: { type: 'object', required: ['plan'], additionalProperties: false, properties: { plan } },
         response: { 200: { type: 'object', properties: { account: accountSchema } } },
@@ -50,7 +50,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/admin/v1/accounts/:id/users',
     {
       config: { auth: OPERATOR },
-      schema: {
+      schema: { summary: 'Add a person to an account (operator only)',
         tags: ['operator'], params: idParams,
         body: {
           type: 'object', required: ['email', 'password', 'role'], additionalProperties: false,

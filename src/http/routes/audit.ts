@@ -3,7 +3,7 @@ import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
 import { toCsv } from '../../services/access-log.js';
 import { listAudit } from '../../services/audit.js';
 import { accountWidePrincipal } from './access-logs.js';
-import { text } from '../schemas.js';
+import { chainCheckSchema, jsonOrCsv, page, text } from '../schemas.js';
 import type { AppContext } from '../context.js';
 import { MANAGE } from './tokens.js';
 
@@ -14,7 +14,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/audit-log',
     {
       config: { auth: MANAGE },
-      schema: {
+      schema: { summary: 'The account’s audit log (for a token, what concerns the tokens it manages); JSON or CSV',
         tags: ['logs'],
         querystring: {
           type: 'object', additionalProperties: false,
@@ -24,6 +24,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
             format: { type: 'string', enum: ['json', 'csv'] },
           },
         },
+        response: { 200: jsonOrCsv(page({ $ref: 'AuditEvent#' })) },
       },
     },
     async (request, reply) => {
@@ -42,7 +43,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.get('/v1/audit-log/verify', { config: { auth: MANAGE }, schema: { tags: ['logs'] } }, async (request) => {
+  app.get('/v1/audit-log/verify', { config: { auth: MANAGE }, schema: { summary: 'Re-walk the signed audit chain and report where it breaks', tags: ['logs'], response: { 200: chainCheckSchema } } }, async (request) => {
     const principal = accountWidePrincipal(request, ctx);
     const result = await ctx.audit.verify(ctx.db, principal.accountId);
     // A token learns whether the chain holds, not how long it is or where it breaks: that would

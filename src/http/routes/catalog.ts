@@ -13,7 +13,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/scopes',
     {
       config: { auth: ANY_CALLER },
-      schema: {
+      schema: { summary: 'The scope catalog: every scope, what it allows, and the plans that offer it',
         tags: ['tokens'],
         querystring: { type: 'object', additionalProperties: false, properties: { type: { type: 'string', enum: TOKEN_TYPES } } },
         response: {

@@ -3,7 +3,7 @@ import { principalOf, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
 import type { MessageTokenInput } from '../../services/tokens/derived-tokens.js';
 import {
-  created, DESCRIPTION, domainSchema, EXPIRES_AT, EXPIRES_IN, idParams, mailboxSchema, page, pageQuery, SCOPE_LIST, text, TOKEN_NAME, tokenRef,
+  activitySchema, created, DESCRIPTION, NO_CONTENT, domainSchema, EXPIRES_AT, EXPIRES_IN, idParams, mailboxSchema, page, pageQuery, SCOPE_LIST, text, TOKEN_NAME, tokenRef,
 } from '../schemas.js';
 
 /** Which scope each token type needs: api tokens by resource, AI agents by read / write / send. */
@@ -51,7 +51,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get<{ Querystring: Paging }>(
     '/v1/domains',
-    { config: { auth: rule('domains:read', 'mcp:read') }, schema: { tags: ['platform'], querystring: listQuery, response: { 200: page(domainSchema) } } },
+    { config: { auth: rule('domains:read', 'mcp:read') }, schema: { summary: 'List the domains the caller may see', tags: ['platform'], querystring: listQuery, response: { 200: page(domainSchema) } } },
     async (request) => ctx.platform.listDomains(principal(request), request.query.limit, request.query.cursor),
   );
 
@@ -59,7 +59,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/domains',
     {
       config: { auth: rule('domains:full', 'mcp:write') },
-      schema: {
+      schema: { summary: 'Add a domain; it comes with its own token, shown once',
         tags: ['platform'],
         body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: text(253, { minLength: 1 }) } },
         response: { 201: { type: 'object', properties: { domain: domainSchema, token: { anyOf: [tokenRef, { type: 'null' }] }, secret: { type: ['string', 'null'] } } } },
@@ -71,13 +71,13 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/domains/:id',
-    { config: { auth: rule('domains:read', 'mcp:read') }, schema: { tags: ['platform'], params: idParams, response: { 200: domainSchema } } },
+    { config: { auth: rule('domains:read', 'mcp:read') }, schema: { summary: 'One domain', tags: ['platform'], params: idParams, response: { 200: domainSchema } } },
     async (request) => ctx.platform.getDomain(principal(request), request.params.id),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/v1/domains/:id',
-    { config: { auth: rule('domains:full', 'mcp:write') }, schema: { tags: ['platform'], params: idParams } },
+    { config: { auth: rule('domains:full', 'mcp:write') }, schema: { summary: 'Delete a domain, revoking the tokens it was the last live domain of', tags: ['platform'], params: idParams, response: NO_CONTENT } },
     async (request, reply) => {
       await ctx.platform.deleteDomain(principal(request), request.params.id);
       return reply.code(204).send();
@@ -88,7 +88,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/domains/:id/mailboxes',
     {
       config: { auth: rule('mailboxes:read', 'mcp:read') },
-      schema: { tags: ['platform'], params: idParams, querystring: listQuery, response: { 200: page(mailboxSchema) } },
+      schema: { summary: 'List a domain’s mailboxes', tags: ['platform'], params: idParams, querystring: listQuery, response: { 200: page(mailboxSchema) } },
     },
     async (request) => ctx.platform.listMailboxes(principal(request), request.params.id, request.query.limit, request.query.cursor),
   );
@@ -97,7 +97,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/domains/:id/mailboxes',
     {
       config: { auth: rule('mailboxes:full', 'mcp:write') },
-      schema: {
+      schema: { summary: 'Add a mailbox to a domain',
         tags: ['platform'], params: idParams,
         body: { type: 'object', required: ['local_part'], additionalProperties: false, properties: { local_part: text(64, { minLength: 1 }) } },
         response: { 201: { type: 'object', properties: { mailbox: mailboxSchema } } },
@@ -109,7 +109,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post<{ Body: Email }>(
     '/v1/email',
-    { config: { auth: rule('submission:full', 'mcp:send') }, schema: { tags: ['platform'], body: emailBody(true), response: { 202: submission } } },
+    { config: { auth: rule('submission:full', 'mcp:send') }, schema: { summary: 'Submit a message; local mailboxes among the recipients receive it', tags: ['platform'], body: emailBody(true), response: { 202: submission } } },
     async (request, reply) => {
       const { from, to, subject, text } = request.body;
       return reply.code(202).send(await ctx.platform.submit(principal(request), { from, to: recipients(to), subject, text }));
@@ -118,7 +118,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get<{ Querystring: Paging }>(
     '/v1/activity',
-    { config: { auth: rule('activity:read', 'mcp:read') }, schema: { tags: ['platform'], querystring: listQuery } },
+    { config: { auth: rule('activity:read', 'mcp:read') }, schema: { summary: 'Mail activity of the domains the caller may see, newest first', tags: ['platform'], querystring: listQuery, response: { 200: page(activitySchema) } } },
     async (request) => ctx.platform.listActivity(principal(request), request.query.limit, request.query.cursor),
   );
 
@@ -126,7 +126,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/mailboxes/:id/messages',
     {
       config: { auth: rule('messages:read', 'mcp:read', 'messages:read') },
-      schema: { tags: ['platform'], params: idParams, querystring: listQuery, response: { 200: page(messageSchema) } },
+      schema: { summary: 'List a mailbox’s messages', tags: ['platform'], params: idParams, querystring: listQuery, response: { 200: page(messageSchema) } },
     },
     async (request) => ctx.platform.listMessages(principal(request), request.params.id, request.query.limit, request.query.cursor),
   );
@@ -154,7 +154,7 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/mailboxes/:id/messages/send',
     {
       config: { auth: rule('submission:full', 'mcp:send', 'messages:send') },
-      schema: { tags: ['platform'], params: idParams, body: emailBody(false), response: { 202: submission } },
+      schema: { summary: 'Send a message from this mailbox', tags: ['platform'], params: idParams, body: emailBody(false), response: { 202: submission } },
     },
     async (request, reply) => {
       const p = principal(request);

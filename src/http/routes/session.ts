@@ -3,7 +3,7 @@ import { iso } from '../../core/clock.js';
 import { requestMeta, sessionOf, SESSION_COOKIE, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { csrfTokenFor } from '../../services/accounts.js';
-import { accountSchema, EMAIL, text, userSchema } from '../schemas.js';
+import { accountSchema, EMAIL, NO_CONTENT, text, userSchema } from '../schemas.js';
 
 const SESSION: AuthRule = { kind: 'session' };
 
@@ -15,7 +15,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/auth/login',
     {
       config: { auth: { kind: 'public' } },
-      schema: {
+      schema: { summary: 'Sign in: sets the session cookie and returns the CSRF token its changes carry',
         tags: ['session'],
         body: {
           type: 'object', required: ['email', 'password'], additionalProperties: false,
@@ -39,7 +39,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/auth/reauth',
     {
       config: { auth: SESSION },
-      schema: {
+      schema: { summary: 'Confirm the password again, opening the “verify it’s you” window',
         tags: ['session'],
         body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password: text(1024, { minLength: 1 }) } },
         response: { 200: { type: 'object', properties: { reauth_until: { type: 'string' } } } },
@@ -51,7 +51,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.post('/v1/auth/logout', { config: { auth: SESSION }, schema: { tags: ['session'] } }, async (request, reply) => {
+  app.post('/v1/auth/logout', { config: { auth: SESSION }, schema: { summary: 'Sign out: ends this session', tags: ['session'], response: NO_CONTENT } }, async (request, reply) => {
     await ctx.accounts.logout(sessionOf(request), requestMeta(request));
     reply.clearCookie(SESSION_COOKIE, cookieOptions);
     return reply.code(204).send();

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { queryAccessLogs, type AccessLogFilter } from '../../services/access-log.js';
 import { principalOf } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { accessLogEntrySchema, accessLogQuery, idParams, page, REASON, single, text, tokenRef } from '../schemas.js';
+import { accessLogEntrySchema, accessLogQuery, idParams, NO_CONTENT, page, REASON, single, text, tokenRef } from '../schemas.js';
 import { MANAGE } from './tokens.js';
 
 const emptyOr = (properties: Record<string, unknown>) => ({ type: ['object', 'null'], additionalProperties: false, properties }) as const;
@@ -11,10 +11,14 @@ const emptyOr = (properties: Record<string, unknown>) => ({ type: ['object', 'nu
 export function tokenLifecycleRoutes(app: FastifyInstance, ctx: AppContext): void {
   const principal = (request: Parameters<typeof principalOf>[0]) => principalOf(request, ctx.config, ctx.clock);
 
+  const SUMMARY = {
+    pause: 'Pause a token: it, and everything below it, is refused until resumed',
+    resume: 'Resume a paused token',
+  } as const;
   for (const action of ['pause', 'resume'] as const) {
     app.post<{ Params: { id: string } }>(
       `/v1/tokens/:id/${action}`,
-      { config: { auth: MANAGE }, schema: { tags: ['tokens'], params: idParams, body: emptyOr({}), response: { 200: single } } },
+      { config: { auth: MANAGE }, schema: { summary: SUMMARY[action], tags: ['tokens'], params: idParams, body: emptyOr({}), response: { 200: single } } },
       async (request) => ({ token: await ctx.lifecycle[action](principal(request), request.params.id) }),
     );
   }
@@ -23,7 +27,7 @@ export function tokenLifecycleRoutes(app: FastifyInstance, ctx: AppContext): voi
     '/v1/tokens/:id/revoke',
     {
       config: { auth: MANAGE },
-      schema: { tags: ['tokens'], params: idParams, body: emptyOr({ reason: REASON }), response: { 200: single } },
+      schema: { summary: 'Revoke a token, and everything below it, for good', tags: ['tokens'], params: idParams, body: emptyOr({ reason: REASON }), response: { 200: single } },
     },
     async (request) => ({ token: await ctx.lifecycle.revoke(principal(request), request.params.id, request.body?.reason) }),
   );
@@ -48,7 +52,7 @@ export function tokenLifecycleRoutes(app: FastifyInstance, ctx: AppContext): voi
 
   app.delete<{ Params: { id: string } }>(
     '/v1/tokens/:id',
-    { config: { auth: MANAGE }, schema: { tags: ['tokens'], params: idParams } },
+    { config: { auth: MANAGE }, schema: { summary: 'Delete a token: revoked with everything below it, and hidden; its history stays', tags: ['tokens'], params: idParams, response: NO_CONTENT } },
     async (request, reply) => {
       await ctx.lifecycle.delete(principal(request), request.params.id);
       return reply.code(204).send();
@@ -59,7 +63,10 @@ export function tokenLifecycleRoutes(app: FastifyInstance, ctx: AppContext): voi
     '/v1/tokens/:id/activity',
     {
       config: { auth: MANAGE },
-      schema: { tags: ['tokens'], params: idParams, querystring: { type: 'object', additionalProperties: false, properties: accessLogQuery }, response: { 200: page(accessLogEntrySchema) } },
+      schema: {
+        summary: 'A token’s use: its access-log entries, newest first', tags: ['tokens'], params: idParams,
+        querystring: { type: 'object', additionalProperties: false, properties: accessLogQuery }, response: { 200: page(accessLogEntrySchema) },
+      },
     },
     async (request) => {
       const p = principal(request);

@@ -40,7 +40,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/tokens',
     {
       config: { auth: MANAGE },
-      schema: {
+      schema: { summary: 'List the tokens the caller may see, newest first, by status, type or text',
         tags: ['tokens'],
         querystring: {
           type: 'object', additionalProperties: false,
@@ -54,7 +54,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/tokens/:id',
-    { config: { auth: MANAGE }, schema: { tags: ['tokens'], params: idParams, response: { 200: tokenRef } } },
+    { config: { auth: MANAGE }, schema: { summary: 'One token (never its secret)', tags: ['tokens'], params: idParams, response: { 200: tokenRef } } },
     async (request) => ctx.tokens.get(principal(request), request.params.id),
   );
 
@@ -62,7 +62,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/tokens/:id',
     {
       config: { auth: MANAGE },
-      schema: {
+      schema: { summary: 'Rename a token or change its access (inside the caller’s own, and above nothing it holds)',
         tags: ['tokens'], params: idParams,
         body: {
           type: 'object', additionalProperties: false,

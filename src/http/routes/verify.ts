@@ -14,7 +14,7 @@ export function verifyRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/verify',
     {
       config: { auth: OPERATOR },
-      schema: {
+      schema: { summary: 'Ask whether a token may make a request (for the platform’s services)',
         tags: ['verify'],
         body: {
           type: 'object', required: ['token'], additionalProperties: false,
