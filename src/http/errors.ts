@@ -20,12 +20,33 @@ export function errorSender(redact: Redactor) {
       reply.header('retry-after', String(error.details.retry_after));
     }
     reply.errorCode = error.code;
+    const challenge = bearerChallenge(reply, error);
+    if (challenge !== null) reply.header('www-authenticate', challenge);
     const details = error.details === undefined ? undefined : redactDeep(error.details, redact);
     return reply.code(ERROR_STATUS[error.code]).send(errorBody(error.code, redact(error.message), details));
   };
 }
 
 export type SendError = ReturnType<typeof errorSender>;
+
+/**
+ * RFC 6750's challenge, on routes a bearer token may call: a 401 names the scheme (and says
+ * `invalid_token` when one was presented: unknown, revoked, expired or paused), a missing scope
+ * names the scope. A route only a session may call, or anyone, challenges with nothing.
+ */
+function bearerChallenge(reply: FastifyReply, error: ApiError): string | null {
+  const rule = reply.request.routeOptions?.config?.auth;
+  if (rule?.kind !== 'account' && rule?.kind !== 'operator') return null;
+  if (ERROR_STATUS[error.code] === 401) {
+    const presented = /^bearer\s/i.test(String(reply.request.headers.authorization ?? ''));
+    return presented ? 'Bearer realm="latchkey", error="invalid_token"' : 'Bearer realm="latchkey"';
+  }
+  const scope = error.details?.scope;
+  if (error.code === 'insufficient_scope' && typeof scope === 'string' && /^[a-z_]+:[a-z_]+$/.test(scope)) {
+    return `Bearer realm="latchkey", error="insufficient_scope", scope="${scope}"`;
+  }
+  return null;
+}
 
 type ValidationIssue = NonNullable<FastifyError['validation']>[number];
 

@@ -19,6 +19,19 @@ describe('API2 broken authentication', () => {
     }
   });
 
+  it('answers a failed bearer check with the RFC 6750 challenge, and a session-only or public route with none', async () => {
+    const challenge = (response: { headers: Record<string, unknown> }) => response.headers['www-authenticate'];
+    expect(challenge(await domains({}))).toBe('Bearer realm="latchkey"');
+    expect(challenge(await domains(bearer(mintSecret('lk', 'live').secret)))).toBe('Bearer realm="latchkey", error="invalid_token"');
+    const narrow = await createToken(h, a.session, { name: 'challenged', scopes: ['activity:read'] });
+    const refused = await domains(bearer(narrow.secret));
+    expect(refused.statusCode).toBe(403);
+    expect(challenge(refused)).toBe('Bearer realm="latchkey", error="insufficient_scope", scope="domains:read"');
+    expect(challenge(await h.request({ method: 'POST', url: '/v1/auth/reauth', payload: { password: 'x' } }))).toBeUndefined();
+    expect(challenge(await h.request({ method: 'POST', url: '/v1/auth/login', payload: { email: 'nobody@example.com', password: 'not it at all' } }))).toBeUndefined();
+    expect(challenge(await domains(a.session))).toBeUndefined();
+  });
+
   it('refuses a token with a broken checksum without asking the database', async () => {
     const broken = a.full.secret.slice(0, -1) + (a.full.secret.endsWith('A') ? 'B' : 'A');
     const before = h.queries.length;
