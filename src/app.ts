@@ -26,7 +26,7 @@ import { systemRoutes } from './http/routes/system.js';
 import { tokenRoutes } from './http/routes/tokens.js';
 import { tokenLifecycleRoutes } from './http/routes/token-lifecycle.js';
 import { verifyRoutes } from './http/routes/verify.js';
-import { auditEventSchema, errorSchema, tokenSchema } from './http/schemas.js';
+import { auditEventSchema, errorSchema, everyPropertyRequired, tokenSchema } from './http/schemas.js';
 import { accessLogRoutes } from './http/routes/access-logs.js';
 import { installAccessLog } from './http/access-log-hook.js';
 import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
@@ -156,9 +156,10 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     });
     await docs.register(swaggerUi, { routePrefix: '/docs' });
   });
-  app.addSchema(errorSchema);
-  app.addSchema(tokenSchema);
-  app.addSchema(auditEventSchema);
+  for (const component of [errorSchema, tokenSchema, auditEventSchema]) {
+    everyPropertyRequired(component);
+    app.addSchema(component);
+  }
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app, await installDashboard(app, config.dashboardDir), sendError);
   installInputRedaction(app, redact);

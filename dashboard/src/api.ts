@@ -1,3 +1,4 @@
+import type { components, operations } from './api-schema';
 /** The dashboard speaks only the public JSON API; everything it does is scriptable too. */
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
@@ -50,70 +51,15 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 
 export const reauth = (password: string) => send<{ reauth_until: string }>('POST', '/v1/auth/reauth', { password });
 
-export interface Token {
-  id: string;
-  name: string;
-  description: string;
-  type: 'api' | 'mcp' | 'message';
-  status: 'active' | 'paused' | 'expired' | 'revoked';
-  scopes: string[];
-  effective_scopes: string[];
-  domains: string[] | null;
-  mailbox_id: string | null;
-  ip_allowlist: string[] | null;
-  visible_prefix: string;
-  last4: string;
-  created_at: string;
-  created_by: { type: string; id: string | null; name: string };
-  expires_at: string | null;
-  paused_at: string | null;
-  first_used_at: string | null;
-  last_used_at: string | null;
-  last_used_ip: string | null;
-  revoked_at: string | null;
-  revoke_reason: string | null;
-  rotated_from: string | null;
-  rotated_to: string | null;
-  rate_limit: { requests: number; per: string } | null;
-}
+/** The server's own types, generated from its OpenAPI document (`npm run api:types`), never restated. */
+type Json<Operation extends keyof operations> =
+  operations[Operation]['responses'] extends { 200: { content: { 'application/json': infer Body } } } ? Body : never;
 
-export interface ScopeInfo {
-  scope: string;
-  type: string;
-  resource: string;
-  level: string;
-  label: string;
-  description: string;
-  implies: string[];
-  requires: string[];
-  available: boolean;
-  unlocked_by: string | null;
-}
-
-export interface Page<T> {
-  data: T[];
-  next_cursor: string | null;
-}
-
-export interface Domain {
-  id: string;
-  name: string;
-  created_at: string;
-}
-
-export interface AccessLogEntry {
-  id: string;
-  at: string;
-  token_id: string;
-  token_name: string;
-  method: string;
-  route: string;
-  path: string;
-  status: number;
-  ip: string;
-  duration_ms: number;
-  error_code: string | null;
-}
+export type Token = components['schemas']['Token'];
+export type ScopeInfo = Json<'getScopes'>['data'][number];
+export type Page<T> = { data: T[]; next_cursor: string | null };
+export type Domain = Json<'getDomains'>['data'][number];
+export type AccessLogEntry = Json<'getAccessLogs'>['data'][number];
 
 export const query = (params: Record<string, string | number | undefined | null>) => {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '') as [string, string][];

@@ -1,5 +1,6 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { AuthRule } from './auth.js';
+import { everyPropertyRequired } from './schemas.js';
 
 /**
  * What every operation in the OpenAPI document says that its route already declares elsewhere:
@@ -16,6 +17,7 @@ export function installContract(app: FastifyInstance): void {
     schema.operationId ??= operationIdOf(method, route.url);
     const rule = route.config?.auth ?? { kind: 'public' };
     schema.security = SECURITY[rule.kind];
+    for (const response of Object.values(schema.response ?? {})) everyPropertyRequired(response);
     schema.response = { ...errorsOf(rule, method, route), ...(schema.response ?? {}) };
   });
 }

@@ -10,6 +10,25 @@ const NO_NUL = '^[^\\u0000]*$';
 export const text = (maxLength: number, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength, pattern: NO_NUL, ...extra }) as const;
 const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schema.type as string, 'null'] });
 
+/**
+ * Latchkey's responses always carry every property their schema names (an absent value is null),
+ * so every object schema in a response requires all of them unless it says otherwise (`/v1/verify`'s
+ * answer, or the check of the audit chain, which a token is told only part of). Marked in place,
+ * once, on a route's response schemas and on the shared components: a client generated from the
+ * document then knows a field is there.
+ */
+export function everyPropertyRequired(schema: unknown): void {
+  if (schema === null || typeof schema !== 'object') return;
+  if (Array.isArray(schema)) return schema.forEach(everyPropertyRequired);
+  const node = schema as Record<string, unknown>;
+  if (node.properties && typeof node.properties === 'object') {
+    if (node.required === undefined && Object.isExtensible(node)) node.required = Object.keys(node.properties);
+    Object.values(node.properties).forEach(everyPropertyRequired);
+  }
+  for (const key of ['items', 'anyOf', 'oneOf', 'allOf']) everyPropertyRequired(node[key]);
+  if (node.content && typeof node.content === 'object') for (const media of Object.values(node.content)) everyPropertyRequired((media as { schema?: unknown }).schema);
+}
+
 export const errorSchema = {
   $id: 'Error',
   type: 'object',

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_TYPES_FILE, generateApiTypes } from '../../scripts/api-types.js';
 import { ERROR_STATUS } from '../../src/core/errors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -69,6 +70,11 @@ describe('documentation', () => {
     expect(doc.components.securitySchemes.csrf).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-CSRF-Token' });
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Error', 'Token', 'AuditEvent']));
   });
+
+  it('keeps the dashboard’s generated API types equal to what the document generates now', async () => {
+    // On a difference: `npm run api:types`, and commit what it writes.
+    expect(await generateApiTypes()).toBe(readFileSync(API_TYPES_FILE, 'utf8'));
+  }, 60_000);
 
   it('keeps the API document’s error table equal to the code registry', () => {
     const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');

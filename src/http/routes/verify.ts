@@ -26,6 +26,7 @@ export function verifyRoutes(app: FastifyInstance, ctx: AppContext): void {
         response: {
           200: {
             type: 'object',
+            required: ['valid'],
             properties: {
               valid: { type: 'boolean' },
               code: { type: 'string' },
