@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -68,6 +69,8 @@ export interface Latchkey {
   close(): Promise<void>;
 }
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
 /** Wires store, services and HTTP together. Nothing here reads the environment. */
 export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const { config } = options;
@@ -120,6 +123,13 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
     clientErrorHandler,
     frameworkErrors: frameworkErrorHandler(sendError),
+    // Every request has an id, answered in X-Request-Id and written in each of its log lines; one a
+    // caller (or its proxy) sends is kept when it is plainly an id, so a trace can cross services.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdLogLabel: 'request_id',
     logger: {
       level: config.logLevel,
       ...(options.logStream ? { stream: options.logStream } : {}),

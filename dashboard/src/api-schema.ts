@@ -477,6 +477,8 @@ export interface components {
                 details?: {
                     [key: string]: unknown;
                 };
+                /** @description the X-Request-Id of the response, also in every log line of the request */
+                request_id?: string;
             };
         };
         Token: {

@@ -166,8 +166,16 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     if (authenticate !== null) route.onRequest = [asHook(authenticate), ...hooksOf(route.onRequest)];
   });
 
-  // Every request, routed or not: a credential in the URL is refused before anything else.
-  app.addHook('onRequest', asHook((request) => rejectCredentialInQuery(request, config.tokenPrefix)));
+  // Every request, routed or not: its id is answered, and a credential in the URL is refused before anything else.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    try {
+      rejectCredentialInQuery(request, config.tokenPrefix);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
 }
 
 export const requestMeta = (request: FastifyRequest): RequestMeta => ({

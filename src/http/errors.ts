@@ -6,8 +6,8 @@ import './access-log-hook.js';
 import { isDashboardRoute, sendDashboard } from './dashboard.js';
 
 /** The one place where errors become HTTP: every response with an error has the spec's shape. */
-export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-  return { error: details ? { code, message, details } : { code, message } };
+export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>, requestId?: string) {
+  return { error: { code, message, ...(details ? { details } : {}), ...(requestId ? { request_id: requestId } : {}) } };
 }
 
 /**
@@ -23,7 +23,7 @@ export function errorSender(redact: Redactor) {
     const challenge = bearerChallenge(reply, error);
     if (challenge !== null) reply.header('www-authenticate', challenge);
     const details = error.details === undefined ? undefined : redactDeep(error.details, redact);
-    return reply.code(ERROR_STATUS[error.code]).send(errorBody(error.code, redact(error.message), details));
+    return reply.code(ERROR_STATUS[error.code]).send(errorBody(error.code, redact(error.message), details, reply.request.id));
   };
 }
 

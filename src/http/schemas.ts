@@ -40,6 +40,7 @@ export const errorSchema = {
         code: { type: 'string' },
         message: { type: 'string' },
         details: { type: 'object', additionalProperties: true },
+        request_id: { type: 'string', description: 'the X-Request-Id of the response, also in every log line of the request' },
       },
     },
   },

@@ -84,3 +84,6 @@ export async function createMailbox(h: Harness, auth: Record<string, string>, do
   const body = expectStatus(await h.request({ method: 'POST', url: `/v1/domains/${domainId}/mailboxes`, headers: auth, payload: { local_part: localPart } }), 201);
   return body.mailbox as { id: string; address: string };
 }
+
+/** An error body as text without its request id, which is each response's own: what two refusals must share. */
+export const withoutRequestId = (body: string): string => body.replace(/,"request_id":"[^"]*"/, '');

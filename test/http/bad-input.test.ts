@@ -34,6 +34,20 @@ describe('malformed requests', () => {
     expectError(await h.request({ method: 'GET', url: '/v1/tokens/tok_nonexistent', headers: asSession(owner) }), 404, 'not_found');
   });
 
+  it('answers every request with its id, in the error body and in the log lines too', async () => {
+    const ok = await h.request({ method: 'GET', url: '/healthz' });
+    expect(ok.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const refused = await h.request({ method: 'GET', url: '/v1/tokens/tok_nonexistent', headers: asSession(owner) });
+    const id = refused.headers['x-request-id'];
+    expect(refused.json().error.request_id).toBe(id);
+    expect(h.logs.some((line) => line.includes(`"request_id":"${id}"`))).toBe(true);
+    // A caller's own id is kept when it is plainly one; anything else is replaced.
+    expect((await h.request({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'trace-42.a:b' } })).headers['x-request-id']).toBe('trace-42.a:b');
+    for (const given of ['has space', 'x'.repeat(65), '"quoted"', 'line\nbreak']) {
+      expect((await h.request({ method: 'GET', url: '/healthz', headers: { 'x-request-id': given } })).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   it('names the field for type errors in nested and query input', async () => {
     const err = expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'x', scopes: ['domains:read'], ip_allowlist: [42] } }), 400, 'invalid_request');
     expect(err.details?.field).toBe('ip_allowlist.0');

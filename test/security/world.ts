@@ -1,4 +1,4 @@
-import { asSession, createDomain, createMailbox, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
+import { asSession, createDomain, createMailbox, createToken, expectStatus, ownerSession, withoutRequestId, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
 
 /** One account as an attacker or a victim sees it: its owner, a domain, a mailbox and tokens. */
@@ -37,5 +37,5 @@ export async function world(env: Record<string, string> = {}, options: HarnessOp
 /** What a 404 says, so that "someone else's" can be compared with "nonexistent". */
 export const notFoundShape = (response: { statusCode: number; body: string }, id: string, stand: string) => ({
   status: response.statusCode,
-  body: response.body.split(id).join(stand),
+  body: withoutRequestId(response.body).split(id).join(stand),
 });
