@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -71,6 +71,11 @@ export interface Latchkey {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** This process's ids: a random prefix, unique among nodes, and a counter (cheaper per request than a UUID). */
+const PROCESS_ID = randomBytes(6).toString('hex');
+let requests = 0;
+const nextRequestId = (): string => `${PROCESS_ID}-${(requests += 1).toString(36)}`;
+
 /** Wires store, services and HTTP together. Nothing here reads the environment. */
 export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const { config } = options;
@@ -127,7 +132,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     // caller (or its proxy) sends is kept when it is plainly an id, so a trace can cross services.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId();
     },
     requestIdLogLabel: 'request_id',
     logger: {
