@@ -1,12 +1,17 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { ERROR_STATUS } from '../core/errors.js';
 import { retried } from '../store/transactions.js';
 
-export type VerifyOutcome = 'hit' | 'miss' | 'negative_hit' | 'unknown' | 'malformed';
+const VERIFY_OUTCOMES = ['hit', 'miss', 'negative_hit', 'unknown', 'malformed'] as const;
+export type VerifyOutcome = (typeof VERIFY_OUTCOMES)[number];
 
 /** One registry per app, so that several apps in one process (tests) do not share counters. */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client also exports these gauges under a counter's `_total` suffix, which Prometheus
+  // tooling rejects; the same figures stay under their plain names.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   // The hot path only adds to plain numbers; they reach prom-client's counters when scraped.
   const pendingLookups = new Map<VerifyOutcome, number>();
   const pendingDecisions = new Map<string, number>();
@@ -45,6 +50,9 @@ export function createMetrics() {
       for (const cause of ['deadlock', 'serialization'] as const) retries.inc({ cause }, retried[cause]);
     },
   });
+  // Every label value from the start, at 0, so that an alert on one has a series to watch.
+  for (const outcome of VERIFY_OUTCOMES) lookups.inc({ outcome }, 0);
+  for (const result of ['ok', ...Object.keys(ERROR_STATUS)]) decisions.inc({ result }, 0);
   return {
     registry,
     accessLogDropped,

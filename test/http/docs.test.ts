@@ -116,4 +116,18 @@ describe('documentation', () => {
     expect(metrics.body).toContain('latchkey_verify_cache_tokens');
     expect(metrics.body).toContain('process_cpu_seconds_total');
   });
+
+  it('exports every label value of its counters from the start, and no gauge named like a counter', async () => {
+    const fresh = await startHarness();
+    try {
+      const body = (await fresh.request({ method: 'GET', url: '/metrics' })).body;
+      for (const series of ['latchkey_decisions_total{result="token_revoked"} 0', 'latchkey_decisions_total{result="rate_limited"} 0', 'latchkey_token_lookups_total{outcome="miss"} 0', 'latchkey_transaction_retries_total{cause="deadlock"} 0']) {
+        expect(body).toContain(series);
+      }
+      const gauges = [...body.matchAll(/^# TYPE (\S+) gauge$/gm)].map((m) => m[1]!);
+      expect(gauges.filter((name) => name.endsWith('_total'))).toEqual([]);
+    } finally {
+      await fresh.close();
+    }
+  });
 });
