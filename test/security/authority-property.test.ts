@@ -380,8 +380,9 @@ describe('the authority rule, over random trees, actors and actions', () => {
       + `checked against a live ancestor in ${counts.deepChecked}, refused on an unrelated token in ${counts.refusedUnrelated}, `
       + `changed another token in passing in ${counts.cascadeChecked}, refused a rotated-out secret on what was below it in ${counts.rotatedOutRefused}, `
       + `found a token paused by one above it in ${counts.pausedAbove}`);
-    // The share of cases each assertion must reach; what happens in passing, or needs a rotation first, is rarer.
-    const least = { actorChanged: 1 / 2, yielded: 1 / 2, deepChecked: 1 / 2, refusedUnrelated: 1 / 2, cascadeChecked: 1 / 4, rotatedOutRefused: 1 / 5, pausedAbove: 1 / 5 } as const;
+    // The share of cases each assertion must reach; what happens in passing, or needs a rotation first, is rarer,
+    // and a token paused from above needs the closing pause to land on a parent (30 to 43 of 150 in runs seen).
+    const least = { actorChanged: 1 / 2, yielded: 1 / 2, deepChecked: 1 / 2, refusedUnrelated: 1 / 2, cascadeChecked: 1 / 4, rotatedOutRefused: 1 / 5, pausedAbove: 1 / 8 } as const;
     for (const [key, share] of Object.entries(least) as [keyof typeof least, number][]) {
       expect(counts[key], `${key} reached in ${counts[key]} of ${counts.cases} cases`).toBeGreaterThan(counts.cases * share);
     }
