@@ -94,7 +94,8 @@ describe('documentation', () => {
       // Nothing a doc names by a relative path may lie outside the repository: a clone has only it.
       const root = new URL('../../', import.meta.url).href;
       for (const [path] of text.matchAll(/(?:\.\.\/)+[\w.-]+/g)) {
-        expect(new URL(path, new URL(`../../${file}`, import.meta.url)).href.startsWith(root), `${file} names ${path}`).toBe(true);
+        const target = new URL(path, new URL(`../../${file}`, import.meta.url));
+        expect(target.href.startsWith(root) && existsSync(target), `${file} names ${path}`).toBe(true);
       }
       for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
         if (/^https?:/.test(target!)) continue;
