@@ -29,7 +29,7 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes racing on one PostgreSQL', ()
   const act = (node: Harness, id: string, action: string, payload: Record<string, unknown> = {}) =>
     node.request({ method: 'POST', url: `/v1/tokens/${id}/${action}`, headers: session(), payload });
   const edit = (node: Harness, id: string, payload: Record<string, unknown>) => node.request({ method: 'PATCH', url: `/v1/tokens/${id}`, headers: session(), payload });
-  const view = async (id: string) => expectStatus(await one.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: session() }), 200);
+  const view = async (id: string) => expectStatus(await one.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: session() }), 200).token;
   const use = async (node: Harness, secret: string) => (await node.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) })).statusCode;
   const noServerError = (responses: { statusCode: number; body: string }[]) => {
     for (const r of responses) expect(r.statusCode, r.body).toBeLessThan(500);

@@ -605,7 +605,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -625,6 +625,15 @@ export interface operations {
             };
             /** @description conflict: the state does not accept this, or a name is taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -677,7 +686,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -706,6 +715,15 @@ export interface operations {
             };
             /** @description conflict: the state does not accept this, or a name is taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -764,7 +782,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -793,6 +811,15 @@ export interface operations {
             };
             /** @description conflict: the state does not accept this, or a name is taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -854,8 +881,26 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -900,7 +945,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -936,6 +981,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     postAuthLogout: {
@@ -963,7 +1017,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -983,6 +1037,15 @@ export interface operations {
             };
             /** @description conflict: the state does not accept this, or a name is taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1036,7 +1099,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1047,6 +1110,15 @@ export interface operations {
             };
             /** @description the caller may not do this (a scope, a role, the plan, an address, a fresh password check) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1099,7 +1171,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1128,6 +1200,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1173,7 +1254,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1202,6 +1283,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1260,7 +1350,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1305,6 +1395,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getTokensById: {
@@ -1324,7 +1423,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Token"];
+                    "application/json": {
+                        token: components["schemas"]["Token"];
+                    };
                 };
             };
             /** @description invalid_request: a parameter, query or body the route does not accept */
@@ -1336,7 +1437,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1365,6 +1466,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1401,7 +1511,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1439,6 +1549,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1496,7 +1615,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1534,6 +1653,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1578,7 +1706,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1616,6 +1744,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1660,7 +1797,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1698,6 +1835,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1744,7 +1890,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1782,6 +1928,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1830,7 +1985,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1868,6 +2023,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1930,7 +2094,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1959,6 +2123,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2005,7 +2178,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2034,6 +2207,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2084,7 +2266,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2129,6 +2311,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getDomainsById: {
@@ -2149,9 +2340,11 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        id: string;
-                        name: string;
-                        created_at: string;
+                        domain: {
+                            id: string;
+                            name: string;
+                            created_at: string;
+                        };
                     };
                 };
             };
@@ -2164,7 +2357,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2193,6 +2386,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2229,7 +2431,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2267,6 +2469,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2316,7 +2527,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2345,6 +2556,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2396,7 +2616,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2434,6 +2654,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2482,7 +2711,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2520,6 +2749,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2571,7 +2809,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2600,6 +2838,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2653,7 +2900,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2682,6 +2929,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2734,7 +2990,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2772,6 +3028,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2821,7 +3086,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2859,6 +3124,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2906,7 +3180,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2935,6 +3209,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2986,7 +3269,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3015,6 +3298,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3078,7 +3370,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3107,6 +3399,15 @@ export interface operations {
             };
             /** @description rate_limited: see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3165,7 +3466,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unauthorized, or the token is revoked, expired or paused */
+            /** @description unauthorized: no credential, a wrong one, or a token revoked, expired or paused */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3185,6 +3486,15 @@ export interface operations {
             };
             /** @description conflict: the state does not accept this, or a name is taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal: the server failed; the body names no cause, the request id finds it in the log */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

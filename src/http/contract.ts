@@ -39,15 +39,17 @@ function operationIdOf(method: string, url: string): string {
 
 const error = (description: string) => ({ description, $ref: 'Error#' });
 
+/** Routes that check a password: a wrong one is a 401 whatever guards the route. */
+const SIGN_IN = new Set(['/v1/auth/login', '/v1/auth/reauth']);
+
 /** The errors a route can answer, from how it is guarded and what it takes. */
 function errorsOf(rule: AuthRule, method: string, route: RouteOptions): Record<string, unknown> {
   const errors: Record<string, unknown> = { 400: error('invalid_request: a parameter, query or body the route does not accept') };
-  if (rule.kind !== 'public') {
-    errors[401] = error('unauthorized, or the token is revoked, expired or paused');
-    errors[403] = error('the caller may not do this (a scope, a role, the plan, an address, a fresh password check)');
-  }
+  if (rule.kind !== 'public' || SIGN_IN.has(route.url)) errors[401] = error('unauthorized: no credential, a wrong one, or a token revoked, expired or paused');
+  if (rule.kind !== 'public') errors[403] = error('the caller may not do this (a scope, a role, the plan, an address, a fresh password check)');
   if (route.url.includes(':') || rule.kind === 'account') errors[404] = error('not_found: absent, or not visible to the caller');
   if (method !== 'GET' && method !== 'HEAD' && rule.kind !== 'public') errors[409] = error('conflict: the state does not accept this, or a name is taken');
-  if (rule.kind === 'account' || route.url === '/v1/auth/login' || route.url === '/v1/auth/reauth') errors[429] = error('rate_limited: see Retry-After');
+  if (rule.kind === 'account' || SIGN_IN.has(route.url)) errors[429] = error('rate_limited: see Retry-After');
+  errors[500] = error('internal: the server failed; the body names no cause, the request id finds it in the log');
   return errors;
 }

@@ -1,3 +1,4 @@
+import { contractChecker, type ContractChecker } from './contract.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,6 +120,16 @@ function collectSecrets(value: unknown, keys: ReadonlySet<string>, into: Set<str
   }
 }
 
+const checkers = new Map<string, ContractChecker>();
+/** One checker per distinct document: every harness of a run serves the same one. */
+function contractOf(app: Harness['app']): ContractChecker {
+  const document = app.swagger() as Parameters<typeof contractChecker>[0];
+  const key = JSON.stringify(document);
+  let checker = checkers.get(key);
+  if (!checker) checkers.set(key, (checker = contractChecker(document)));
+  return checker;
+}
+
 /** A real app on a real SQLite file in a fresh directory, with a hand-moved clock. */
 export interface HarnessOptions {
   /**
@@ -181,6 +192,8 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
       if (trackInputSecrets) collectSecrets(typeof request.payload === 'string' ? parsed(request.payload) : request.payload, SECRET_INPUTS, secrets);
       const response = await latchkey.app.inject(request);
       if (String(response.headers['content-type']).includes('json')) collectSecrets(parsed(response.body), SECRET_OUTPUTS, secrets);
+      const problems = contractOf(latchkey.app).problemsOf(String(request.method ?? 'GET'), String(request.url ?? ''), response);
+      if (problems.length) throw new Error(`the response breaks the API document:\n${problems.join('\n')}`);
       return response;
     },
     async close() {

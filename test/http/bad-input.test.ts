@@ -101,6 +101,6 @@ describe('malformed requests', () => {
     expect(token.name).toBe(name);
     const fetched = await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: asSession(owner) });
     expect(fetched.headers['content-type']).toMatch(/^application\/json/);
-    expect(expectStatus(fetched, 200).name).toBe(name);
+    expect(expectStatus(fetched, 200).token.name).toBe(name);
   });
 });

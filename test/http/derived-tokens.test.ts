@@ -127,7 +127,7 @@ describe('cascading revocation', () => {
       if (end === 'revoke') expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${tokenA.id}/revoke`, headers: asSession(owner), payload: {} }), 200);
       else expect((await h.request({ method: 'DELETE', url: `/v1/tokens/${tokenA.id}`, headers: asSession(owner) })).statusCode).toBe(204);
       for (const secret of [b.secret, c.secret, m.secret]) expectError(await probe(secret), 401, 'token_revoked');
-      const view = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${c.token.id}`, headers: asSession(owner) }), 200);
+      const view = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${c.token.id}`, headers: asSession(owner) }), 200).token;
       expect(view.revoke_reason).toBe(`parent ${tokenA.id} revoked`);
     }
   });

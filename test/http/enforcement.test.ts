@@ -76,7 +76,7 @@ describe('accounts', () => {
     expectError(await h.request({ method: 'POST', url: `/v1/tokens/${mine.id}/revoke`, headers: bearer(secret), payload: {} }), 404, 'not_found');
     expectError(await h.request({ method: 'DELETE', url: `/v1/domains/${domainA.id}`, headers: asSession(other) }), 404, 'not_found');
     expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(other), payload: { name: 'x', scopes: ['domains:read'], domains: [domainA.id] } }), 400, 'invalid_request');
-    expect(expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${mine.id}`, headers: asSession(owner) }), 200).status).toBe('active');
+    expect(expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${mine.id}`, headers: asSession(owner) }), 200).token.status).toBe('active');
   });
 });
 
@@ -133,7 +133,7 @@ describe('time and plans', () => {
     h.clock.advance(3_600_000);
     expectError(await get('/v1/domains', secret), 401, 'token_expired');
     owner = await login(h, owner.email);
-    const listed = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: asSession(owner) }), 200);
+    const listed = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: asSession(owner) }), 200).token;
     expect(listed.status).toBe('expired');
   });
 

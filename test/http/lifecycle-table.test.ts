@@ -47,7 +47,7 @@ const REQUEST: Record<TokenAction, (id: string) => { method: 'GET' | 'POST' | 'P
 async function snapshot(id: string) {
   const response = await h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: headers() });
   if (response.statusCode === 404) return null;
-  const { first_used_at: _first, last_used_at: _last, last_used_ip: _ip, ...rest } = expectStatus(response, 200);
+  const { first_used_at: _first, last_used_at: _last, last_used_ip: _ip, ...rest } = expectStatus(response, 200).token;
   return rest;
 }
 

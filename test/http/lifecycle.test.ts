@@ -72,7 +72,7 @@ describe('rotation', () => {
     expectError(await use(oldSecret), 401, 'token_expired');
     expectStatus(await use(body.secret), 200);
     await fresh();
-    expect(expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${old.id}`, headers: asSession(owner) }), 200).status).toBe('expired');
+    expect(expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${old.id}`, headers: asSession(owner) }), 200).token.status).toBe('expired');
   });
 
   it('defaults to 12 hours, never outlives the original expiry, accepts 0, and refuses bad grace periods', async () => {
@@ -187,7 +187,7 @@ describe('plans over time', () => {
     await plan('starter');
     expectError(await create(writer), 403, 'plan_restricted');
     expectStatus(await use(writer), 200);
-    const view = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: asSession(s) }), 200);
+    const view = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: asSession(s) }), 200).token;
     expect(view).toMatchObject({ scopes: ['domains:full'], effective_scopes: ['domains:read'] });
     await plan('enterprise');
     expectStatus(await create(writer), 201);

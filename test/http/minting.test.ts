@@ -75,6 +75,6 @@ describe('a token that mints tokens', () => {
     expect(listed.data.map((t: any) => t.id).sort()).toEqual([limited.id, child.id].sort());
     expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${child.id}`, headers: bearer(secret), payload: { scopes: ['domains:full'] } }), 403, 'insufficient_scope');
     expect(expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${child.id}`, headers: bearer(secret), payload: { name: 'renamed child' } }), 200).token.name).toBe('renamed child');
-    expect(expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${wide.id}`, headers: asSession(owner) }), 200).status).toBe('active');
+    expect(expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${wide.id}`, headers: asSession(owner) }), 200).token.status).toBe('active');
   });
 });

@@ -27,7 +27,7 @@ describe('creating a token', () => {
     });
     expect(JSON.stringify(body.token)).not.toContain(body.secret);
 
-    const fetched = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${body.token.id}`, headers: asSession(owner) }), 200);
+    const fetched = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${body.token.id}`, headers: asSession(owner) }), 200).token;
     expect(JSON.stringify(fetched)).not.toContain(body.secret);
     expect(fetched).not.toHaveProperty('secret');
     expect(fetched).not.toHaveProperty('hash');

@@ -164,7 +164,7 @@ describe('last use', () => {
   it('is visible at once, written in one batch per interval rather than per request, and moves only forward', async () => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'used', scopes: ['domains:read'] });
     const get = () => h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: asSession(owner) });
-    expect(expectStatus(await get(), 200)).toMatchObject({ first_used_at: null, last_used_at: null });
+    expect(expectStatus(await get(), 200).token).toMatchObject({ first_used_at: null, last_used_at: null });
     await h.ctx.usage.flush();
     const firstAt = new Date(h.clock.now()).toISOString();
     const before = h.queries.length;
@@ -175,7 +175,7 @@ describe('last use', () => {
     const writes = h.queries.slice(before).filter((q) => /^update "tokens"/.test(q));
     expect(writes).toEqual([]);
     const lastAt = new Date(h.clock.now() - 1000).toISOString();
-    expect(expectStatus(await get(), 200)).toMatchObject({ first_used_at: firstAt, last_used_at: lastAt, last_used_ip: '127.0.0.9' });
+    expect(expectStatus(await get(), 200).token).toMatchObject({ first_used_at: firstAt, last_used_at: lastAt, last_used_ip: '127.0.0.9' });
 
     await h.ctx.usage.flush();
     const row = await h.ctx.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();

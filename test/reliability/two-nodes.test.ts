@@ -74,7 +74,7 @@ function runMix(nodes: ServiceProcess[], session: Record<string, string>, told: 
 /** Everything the clients were told, checked against the store through a node that stayed up. */
 async function expectAllTold(node: ServiceProcess, session: Record<string, string>, told: Told) {
   expect(told.serverErrors).toEqual([]);
-  const view = async (id: string) => (await call(node.base, 'GET', `/v1/tokens/${id}`, undefined, session)).body;
+  const view = async (id: string) => (await call(node.base, 'GET', `/v1/tokens/${id}`, undefined, session)).body.token;
   const valid = async (secret: string) => (await call(node.base, 'POST', '/v1/verify', { token: secret }, { authorization: `Bearer ${OPERATOR}` })).body.valid as boolean;
   let checked = 0;
   for (const [id, secret] of told.created) {

@@ -103,7 +103,7 @@ describe('API8 security misconfiguration', () => {
       for (const line of chunk.split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
     }
     expect(h.logs.join('')).not.toContain('"msg":"forged"');
-    const shown = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: a.session }), 200);
+    const shown = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${token.id}`, headers: a.session }), 200).token;
     expect(shown.name).toBe(HOSTILE_NAME);
   });
 

@@ -115,7 +115,7 @@ describe('minting never widens access', () => {
               expectStatus(await h.request({ method: 'GET', url: '/v1/scopes?type=api', headers: asSession(owner) }), 200)
                 .data.filter((s: { available: boolean }) => s.available).map((s: { scope: string }) => s.scope),
             );
-            const view = async (id: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: asSession(owner) }), 200);
+            const view = async (id: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: asSession(owner) }), 200).token;
             const [parentView, childView] = [await view(parent.token.id), await view(child.id)];
             counts.scopes += 1;
             for (const scope of childView.effective_scopes) {

@@ -31,7 +31,7 @@ const as = (secret: string) => ({
   list: async () => expectStatus(await h.request({ method: 'GET', url: '/v1/tokens?limit=100', headers: bearer(secret) }), 200).data.map((t: { id: string }) => t.id) as string[],
 });
 const use = (secret: string, remoteAddress = '127.0.0.1') => h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret), remoteAddress });
-const ownerView = async (id: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: session() }), 200);
+const ownerView = async (id: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: session() }), 200).token;
 
 describe('a child never manages its parent, its siblings or what a person made', () => {
   it('cannot lock its parent out, rotate it, resume it, or touch a sibling or the owner’s token, and never sees them', async () => {
@@ -400,8 +400,8 @@ describe('a token is told nothing of the tokens above it', () => {
       expect(body).not.toContain(root.token.id);
       expect(body).not.toContain('hidden root');
     }
-    expect(JSON.parse(told[0]!).revoke_reason).toBe('nothing left inside (a token this one does not manage)');
-    expect(JSON.parse(told[1]!).created_by).toMatchObject({ id: null });
+    expect(JSON.parse(told[0]!).token.revoke_reason).toBe('nothing left inside (a token this one does not manage)');
+    expect(JSON.parse(told[1]!).token.created_by).toMatchObject({ id: null });
   });
 });
 
@@ -466,10 +466,10 @@ describe('logs show a token only what it manages', () => {
     expect(csv).not.toContain(parent.token.id);
     expect(csv).not.toContain('logged parent');
     // Nor does its own view name the token that made it.
-    const self = expectStatus(await as(child.secret).get(child.token.id), 200);
+    const self = expectStatus(await as(child.secret).get(child.token.id), 200).token;
     expect(self.created_by).toEqual({ type: 'token', id: null, name: '(a token this one does not manage)' });
     expect(JSON.stringify(self)).not.toContain(parent.token.id);
-    expect(expectStatus(await as(child.secret).get(grandchild.token.id), 200).created_by).toMatchObject({ id: child.token.id });
+    expect(expectStatus(await as(child.secret).get(grandchild.token.id), 200).token.created_by).toMatchObject({ id: child.token.id });
     // A person's change to a token it sees is there, the person unnamed and called what they are.
     expectStatus(await h.request({ method: 'PATCH', url: `/v1/tokens/${grandchild.token.id}`, headers: session(), payload: { name: 'renamed by the owner' } }), 200);
     const renamed = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?action=token.updated&limit=100', headers: bearer(child.secret) }), 200).data

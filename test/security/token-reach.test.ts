@@ -24,7 +24,7 @@ const mint = async (secret: string, payload: Record<string, unknown>) => expectS
 const act = (auth: Record<string, string>, id: string, action: string, payload: Record<string, unknown> = {}) =>
   h.request({ method: 'POST', url: `/v1/tokens/${id}/${action}`, headers: auth, payload });
 const use = (secret: string) => h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
-const ownerView = async (id: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: session() }), 200);
+const ownerView = async (id: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: session() }), 200).token;
 const deleteDomain = (auth: Record<string, string>, id: string) => h.request({ method: 'DELETE', url: `/v1/domains/${id}`, headers: auth });
 /** As another node would change a row: this node's cache hears nothing. */
 const elsewhere = (id: string, fields: Record<string, unknown>) => h.ctx.db.updateTable('tokens').set(fields).where('id', '=', id).execute();

@@ -32,7 +32,7 @@ export function TokenDetail({ id }: { id: string }) {
 
   const load = useCallback(async () => {
     try {
-      setToken(await api<Token>('GET', `/v1/tokens/${id}`));
+      setToken((await api<{ token: Token }>('GET', `/v1/tokens/${id}`)).token);
       setActivity((await api<Page<AccessLogEntry>>('GET', `/v1/tokens/${id}/activity?limit=100`)).data);
     } catch (e) {
       setError(e instanceof ApiError ? e : null);

@@ -71,8 +71,8 @@ export function platformRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/domains/:id',
-    { config: { auth: rule('domains:read', 'mcp:read') }, schema: { summary: 'One domain', tags: ['platform'], params: idParams, response: { 200: domainSchema } } },
-    async (request) => ctx.platform.getDomain(principal(request), request.params.id),
+    { config: { auth: rule('domains:read', 'mcp:read') }, schema: { summary: 'One domain', tags: ['platform'], params: idParams, response: { 200: { type: 'object', properties: { domain: domainSchema } } } } },
+    async (request) => ({ domain: await ctx.platform.getDomain(principal(request), request.params.id) }),
   );
 
   app.delete<{ Params: { id: string } }>(

@@ -54,8 +54,8 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/tokens/:id',
-    { config: { auth: MANAGE }, schema: { summary: 'One token (never its secret)', tags: ['tokens'], params: idParams, response: { 200: tokenRef } } },
-    async (request) => ctx.tokens.get(principal(request), request.params.id),
+    { config: { auth: MANAGE }, schema: { summary: 'One token (never its secret)', tags: ['tokens'], params: idParams, response: { 200: single } } },
+    async (request) => ({ token: await ctx.tokens.get(principal(request), request.params.id) }),
   );
 
   app.patch<{ Params: { id: string }; Body: UpdateTokenInput }>(
