@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { installAuth } from './http/auth.js';
-import { installContract } from './http/contract.js';
+import { installContract, optionalBodiesOf } from './http/contract.js';
 import type { AppContext } from './http/context.js';
 import { clientErrorHandler, errorSender, frameworkErrorHandler, installErrorHandling } from './http/errors.js';
 import { installInputRedaction } from './http/redaction.js';
@@ -27,7 +27,7 @@ import { systemRoutes } from './http/routes/system.js';
 import { tokenRoutes } from './http/routes/tokens.js';
 import { tokenLifecycleRoutes } from './http/routes/token-lifecycle.js';
 import { verifyRoutes } from './http/routes/verify.js';
-import { auditEventSchema, errorSchema, everyPropertyRequired, tokenSchema } from './http/schemas.js';
+import { COMPONENTS } from './http/schemas.js';
 import { accessLogRoutes } from './http/routes/access-logs.js';
 import { installAccessLog } from './http/access-log-hook.js';
 import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
@@ -161,6 +161,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     },
     // Components named by their schema's $id (Token, Error, …), not def-0.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    transformObject: (document) => optionalBodiesOf('openapiObject' in document ? document.openapiObject : document.swaggerObject),
   });
   // In a context of its own, so that every response under /docs (its static files and their 404s
   // included) gets the reference's policy, and no other route pays for the hook.
@@ -171,10 +172,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     });
     await docs.register(swaggerUi, { routePrefix: '/docs' });
   });
-  for (const component of [errorSchema, tokenSchema, auditEventSchema]) {
-    everyPropertyRequired(component);
-    app.addSchema(component);
-  }
+  for (const component of COMPONENTS) app.addSchema(component);
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app, await installDashboard(app, config.dashboardDir), sendError);
   installInputRedaction(app, redact);

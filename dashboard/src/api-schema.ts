@@ -496,17 +496,23 @@ export interface components {
             ip_allowlist: string[] | null;
             visible_prefix: string;
             last4: string;
+            /** @description an RFC 3339 instant, UTC */
             created_at: string;
             created_by: {
                 type: string;
                 id: string | null;
                 name: string;
             };
+            /** @description an RFC 3339 instant, UTC */
             expires_at: string | null;
+            /** @description an RFC 3339 instant, UTC */
             paused_at: string | null;
+            /** @description an RFC 3339 instant, UTC */
             first_used_at: string | null;
+            /** @description an RFC 3339 instant, UTC */
             last_used_at: string | null;
             last_used_ip: string | null;
+            /** @description an RFC 3339 instant, UTC */
             revoked_at: string | null;
             revoke_reason: string | null;
             rotated_from: string | null;
@@ -516,9 +522,37 @@ export interface components {
                 per: string;
             } | null;
         };
+        AccessLogEntry: {
+            id: string;
+            /** @description an RFC 3339 instant, UTC */
+            at: string;
+            token_id: string;
+            token_name: string;
+            method: string;
+            route: string;
+            path: string;
+            status: number;
+            ip: string;
+            user_agent: string;
+            duration_ms: number;
+            error_code: string | null;
+            request_summary: string;
+        };
+        Activity: {
+            id: string;
+            domain_id: string;
+            /** @enum {string} */
+            event: "accepted" | "delivered";
+            from: string;
+            to: string;
+            subject: string;
+            /** @description an RFC 3339 instant, UTC */
+            at: string;
+        };
         AuditEvent: {
             id: string;
             seq: number;
+            /** @description an RFC 3339 instant, UTC */
             at: string;
             action: string;
             actor: {
@@ -539,6 +573,77 @@ export interface components {
             prev_hash: string;
             key_id: string | null;
             hash: string;
+        };
+        Domain: {
+            id: string;
+            name: string;
+            /** @description an RFC 3339 instant, UTC */
+            created_at: string;
+        };
+        Mailbox: {
+            id: string;
+            domain_id: string;
+            address: string;
+            /** @description an RFC 3339 instant, UTC */
+            created_at: string;
+        };
+        Message: {
+            id: string;
+            mailbox_id: string;
+            /** @enum {string} */
+            direction: "inbound" | "outbound";
+            from: string;
+            to: string;
+            subject: string;
+            text: string;
+            /** @description an RFC 3339 instant, UTC */
+            created_at: string;
+        };
+        Account: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            plan: "basic" | "nano" | "starter" | "pro" | "agency" | "business" | "enterprise";
+            /** @description an RFC 3339 instant, UTC */
+            created_at: string;
+        };
+        User: {
+            id: string;
+            account_id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "owner" | "admin" | "member";
+            /** @description an RFC 3339 instant, UTC */
+            created_at: string;
+        };
+        TokenPage: {
+            data: components["schemas"]["Token"][];
+            next_cursor: string | null;
+        };
+        AccessLogEntryPage: {
+            data: components["schemas"]["AccessLogEntry"][];
+            next_cursor: string | null;
+        };
+        ActivityPage: {
+            data: components["schemas"]["Activity"][];
+            next_cursor: string | null;
+        };
+        AuditEventPage: {
+            data: components["schemas"]["AuditEvent"][];
+            next_cursor: string | null;
+        };
+        DomainPage: {
+            data: components["schemas"]["Domain"][];
+            next_cursor: string | null;
+        };
+        MailboxPage: {
+            data: components["schemas"]["Mailbox"][];
+            next_cursor: string | null;
+        };
+        MessagePage: {
+            data: components["schemas"]["Message"][];
+            next_cursor: string | null;
         };
     };
     responses: never;
@@ -579,20 +684,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        account: {
-                            id: string;
-                            name: string;
-                            plan: string;
-                            created_at: string;
-                        };
-                        owner: {
-                            id: string;
-                            account_id: string;
-                            email: string;
-                            name: string;
-                            role: string;
-                            created_at: string;
-                        };
+                        account: components["schemas"]["Account"];
+                        owner: components["schemas"]["User"];
                     };
                 };
             };
@@ -668,12 +761,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        account: {
-                            id: string;
-                            name: string;
-                            plan: string;
-                            created_at: string;
-                        };
+                        account: components["schemas"]["Account"];
                     };
                 };
             };
@@ -762,14 +850,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        user: {
-                            id: string;
-                            account_id: string;
-                            email: string;
-                            name: string;
-                            role: string;
-                            created_at: string;
-                        };
+                        user: components["schemas"]["User"];
                     };
                 };
             };
@@ -853,20 +934,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        user: {
-                            id: string;
-                            account_id: string;
-                            email: string;
-                            name: string;
-                            role: string;
-                            created_at: string;
-                        };
-                        account: {
-                            id: string;
-                            name: string;
-                            plan: string;
-                            created_at: string;
-                        };
+                        user: components["schemas"]["User"];
+                        account: components["schemas"]["Account"];
                         csrf_token: string;
                         reauth_until: string;
                     };
@@ -1071,20 +1140,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        user: {
-                            id: string;
-                            account_id: string;
-                            email: string;
-                            name: string;
-                            role: string;
-                            created_at: string;
-                        };
-                        account: {
-                            id: string;
-                            name: string;
-                            plan: string;
-                            created_at: string;
-                        };
+                        user: components["schemas"]["User"];
+                        account: components["schemas"]["Account"];
                         csrf_token: string;
                         reauth_until: string;
                     };
@@ -1146,10 +1203,12 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        plan: string;
+                        /** @enum {string} */
+                        plan: "basic" | "nano" | "starter" | "pro" | "agency" | "business" | "enterprise";
                         data: {
                             scope: string;
-                            type: string;
+                            /** @enum {string} */
+                            type: "api" | "mcp" | "message";
                             resource: string;
                             level: string;
                             label: string;
@@ -1239,10 +1298,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: components["schemas"]["Token"][];
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["TokenPage"];
                 };
             };
             /** @description invalid_request: a parameter, query or body the route does not accept */
@@ -1312,10 +1368,10 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    description?: string;
                     /** @enum {string} */
                     type?: "api" | "mcp" | "message";
                     scopes: string[];
+                    description?: string;
                     domains?: string[] | null;
                     ip_allowlist?: string[] | null;
                     expires_in?: string;
@@ -1580,8 +1636,8 @@ export interface operations {
             content: {
                 "application/json": {
                     name?: string;
-                    description?: string;
                     scopes?: string[];
+                    description?: string;
                     domains?: string[] | null;
                     ip_allowlist?: string[] | null;
                     expires_in?: string;
@@ -1680,7 +1736,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": Record<string, never> | null;
             };
@@ -1771,7 +1827,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": Record<string, never> | null;
             };
@@ -1862,7 +1918,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     reason?: string;
@@ -1955,7 +2011,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     grace_period?: string;
@@ -2065,24 +2121,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: {
-                            id: string;
-                            at: string;
-                            token_id: string;
-                            token_name: string;
-                            method: string;
-                            route: string;
-                            path: string;
-                            status: number;
-                            ip: string;
-                            user_agent: string;
-                            duration_ms: number;
-                            error_code: string | null;
-                            request_summary: string;
-                        }[];
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["AccessLogEntryPage"];
                 };
             };
             /** @description invalid_request: a parameter, query or body the route does not accept */
@@ -2159,14 +2198,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: {
-                            id: string;
-                            name: string;
-                            created_at: string;
-                        }[];
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["DomainPage"];
                 };
             };
             /** @description invalid_request: a parameter, query or body the route does not accept */
@@ -2247,11 +2279,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        domain: {
-                            id: string;
-                            name: string;
-                            created_at: string;
-                        };
+                        domain: components["schemas"]["Domain"];
                         token: components["schemas"]["Token"] | (never | null);
                         secret: string | null;
                     };
@@ -2340,11 +2368,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        domain: {
-                            id: string;
-                            name: string;
-                            created_at: string;
-                        };
+                        domain: components["schemas"]["Domain"];
                     };
                 };
             };
@@ -2507,15 +2531,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: {
-                            id: string;
-                            domain_id: string;
-                            address: string;
-                            created_at: string;
-                        }[];
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["MailboxPage"];
                 };
             };
             /** @description invalid_request: a parameter, query or body the route does not accept */
@@ -2598,12 +2614,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        mailbox: {
-                            id: string;
-                            domain_id: string;
-                            address: string;
-                            created_at: string;
-                        };
+                        mailbox: components["schemas"]["Mailbox"];
                     };
                 };
             };
@@ -2785,19 +2796,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: {
-                            id: string;
-                            domain_id: string;
-                            /** @enum {string} */
-                            event: "accepted" | "delivered";
-                            from: string;
-                            to: string;
-                            subject: string;
-                            at: string;
-                        }[];
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["ActivityPage"];
                 };
             };
             /** @description invalid_request: a parameter, query or body the route does not accept */
@@ -2876,19 +2875,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: {
-                            id: string;
-                            mailbox_id: string;
-                            direction: string;
-                            from: string;
-                            to: string;
-                            subject: string;
-                            text: string;
-                            created_at: string;
-                        }[];
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["MessagePage"];
                 };
             };
             /** @description invalid_request: a parameter, query or body the route does not accept */
@@ -3164,10 +3151,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: components["schemas"]["AuditEvent"][];
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["AuditEventPage"];
                     "text/csv": string;
                 };
             };
@@ -3340,24 +3324,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: {
-                            id: string;
-                            at: string;
-                            token_id: string;
-                            token_name: string;
-                            method: string;
-                            route: string;
-                            path: string;
-                            status: number;
-                            ip: string;
-                            user_agent: string;
-                            duration_ms: number;
-                            error_code: string | null;
-                            request_summary: string;
-                        }[];
-                        next_cursor: string | null;
-                    };
+                    "application/json": components["schemas"]["AccessLogEntryPage"];
                     "text/csv": string;
                 };
             };
@@ -3448,7 +3415,8 @@ export interface operations {
                             id: string;
                             account_id: string;
                             name: string;
-                            type: string;
+                            /** @enum {string} */
+                            type: "api" | "mcp" | "message";
                             scopes: string[];
                             domains: string[] | null;
                             mailbox_id: string | null;

@@ -1,6 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { AuthRule } from './auth.js';
-import { everyPropertyRequired } from './schemas.js';
 
 /**
  * What every operation in the OpenAPI document says that its route already declares elsewhere:
@@ -17,7 +16,6 @@ export function installContract(app: FastifyInstance): void {
     schema.operationId ??= operationIdOf(method, route.url);
     const rule = route.config?.auth ?? { kind: 'public' };
     schema.security = SECURITY[rule.kind];
-    for (const response of Object.values(schema.response ?? {})) everyPropertyRequired(response);
     schema.response = { ...errorsOf(rule, method, route), ...(schema.response ?? {}) };
   });
 }
@@ -52,4 +50,17 @@ function errorsOf(rule: AuthRule, method: string, route: RouteOptions): Record<s
   if (rule.kind === 'account' || SIGN_IN.has(route.url)) errors[429] = error('rate_limited: see Retry-After');
   errors[500] = error('internal: the server failed; the body names no cause, the request id finds it in the log');
   return errors;
+}
+
+/**
+ * A body the route accepts as absent (an action's optional options) is not required of the caller;
+ * the document generator marks every body required, so this says otherwise where the schema does.
+ */
+export function optionalBodiesOf<T>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, { requestBody?: { required?: boolean; content?: Record<string, { schema?: { nullable?: boolean } }> } }>> }).paths ?? {};
+  for (const operation of Object.values(paths).flatMap((item) => Object.values(item))) {
+    const body = operation.requestBody;
+    if (body?.content && Object.values(body.content).every((media) => media.schema?.nullable === true)) body.required = false;
+  }
+  return document;
 }

@@ -68,7 +68,17 @@ describe('documentation', () => {
     expect(Object.keys(op('delete', '/v1/tokens/{id}').responses)).toContain('204');
     expect(Object.keys(op('get', '/v1/audit-log').responses['200'].content)).toEqual(['application/json', 'text/csv']);
     expect(doc.components.securitySchemes.csrf).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-CSRF-Token' });
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Error', 'Token', 'AuditEvent']));
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining([
+      'Error', 'Token', 'Domain', 'Mailbox', 'Message', 'AuditEvent', 'AccessLogEntry', 'Activity', 'TokenPage', 'AuditEventPage', 'AccessLogEntryPage',
+    ]));
+    // An action whose options may be left out does not demand a body; one that needs its fields does.
+    for (const action of ['pause', 'resume', 'revoke', 'rotate']) expect(op('post', `/v1/tokens/{id}/${action}`).requestBody.required, action).toBe(false);
+    expect(op('post', '/v1/tokens').requestBody.required).toBe(true);
+    // What a response always carries is required, so that a generated client knows it is there.
+    expect(op('post', '/v1/tokens').responses['201'].content['application/json'].schema.required).toEqual(['token', 'secret']);
+    expect(doc.components.schemas.Token.required).toEqual(expect.arrayContaining(['id', 'status', 'paused_at', 'revoke_reason', 'rate_limit']));
+    // Defaults are the server's to apply: no query parameter with one is required of the caller.
+    for (const { op: operation } of operations) for (const p of operation.parameters ?? []) if (p.schema?.default !== undefined) expect(p.required).not.toBe(true);
   });
 
   it('keeps the dashboard’s generated API types equal to what the document generates now', async () => {

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { ApiError } from '../../core/errors.js';
-import { accessLogsToCsv, queryAccessLogs, type AccessLogFilter } from '../../services/access-log.js';
+import { accessLogsToCsv, queryAccessLogs } from '../../services/access-log.js';
 import { principalOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
-import { accessLogEntrySchema, accessLogQuery, ID, jsonOrCsv, page } from '../schemas.js';
+import { accessLogPage, accessLogQuery, EXPORT_FORMAT, ID, jsonOrCsv, query, ref } from '../schemas.js';
 import { MANAGE } from './tokens.js';
 
 
@@ -21,17 +23,16 @@ export function accountWidePrincipal(request: FastifyRequest, ctx: AppContext) {
 }
 
 export function accessLogRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get<{ Querystring: AccessLogFilter & { format?: 'json' | 'csv' } }>(
+  app.withTypeProvider<TypeBoxTypeProvider>().get(
     '/v1/access-logs',
     {
       config: { auth: MANAGE },
       schema: { summary: 'Every request made with a token (for a token, with itself and what is below it); JSON or CSV',
         tags: ['logs'],
-        querystring: {
-          type: 'object', additionalProperties: false,
-          properties: { token_id: ID, format: { type: 'string', enum: ['json', 'csv'] }, ...accessLogQuery, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 } },
-        },
-        response: { 200: jsonOrCsv(page(accessLogEntrySchema)) },
+        querystring: query({
+          token_id: Type.Optional(ID), format: EXPORT_FORMAT, ...accessLogQuery, limit: Type.Integer({ minimum: 1, maximum: CSV_MAX_ROWS, default: 50 }),
+        }),
+        response: { 200: jsonOrCsv(ref(accessLogPage)) },
       },
     },
     async (request, reply) => {

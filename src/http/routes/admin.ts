@@ -1,62 +1,56 @@
 import type { FastifyInstance } from 'fastify';
-import { PLAN_NAMES, type PlanName } from '../../core/catalog.js';
-import type { Role } from '../../services/accounts.js';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { PLAN_NAMES } from '../../core/catalog.js';
 import { requestMeta as meta, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { accountSchema, DISPLAY_NAME, EMAIL, idParams, PASSWORD, userSchema } from '../schemas.js';
+import { accountSchema, DISPLAY_NAME, EMAIL, idParams, oneOf, PASSWORD, ref, ROLES, userSchema } from '../schemas.js';
 
 const OPERATOR: AuthRule = { kind: 'operator' };
-const plan = { type: 'string', enum: PLAN_NAMES } as const;
+const plan = oneOf(PLAN_NAMES);
+const PERSON_NAME = Type.Optional(DISPLAY_NAME(100));
 
 /** The operator's API: accounts, their plans and their users. */
-export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.post<{ Body: { name: string; plan: PlanName; owner: { email: string; password: string; name?: string } } }>(
+export function adminRoutes(fastify: FastifyInstance, ctx: AppContext): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.post(
     '/admin/v1/accounts',
     {
       config: { auth: OPERATOR },
       schema: { summary: 'Create an account and its owner (operator only)',
         tags: ['operator'],
-        body: {
-          type: 'object', required: ['name', 'plan', 'owner'], additionalProperties: false,
-          properties: {
-            name: DISPLAY_NAME(100),
-            plan,
-            owner: {
-              type: 'object', required: ['email', 'password'], additionalProperties: false,
-              properties: { email: EMAIL, password: PASSWORD, name: DISPLAY_NAME(100) },
-            },
-          },
-        },
-        response: { 201: { type: 'object', properties: { account: accountSchema, owner: userSchema } } },
+        body: Type.Object({
+          name: DISPLAY_NAME(100),
+          plan,
+          owner: Type.Object({ email: EMAIL, password: PASSWORD, name: PERSON_NAME }, { additionalProperties: false }),
+        }, { additionalProperties: false }),
+        response: { 201: Type.Object({ account: ref(accountSchema), owner: ref(userSchema) }) },
       },
     },
     async (request, reply) => reply.code(201).send(await ctx.accounts.createAccount(request.body, meta(request))),
   );
 
-  app.patch<{ Params: { id: string }; Body: { plan: PlanName } }>(
+  app.patch(
     '/admin/v1/accounts/:id',
     {
       config: { auth: OPERATOR },
       schema: { summary: 'Change an account’s plan (operator only)',
         tags: ['operator'], params: idParams,
-        body: { type: 'object', required: ['plan'], additionalProperties: false, properties: { plan } },
-        response: { 200: { type: 'object', properties: { account: accountSchema } } },
+        body: Type.Object({ plan }, { additionalProperties: false }),
+        response: { 200: Type.Object({ account: ref(accountSchema) }) },
       },
     },
     async (request) => ({ account: await ctx.accounts.changePlan(request.params.id, request.body.plan, meta(request)) }),
   );
 
-  app.post<{ Params: { id: string }; Body: { email: string; password: string; role: Role; name?: string } }>(
+  app.post(
     '/admin/v1/accounts/:id/users',
     {
       config: { auth: OPERATOR },
       schema: { summary: 'Add a person to an account (operator only)',
         tags: ['operator'], params: idParams,
-        body: {
-          type: 'object', required: ['email', 'password', 'role'], additionalProperties: false,
-          properties: { email: EMAIL, password: PASSWORD, role: { type: 'string', enum: ['owner', 'admin', 'member'] }, name: DISPLAY_NAME(100) },
-        },
-        response: { 201: { type: 'object', properties: { user: userSchema } } },
+        body: Type.Object({ email: EMAIL, password: PASSWORD, role: oneOf(ROLES), name: PERSON_NAME }, { additionalProperties: false }),
+        response: { 201: Type.Object({ user: ref(userSchema) }) },
       },
     },
     async (request, reply) =>

@@ -1,30 +1,30 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
 import { toCsv } from '../../services/access-log.js';
 import { listAudit } from '../../services/audit.js';
 import { accountWidePrincipal } from './access-logs.js';
-import { chainCheckSchema, jsonOrCsv, page, text } from '../schemas.js';
+import { auditEventPage, chainCheckSchema, EXPORT_FORMAT, jsonOrCsv, query, ref, text } from '../schemas.js';
 import type { AppContext } from '../context.js';
 import { MANAGE } from './tokens.js';
 
 const AUDIT_COLUMNS = ['seq', 'at', 'action', 'actor', 'target', 'ip', 'user_agent', 'details', 'key_id', 'hash'] as const;
 
 export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get<{ Querystring: { action?: string; since?: string; until?: string; cursor?: string; limit: number; format?: 'json' | 'csv' } }>(
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.get(
     '/v1/audit-log',
     {
       config: { auth: MANAGE },
       schema: { summary: 'The account’s audit log (for a token, what concerns the tokens it manages); JSON or CSV',
         tags: ['logs'],
-        querystring: {
-          type: 'object', additionalProperties: false,
-          properties: {
-            action: text(64), since: { type: 'string', format: 'date-time' }, until: { type: 'string', format: 'date-time' },
-            cursor: { type: 'string', pattern: '^[0-9]{1,9}$' }, limit: { type: 'integer', minimum: 1, maximum: CSV_MAX_ROWS, default: 50 },
-            format: { type: 'string', enum: ['json', 'csv'] },
-          },
-        },
-        response: { 200: jsonOrCsv(page({ $ref: 'AuditEvent#' })) },
+        querystring: query({
+          action: Type.Optional(text(64)), since: Type.Optional(Type.String({ format: 'date-time' })), until: Type.Optional(Type.String({ format: 'date-time' })),
+          cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$' })), limit: Type.Integer({ minimum: 1, maximum: CSV_MAX_ROWS, default: 50 }),
+          format: EXPORT_FORMAT,
+        }),
+        response: { 200: jsonOrCsv(ref(auditEventPage)) },
       },
     },
     async (request, reply) => {
@@ -43,7 +43,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.get('/v1/audit-log/verify', { config: { auth: MANAGE }, schema: { summary: 'Re-walk the signed audit chain and report where it breaks', tags: ['logs'], response: { 200: chainCheckSchema } } }, async (request) => {
+  api.get('/v1/audit-log/verify', { config: { auth: MANAGE }, schema: { summary: 'Re-walk the signed audit chain and report where it breaks', tags: ['logs'], response: { 200: chainCheckSchema } } }, async (request) => {
     const principal = accountWidePrincipal(request, ctx);
     const result = await ctx.audit.verify(ctx.db, principal.accountId);
     // A token learns whether the chain holds, not how long it is or where it breaks: that would

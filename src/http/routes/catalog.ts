@@ -1,40 +1,34 @@
 import type { FastifyInstance } from 'fastify';
-import type { PlanName } from '../../core/catalog.js';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { PLAN_NAMES, type PlanName } from '../../core/catalog.js';
 import { planAllows, scopesOfType, unlockedBy } from '../../core/scopes.js';
-import { TOKEN_TYPES, type TokenType } from '../../core/token-format.js';
+import { TOKEN_TYPES } from '../../core/token-format.js';
 import type { AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { nullable, oneOf, query } from '../schemas.js';
 
 const ANY_CALLER: AuthRule = { kind: 'account', scope: { api: null, mcp: null, message: null } };
 
 /** The scope catalog, each scope marked available or not on the caller's plan: what the dashboard draws its matrix from. */
 export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get<{ Querystring: { type?: TokenType } }>(
+  app.withTypeProvider<TypeBoxTypeProvider>().get(
     '/v1/scopes',
     {
       config: { auth: ANY_CALLER },
       schema: { summary: 'The scope catalog: every scope, what it allows, and the plans that offer it',
         tags: ['tokens'],
-        querystring: { type: 'object', additionalProperties: false, properties: { type: { type: 'string', enum: TOKEN_TYPES } } },
+        querystring: query({ type: Type.Optional(oneOf(TOKEN_TYPES)) }),
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              plan: { type: 'string' },
-              data: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    scope: { type: 'string' }, type: { type: 'string' }, resource: { type: 'string' }, level: { type: 'string' },
-                    label: { type: 'string' }, description: { type: 'string' },
-                    implies: { type: 'array', items: { type: 'string' } }, requires: { type: 'array', items: { type: 'string' } },
-                    available: { type: 'boolean' }, unlocked_by: { type: ['string', 'null'] },
-                  },
-                },
-              },
-            },
-          },
+          200: Type.Object({
+            plan: oneOf(PLAN_NAMES),
+            data: Type.Array(Type.Object({
+              scope: Type.String(), type: oneOf(TOKEN_TYPES), resource: Type.String(), level: Type.String(),
+              label: Type.String(), description: Type.String(),
+              implies: Type.Array(Type.String()), requires: Type.Array(Type.String()),
+              available: Type.Boolean(), unlocked_by: nullable(Type.String()),
+            })),
+          }),
         },
       },
     },
@@ -44,7 +38,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
       const plan = (await ctx.accounts.getAccount(accountId)).plan as PlanName;
       const types = request.query.type ? [request.query.type] : TOKEN_TYPES;
       const data = types.flatMap((type) =>
-        scopesOfType(type).map((info) => ({ ...info, available: planAllows(plan, info), unlocked_by: unlockedBy(info) })),
+        scopesOfType(type).map((info) => ({ ...info, implies: [...info.implies], requires: [...info.requires], available: planAllows(plan, info), unlocked_by: unlockedBy(info) })),
       );
       return { plan, data };
     },

@@ -1,32 +1,34 @@
 import type { FastifyInstance } from 'fastify';
-import type { CreateTokenInput, ListTokensFilter, UpdateTokenInput } from '../../services/tokens/token-service.js';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { TOKEN_TYPES } from '../../core/token-format.js';
 import { principalOf, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
 import {
-  created, single, DESCRIPTION, RATE_LIMIT, DOMAIN_LIST, EXPIRES_AT, EXPIRES_IN, idParams, IP_LIST, page, pageQuery, SCOPE_LIST, text, TOKEN_NAME, tokenRef,
+  created, single, DESCRIPTION, RATE_LIMIT, DOMAIN_LIST, EXPIRES_AT, EXPIRES_IN, idParams, IP_LIST, oneOf, pageQuery, query, SCOPE_LIST, text, TOKEN_NAME, tokenPage, ref,
 } from '../schemas.js';
 
 export const MANAGE: AuthRule = { kind: 'account', scope: { api: 'tokens:full' }, manage: true };
-const TYPE = { type: 'string', enum: ['api', 'mcp', 'message'] } as const;
+const TYPE = oneOf(TOKEN_TYPES);
+/** What a token's settings are written as, on creation and on an edit. */
+const settings = {
+  description: Type.Optional(DESCRIPTION), domains: Type.Optional(DOMAIN_LIST), ip_allowlist: Type.Optional(IP_LIST),
+  expires_in: Type.Optional(EXPIRES_IN), expires_at: Type.Optional(EXPIRES_AT), rate_limit: Type.Optional(RATE_LIMIT),
+};
 
 
 export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const principal = (request: Parameters<typeof principalOf>[0]) => principalOf(request, ctx.config, ctx.clock);
 
-  app.post<{ Body: CreateTokenInput }>(
+  api.post(
     '/v1/tokens',
     {
       config: { auth: MANAGE },
       schema: {
         tags: ['tokens'],
         summary: 'Create a token; the secret is in this response and nowhere else, ever',
-        body: {
-          type: 'object', required: ['name', 'scopes'], additionalProperties: false,
-          properties: {
-            name: TOKEN_NAME, description: DESCRIPTION, type: TYPE, scopes: SCOPE_LIST, domains: DOMAIN_LIST,
-            ip_allowlist: IP_LIST, expires_in: EXPIRES_IN, expires_at: EXPIRES_AT, rate_limit: RATE_LIMIT,
-          },
-        },
+        body: Type.Object({ name: TOKEN_NAME, type: Type.Optional(TYPE), scopes: SCOPE_LIST, ...settings }, { additionalProperties: false }),
         response: { 201: created },
       },
     },
@@ -36,41 +38,34 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.get<{ Querystring: ListTokensFilter }>(
+  api.get(
     '/v1/tokens',
     {
       config: { auth: MANAGE },
       schema: { summary: 'List the tokens the caller may see, newest first, by status, type or text',
         tags: ['tokens'],
-        querystring: {
-          type: 'object', additionalProperties: false,
-          properties: { status: { type: 'string', enum: ['active', 'paused', 'expired', 'revoked'] }, type: TYPE, q: text(100), ...pageQuery },
-        },
-        response: { 200: page(tokenRef) },
+        querystring: query({
+          status: Type.Optional(oneOf(['active', 'paused', 'expired', 'revoked'] as const)), type: Type.Optional(TYPE), q: Type.Optional(text(100)), ...pageQuery,
+        }),
+        response: { 200: ref(tokenPage) },
       },
     },
     async (request) => ctx.tokens.list(principal(request), request.query),
   );
 
-  app.get<{ Params: { id: string } }>(
+  api.get(
     '/v1/tokens/:id',
     { config: { auth: MANAGE }, schema: { summary: 'One token (never its secret)', tags: ['tokens'], params: idParams, response: { 200: single } } },
     async (request) => ({ token: await ctx.tokens.get(principal(request), request.params.id) }),
   );
 
-  app.patch<{ Params: { id: string }; Body: UpdateTokenInput }>(
+  api.patch(
     '/v1/tokens/:id',
     {
       config: { auth: MANAGE },
       schema: { summary: 'Rename a token or change its access (inside the caller’s own, and above nothing it holds)',
         tags: ['tokens'], params: idParams,
-        body: {
-          type: 'object', additionalProperties: false,
-          properties: {
-            name: TOKEN_NAME, description: DESCRIPTION, scopes: SCOPE_LIST, domains: DOMAIN_LIST, ip_allowlist: IP_LIST,
-            expires_in: EXPIRES_IN, expires_at: EXPIRES_AT, rate_limit: RATE_LIMIT,
-          },
-        },
+        body: Type.Object({ name: Type.Optional(TOKEN_NAME), scopes: Type.Optional(SCOPE_LIST), ...settings }, { additionalProperties: false }),
         response: { 200: single },
       },
     },

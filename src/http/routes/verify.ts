@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { text } from '../schemas.js';
+import { nullable, oneOf, text } from '../schemas.js';
+import { TOKEN_TYPES } from '../../core/token-format.js';
 
 const OPERATOR: AuthRule = { kind: 'operator' };
 
@@ -10,36 +13,26 @@ const OPERATOR: AuthRule = { kind: 'operator' };
  * function as the API's own auth hook; always 200, the answer is in the body.
  */
 export function verifyRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.post<{ Body: { token: string; scope?: string; domain?: string; ip?: string } }>(
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/v1/verify',
     {
       config: { auth: OPERATOR },
       schema: { summary: 'Ask whether a token may make a request (for the platform’s services)',
         tags: ['verify'],
-        body: {
-          type: 'object', required: ['token'], additionalProperties: false,
-          properties: {
-            token: text(512), scope: text(64),
-            domain: text(64), ip: text(64),
-          },
-        },
+        body: Type.Object({
+          token: text(512), scope: Type.Optional(text(64)), domain: Type.Optional(text(64)), ip: Type.Optional(text(64)),
+        }, { additionalProperties: false }),
         response: {
-          200: {
-            type: 'object',
-            required: ['valid'],
-            properties: {
-              valid: { type: 'boolean' },
-              code: { type: 'string' },
-              token: {
-                type: 'object',
-                properties: {
-                  id: { type: 'string' }, account_id: { type: 'string' }, name: { type: 'string' }, type: { type: 'string' },
-                  scopes: { type: 'array', items: { type: 'string' } }, domains: { type: ['array', 'null'], items: { type: 'string' } },
-                  mailbox_id: { type: ['string', 'null'] }, expires_at: { type: ['string', 'null'] },
-                },
-              },
-            },
-          },
+          // A refusal carries its code and no token; an acceptance the token and no code.
+          200: Type.Object({
+            valid: Type.Boolean(),
+            code: Type.Optional(Type.String()),
+            token: Type.Optional(Type.Object({
+              id: Type.String(), account_id: Type.String(), name: Type.String(), type: oneOf(TOKEN_TYPES),
+              scopes: Type.Array(Type.String()), domains: nullable(Type.Array(Type.String())),
+              mailbox_id: nullable(Type.String()), expires_at: nullable(Type.String()),
+            })),
+          }),
         },
       },
     },
