@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, onSessionEnded, setCsrf } from './api';
+import { api, http, onSessionEnded, setCsrf, type Session } from './api';
 import { ReauthProvider } from './components/Reauth';
 import { CreateToken } from './pages/CreateToken';
 import { Domains } from './pages/Domains';
@@ -9,10 +9,6 @@ import { TokenDetail } from './pages/TokenDetail';
 import { TokensList } from './pages/TokensList';
 import { Link, navigate, usePath } from './router';
 
-export interface Session {
-  user: { id: string; email: string; name: string; role: string };
-  account: { id: string; name: string; plan: string };
-}
 
 const NAV = [
   { to: '/tokens', label: 'Tokens' },
@@ -37,10 +33,10 @@ export function App() {
   useEffect(() => {
     onSessionEnded(() => setSession(null));
     // A new tab or a reload has the session cookie but not the CSRF token: the session gives it.
-    api<Session & { csrf_token: string }>('GET', '/v1/auth/session').then(
-      ({ csrf_token, ...current }) => {
+    api(() => http.GET('/v1/auth/session')).then(
+      ({ csrf_token, user, account }) => {
         setCsrf(csrf_token);
-        setSession(current);
+        setSession({ user, account });
       },
       () => setSession(null),
     );
@@ -54,7 +50,7 @@ export function App() {
     }} />;
   }
   const signOut = async () => {
-    await api('POST', '/v1/auth/logout').catch(() => undefined);
+    await api(() => http.POST('/v1/auth/logout')).catch(() => undefined);
     setCsrf(null);
     setSession(null);
   };

@@ -1,4 +1,5 @@
-import type { components, operations } from './api-schema';
+import createClient from 'openapi-fetch';
+import type { components, operations, paths } from './api-schema';
 /** The dashboard speaks only the public JSON API; everything it does is scriptable too. */
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
@@ -18,38 +19,45 @@ export const setCsrf = (token: string | null) => (token ? sessionStorage.setItem
 export const onReauthRequired = (handler: ReauthHandler) => (reauthHandler = handler);
 export const onSessionEnded = (handler: () => void) => (onSignedOut = handler);
 
-async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET') headers['x-csrf-token'] = sessionStorage.getItem(CSRF_KEY) ?? '';
-  const response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
-  if (response.status === 204) return undefined as T;
-  const payload = await response.json().catch(() => null);
-  if (!response.ok) {
-    const error = payload?.error ?? { code: 'internal_error', message: `HTTP ${response.status}` };
-    throw new ApiError(response.status, error.code, error.message, error.details);
-  }
-  return payload as T;
+/**
+ * The typed client generated from the server's OpenAPI document: paths, parameters, bodies and
+ * answers are the document's own, so the dashboard restates no server type.
+ */
+export const http = createClient<paths>({ credentials: 'same-origin' });
+http.use({
+  onRequest({ request }) {
+    if (request.method !== 'GET') request.headers.set('x-csrf-token', sessionStorage.getItem(CSRF_KEY) ?? '');
+    return request;
+  },
+});
+
+interface Answer { data?: unknown; error?: unknown; response: Response }
+type ErrorBody = components['schemas']['Error'];
+
+function failureOf(answer: Answer): ApiError {
+  const error = (answer.error as ErrorBody | undefined)?.error ?? { code: 'internal_error', message: `HTTP ${answer.response.status}` };
+  return new ApiError(answer.response.status, error.code, error.message, error.details as Record<string, unknown> | undefined);
 }
 
 /**
- * Sends a request; when the server asks for a fresh password check, shows "Verify it's you",
- * then completes the original action.
+ * Runs a call and gives its answer, or throws the API's error; when the server asks for a fresh
+ * password check, shows "Verify it's you", then runs the call again.
  */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  try {
-    return await send<T>(method, path, body);
-  } catch (error) {
-    if (error instanceof ApiError && error.code === 'reauth_required' && reauthHandler) {
-      await reauthHandler();
-      return send<T>(method, path, body);
-    }
-    if (error instanceof ApiError && error.status === 401 && !path.startsWith('/v1/auth/')) onSignedOut();
-    throw error;
+export async function api<A extends Answer>(call: () => Promise<A>): Promise<NonNullable<A['data']>> {
+  let answer = await call();
+  if (!answer.response.ok && failureOf(answer).code === 'reauth_required' && reauthHandler) {
+    await reauthHandler();
+    answer = await call();
   }
+  if (answer.response.ok) return answer.data as NonNullable<A['data']>;
+  if (answer.response.status === 401 && !new URL(answer.response.url, location.href).pathname.startsWith('/v1/auth/')) onSignedOut();
+  throw failureOf(answer);
 }
 
-export const reauth = (password: string) => send<{ reauth_until: string }>('POST', '/v1/auth/reauth', { password });
+export async function reauth(password: string): Promise<void> {
+  const answer = await http.POST('/v1/auth/reauth', { body: { password } });
+  if (!answer.response.ok) throw failureOf(answer);
+}
 
 /** The server's own types, generated from its OpenAPI document (`npm run api:types`), never restated. */
 type Json<Operation extends keyof operations> =
@@ -61,7 +69,18 @@ export type Page<T> = { data: T[]; next_cursor: string | null };
 export type Domain = Json<'getDomains'>['data'][number];
 export type AccessLogEntry = Json<'getAccessLogs'>['data'][number];
 
+export type AuditEvent = components['schemas']['AuditEvent'];
+export type Mailbox = components['schemas']['Mailbox'];
+export type Session = Pick<Json<'getAuthSession'>, 'user' | 'account'>;
+export type TokenChanges = NonNullable<operations['patchTokensById']['requestBody']>['content']['application/json'];
+
+/** A form's filters as a query: a filter left empty is not sent. */
+export function filters<T extends Record<string, unknown>>(params: T): Partial<T> {
+  return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '')) as Partial<T>;
+}
+
+/** The same filters as a link's query string (a CSV download is a link, not a call). */
 export const query = (params: Record<string, string | number | undefined | null>) => {
-  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '') as [string, string][];
-  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : '';
+  const entries = Object.entries(filters(params)).map(([k, v]) => [k, String(v)]);
+  return entries.length ? `?${new URLSearchParams(entries)}` : '';
 };

@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, type Domain, type Page, type ScopeInfo, type Token } from '../api';
+import { api, ApiError, http, type Domain, type ScopeInfo, type Token } from '../api';
 import { GrantSummary } from '../components/GrantSummary';
 import { ScopeMatrix } from '../components/ScopeMatrix';
 import { SecretReveal } from '../components/SecretReveal';
@@ -29,8 +29,8 @@ export function CreateToken() {
   const [created, setCreated] = useState<{ token: Token; secret: string } | null>(null);
 
   useEffect(() => {
-    void api<{ data: ScopeInfo[] }>('GET', '/v1/scopes').then((c) => setCatalog(c.data));
-    void api<Page<Domain>>('GET', '/v1/domains?limit=100').then((d) => setDomains(d.data));
+    void api(() => http.GET('/v1/scopes')).then((c) => setCatalog(c.data));
+    void api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data));
   }, []);
 
   // Nothing is granted until chosen; an AI agent starts at reading, the least it can do.
@@ -47,12 +47,14 @@ export function CreateToken() {
       expiryChoice === 'never' ? { expires_at: null } : expiryChoice === 'custom' ? { expires_at: customDate ? new Date(`${customDate}T23:59:59`).toISOString() : 'missing' } : { expires_in: expiryChoice };
     const ipList = ips.split(/[\s,]+/).filter(Boolean);
     try {
-      const result = await api<{ token: Token; secret: string }>('POST', '/v1/tokens', {
-        name, description, type, scopes: [...selected],
-        domains: constrained ? [...chosenDomains] : null,
-        ip_allowlist: ipList.length ? ipList : null,
-        ...expiry,
-      });
+      const result = await api(() => http.POST('/v1/tokens', {
+        body: {
+          name, description, type, scopes: [...selected],
+          domains: constrained ? [...chosenDomains] : null,
+          ip_allowlist: ipList.length ? ipList : null,
+          ...expiry,
+        },
+      }));
       setCreated(result);
     } catch (e) {
       setError(e instanceof ApiError ? e : new ApiError(0, 'internal_error', 'Could not create the token.'));

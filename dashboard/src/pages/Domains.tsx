@@ -1,26 +1,20 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, type Domain, type Page, type Token } from '../api';
+import { api, ApiError, http, type Domain, type Mailbox, type Token } from '../api';
 import { SecretReveal } from '../components/SecretReveal';
 import { dateTime } from '../format';
-
-interface Mailbox {
-  id: string;
-  address: string;
-  created_at: string;
-}
 
 export function Domains() {
   const [domains, setDomains] = useState<Domain[] | null>(null);
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<{ domain: Domain; token: Token | null; secret: string | null } | null>(null);
-  const load = useCallback(() => api<Page<Domain>>('GET', '/v1/domains?limit=100').then((d) => setDomains(d.data)), []);
+  const load = useCallback(() => api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data)), []);
   useEffect(() => void load(), [load]);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setError(null);
     try {
-      setCreated(await api('POST', '/v1/domains', { name }));
+      setCreated(await api(() => http.POST('/v1/domains', { body: { name } })));
       setName('');
       await load();
     } catch (e) {
@@ -55,14 +49,14 @@ function DomainCard({ domain }: { domain: Domain }) {
   const [mailboxes, setMailboxes] = useState<Mailbox[]>([]);
   const [local, setLocal] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => api<Page<Mailbox>>('GET', `/v1/domains/${domain.id}/mailboxes?limit=100`).then((m) => setMailboxes(m.data)), [domain.id]);
+  const load = useCallback(() => api(() => http.GET('/v1/domains/{id}/mailboxes', { params: { path: { id: domain.id }, query: { limit: 100 } } })).then((m) => setMailboxes(m.data)), [domain.id]);
   useEffect(() => {
     if (open) void load();
   }, [open, load]);
   const add = async (event: FormEvent) => {
     event.preventDefault();
     try {
-      await api('POST', `/v1/domains/${domain.id}/mailboxes`, { local_part: local });
+      await api(() => http.POST('/v1/domains/{id}/mailboxes', { params: { path: { id: domain.id } }, body: { local_part: local } }));
       setLocal('');
       setError(null);
       await load();

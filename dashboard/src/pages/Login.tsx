@@ -1,6 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, setCsrf } from '../api';
-import type { Session } from '../App';
+import { api, ApiError, http, setCsrf, type Session } from '../api';
 
 export function Login({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
   const [email, setEmail] = useState('');
@@ -10,7 +9,7 @@ export function Login({ onSignedIn }: { onSignedIn: (session: Session) => void }
     event.preventDefault();
     setError(null);
     try {
-      const result = await api<Session & { csrf_token: string }>('POST', '/v1/auth/login', { email, password });
+      const result = await api(() => http.POST('/v1/auth/login', { body: { email, password } }));
       setCsrf(result.csrf_token);
       onSignedIn({ user: result.user, account: result.account });
     } catch (e) {

@@ -1,17 +1,11 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError, query, type AccessLogEntry, type Page } from '../api';
+import { api, ApiError, filters, http, query, type Page } from '../api';
 import { dateTime } from '../format';
 
-interface AuditEvent {
-  id: string;
-  at: string;
-  action: string;
-  actor: { type: string; name: string };
-  target: { type: string; name: string | null } | null;
-  ip: string | null;
-}
+/** A page of a log, by cursor; the log's JSON answer (its CSV is a download link instead). */
+type Listing<T> = (cursor: string | undefined) => Promise<Page<T> | string>;
 
-function usePaged<T>(path: string, params: Record<string, string>) {
+function usePaged<T>(list: Listing<T>, params: Record<string, string>) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState<Page<T> | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -20,9 +14,12 @@ function usePaged<T>(path: string, params: Record<string, string>) {
   const cursor = cursors[cursors.length - 1] ?? null;
   useEffect(() => {
     setError(null);
-    api<Page<T>>('GET', `${path}${query({ ...params, cursor, limit: 50 })}`).then(setPage, (e) => setError(e instanceof ApiError ? e.message : 'Could not load.'));
+    list(cursor ?? undefined).then(
+      (answer) => (typeof answer === 'string' ? setError('Could not load.') : setPage(answer)),
+      (e) => setError(e instanceof ApiError ? e.message : 'Could not load.'),
+    );
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [path, key, cursor]);
+  }, [key, cursor]);
   const pager = (
     <nav className="pager" aria-label="Pages">
       <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</button>
@@ -38,9 +35,10 @@ export function AuditLog() {
   const [action, setAction] = useState('');
   const [since, setSince] = useState('');
   const [verdict, setVerdict] = useState<string | null>(null);
-  const { page, error, pager } = usePaged<AuditEvent>('/v1/audit-log', { action, since: isoOrEmpty(since) });
+  const params = { action, since: isoOrEmpty(since) };
+  const { page, error, pager } = usePaged((cursor) => api(() => http.GET('/v1/audit-log', { params: { query: { ...filters({ ...params, cursor }), limit: 50 } } })), params);
   const verify = async () => {
-    const result = await api<{ valid: boolean; checked: number; first_broken: { seq: number } | null }>('GET', '/v1/audit-log/verify');
+    const result = await api(() => http.GET('/v1/audit-log/verify'));
     setVerdict(result.valid ? `Chain intact: ${result.checked} events checked.` : `Chain broken at event ${result.first_broken?.seq}.`);
   };
   return (
@@ -75,7 +73,9 @@ export function AccessLogs() {
   const [method, setMethod] = useState('');
   const [since, setSince] = useState('');
   const params = { status, method, since: isoOrEmpty(since) };
-  const { page, error, pager } = usePaged<AccessLogEntry>('/v1/access-logs', params);
+  const { page, error, pager } = usePaged((cursor) => api(() => http.GET('/v1/access-logs', {
+    params: { query: { ...filters({ status: status ? Number(status) : undefined, method: method as 'GET', since: params.since, cursor }), limit: 50 } },
+  })), params);
   return (
     <main>
       <h1>Access logs</h1>

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, type AccessLogEntry, type Domain, type Page, type ScopeInfo, type Token } from '../api';
+import { api, ApiError, http, type AccessLogEntry, type Domain, type ScopeInfo, type Token, type TokenChanges } from '../api';
 import { ActivityChart } from '../components/ActivityChart';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { ScopeMatrix } from '../components/ScopeMatrix';
@@ -32,8 +32,9 @@ export function TokenDetail({ id }: { id: string }) {
 
   const load = useCallback(async () => {
     try {
-      setToken((await api<{ token: Token }>('GET', `/v1/tokens/${id}`)).token);
-      setActivity((await api<Page<AccessLogEntry>>('GET', `/v1/tokens/${id}/activity?limit=100`)).data);
+      const path = { params: { path: { id } } };
+      setToken((await api(() => http.GET('/v1/tokens/{id}', path))).token);
+      setActivity((await api(() => http.GET('/v1/tokens/{id}/activity', { params: { path: { id }, query: { limit: 100 } } }))).data);
     } catch (e) {
       setError(e instanceof ApiError ? e : null);
     }
@@ -41,8 +42,8 @@ export function TokenDetail({ id }: { id: string }) {
   useEffect(() => {
     setRotated(null);
     void load();
-    void api<{ data: ScopeInfo[] }>('GET', '/v1/scopes').then((c) => setCatalog(c.data));
-    void api<Page<Domain>>('GET', '/v1/domains?limit=100').then((d) => setDomains(d.data), () => undefined);
+    void api(() => http.GET('/v1/scopes')).then((c) => setCatalog(c.data));
+    void api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data), () => undefined);
   }, [id, load]);
 
   const act = async (action: () => Promise<unknown>) => {
@@ -76,8 +77,8 @@ export function TokenDetail({ id }: { id: string }) {
       )}
       <div className="actions">
         {live && <button type="button" onClick={() => setModal('edit')}>Edit</button>}
-        {token.status === 'active' && <button type="button" onClick={() => void act(() => api('POST', `/v1/tokens/${id}/pause`, {}))}>Pause</button>}
-        {token.status === 'paused' && <button type="button" onClick={() => void act(() => api('POST', `/v1/tokens/${id}/resume`, {}))}>Resume</button>}
+        {token.status === 'active' && <button type="button" onClick={() => void act(() => api(() => http.POST('/v1/tokens/{id}/pause', { params: { path: { id } } })))}>Pause</button>}
+        {token.status === 'paused' && <button type="button" onClick={() => void act(() => api(() => http.POST('/v1/tokens/{id}/resume', { params: { path: { id } } })))}>Resume</button>}
         {live && !token.rotated_to && <button type="button" onClick={() => setModal('rotate')}>Rotate</button>}
         {token.status !== 'revoked' && <button type="button" className="danger" onClick={() => setModal('revoke')}>Revoke</button>}
         <button type="button" className="danger" onClick={() => setModal('delete')}>Delete</button>
@@ -119,13 +120,13 @@ export function TokenDetail({ id }: { id: string }) {
       {modal === 'revoke' && (
         <ConfirmDialog title={<>Revoke “<bdi>{token.name}</bdi>”?</>} confirm="Revoke token" danger onClose={() => setModal(null)}
           body={<p>Anything using “<bdi>{token.name}</bdi>” stops working at once, and so does every token it created. This cannot be undone.</p>}
-          onConfirm={() => act(() => api('POST', `/v1/tokens/${id}/revoke`, {}))} />
+          onConfirm={() => act(() => api(() => http.POST('/v1/tokens/{id}/revoke', { params: { path: { id } } })))} />
       )}
       {modal === 'delete' && (
         <ConfirmDialog title={<>Delete “<bdi>{token.name}</bdi>”?</>} confirm="Delete token" danger onClose={() => setModal(null)}
           body={<p>“<bdi>{token.name}</bdi>” is revoked and removed from the list. The audit log keeps its history.</p>}
           onConfirm={() => act(async () => {
-            await api('DELETE', `/v1/tokens/${id}`);
+            await api(() => http.DELETE('/v1/tokens/{id}', { params: { path: { id } } }));
             navigate('/tokens');
           })} />
       )}
@@ -141,7 +142,7 @@ function RotateDialog({ token, onClose, onRotated }: { token: Token; onClose: ()
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     try {
-      onRotated(await api<{ token: Token; secret: string }>('POST', `/v1/tokens/${token.id}/rotate`, { grace_period: grace }));
+      onRotated(await api(() => http.POST('/v1/tokens/{id}/rotate', { params: { path: { id: token.id } }, body: { grace_period: grace } })));
     } catch (e) {
       setError(e instanceof ApiError ? e.message : 'Could not rotate.');
     }
@@ -177,12 +178,12 @@ function EditDialog({ token, catalog, onClose, onSaved }: { token: Token; catalo
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const ipList = ips.split(/[\s,]+/).filter(Boolean);
-    const body: Record<string, unknown> = { name, description, ip_allowlist: ipList.length ? ipList : null };
+    const body: TokenChanges = { name, description, ip_allowlist: ipList.length ? ipList : null };
     const newExpiry = expiresOn ? new Date(`${expiresOn}T23:59:59`).toISOString() : null;
     if ((token.expires_at?.slice(0, 10) ?? '') !== expiresOn) body.expires_at = newExpiry;
     if (token.type !== 'message') body.scopes = [...scopes];
     try {
-      await api('PATCH', `/v1/tokens/${token.id}`, body);
+      await api(() => http.PATCH('/v1/tokens/{id}', { params: { path: { id: token.id } }, body }));
       onSaved();
     } catch (e) {
       setError(e instanceof ApiError ? e : null);

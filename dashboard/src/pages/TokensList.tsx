@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError, query, type Domain, type Page, type Token } from '../api';
+import { api, ApiError, filters, http, type Domain, type Page, type Token } from '../api';
 import { StatusBadge } from '../components/StatusBadge';
 import { dateTime, expiry } from '../format';
 import { Link } from '../router';
@@ -27,11 +27,11 @@ export function TokensList() {
   const cursor = cursors[cursors.length - 1] ?? null;
 
   useEffect(() => {
-    void api<Page<Domain>>('GET', '/v1/domains?limit=100').then((d) => setDomains(d.data), () => undefined);
+    void api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data), () => undefined);
   }, []);
   useEffect(() => {
     setPage(null);
-    api<Page<Token>>('GET', `/v1/tokens${query({ status, type, q, cursor, limit: 20 })}`).then(setPage, (e) =>
+    api(() => http.GET('/v1/tokens', { params: { query: { ...filters({ status: status as Token['status'], type: type as Token['type'], q, cursor: cursor ?? undefined }), limit: 20 } } })).then(setPage, (e) =>
       setError(e instanceof ApiError ? e.message : 'Could not load tokens.'),
     );
   }, [status, type, q, cursor]);
