@@ -7,6 +7,10 @@ import { API_TYPES_FILE, generateApiTypes } from '../../scripts/api-types.js';
 import { ERROR_STATUS } from '../../src/core/errors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
+/** The anchors GitHub gives a Markdown file's headings. */
+const anchors = (markdown: string): string[] =>
+  [...markdown.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-'));
+
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
@@ -97,9 +101,9 @@ describe('documentation', () => {
     const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
     const settings = [...read('src/config.ts').matchAll(/^\s{2}((?:LATCHKEY_)?[A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]!);
     expect(settings.length).toBeGreaterThan(20);
-    const deployment = read('docs/deployment.md');
-    for (const setting of settings) expect(deployment, setting).toContain(`\`${setting}\``);
-    for (const file of ['README.md', ...readdirSync(new URL('../../docs', import.meta.url)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]) {
+    const operations = read('docs/operations.md');
+    for (const setting of settings) expect(operations, setting).toContain(`\`${setting}\``);
+    for (const file of ['README.md', 'SECURITY.md', ...readdirSync(new URL('../../docs', import.meta.url)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]) {
       const text = read(file);
       // Nothing a doc names by a relative path may lie outside the repository: a clone has only it.
       const root = new URL('../../', import.meta.url).href;
@@ -107,9 +111,14 @@ describe('documentation', () => {
         const target = new URL(path, new URL(`../../${file}`, import.meta.url));
         expect(target.href.startsWith(root) && existsSync(target), `${file} names ${path}`).toBe(true);
       }
-      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+      // Nor does it lean on text only its authors had.
+      expect(text, file).not.toMatch(/\b[Tt]he issue\b|\bSPEC\b|\.\.\/shared/);
+      for (const [link, target, anchor] of text.matchAll(/\]\(([^)#\s]*)(?:#([^)\s]*))?\)/g)) {
         if (/^https?:/.test(target!)) continue;
-        expect(existsSync(new URL(target!, new URL(`../../${file}`, import.meta.url))), `${file} links ${target}`).toBe(true);
+        const url = target ? new URL(target, new URL(`../../${file}`, import.meta.url)) : new URL(`../../${file}`, import.meta.url);
+        expect(existsSync(url), `${file} links ${link}`).toBe(true);
+        // A link into a section names a heading that is there (GitHub's anchors).
+        if (anchor && url.pathname.endsWith('.md')) expect(anchors(readFileSync(url, 'utf8')), `${file} links ${link}`).toContain(anchor);
       }
     }
   });
