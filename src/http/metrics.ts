@@ -78,38 +78,15 @@ export function createMetrics(sources: MetricSources) {
     help: 'Access-log entries the queue holds before it drops (LATCHKEY_ACCESS_LOG_MAX_QUEUE)',
     registers: [registry],
   }).set(sources.accessLogCapacity);
-  const requests = new PresetHistogram({
-    name: 'latchkey_http_request_duration_seconds',
-    help: 'HTTP requests by route pattern (unmatched for any path no route serves) and status class, from arrival to response',
-    labelNames: ['route', 'status_class'] as const,
-    buckets: REQUEST_BUCKETS,
-    registry,
-  });
-  const verifyDuration = new PresetHistogram({
-    name: 'latchkey_verify_duration_seconds',
-    help: 'The verify path: decision, the token gate deciding on a presented token (API routes and /v1/verify); request, POST /v1/verify from arrival to response',
-    labelNames: ['stage'] as const,
-    buckets: VERIFY_BUCKETS,
-    registry,
-  });
-  const errors = new PresetCounter({
-    name: 'latchkey_http_errors_total',
-    help: 'HTTP error responses by error code',
-    labelNames: ['code'] as const,
-    registry,
-  });
-  const passwordAttempts = new PresetCounter({
-    name: 'latchkey_password_attempts_total',
-    help: 'Password checks (sign-in and re-authentication) by outcome: succeeded, failed (wrong email or password), throttled (refused with 429)',
-    labelNames: ['check', 'outcome'] as const,
-    registry,
-  });
-  const rateLimited = new PresetCounter({
-    name: 'latchkey_rate_limited_total',
-    help: 'Responses refused with 429, by reason: a token over its rate limit, or the password throttle',
-    labelNames: ['reason'] as const,
-    registry,
-  });
+  const requests = new PresetHistogram(registry, 'latchkey_http_request_duration_seconds', ['route', 'status_class'], REQUEST_BUCKETS,
+    'HTTP requests by route pattern (unmatched for any path no route serves) and status class, from arrival to response');
+  const verifyDuration = new PresetHistogram(registry, 'latchkey_verify_duration_seconds', ['stage'], VERIFY_BUCKETS,
+    'The verify path: decision, the token gate deciding on a presented token (API routes and /v1/verify); request, POST /v1/verify from arrival to response');
+  const errors = new PresetCounter(registry, 'latchkey_http_errors_total', ['code'], 'HTTP error responses by error code');
+  const passwordAttempts = new PresetCounter(registry, 'latchkey_password_attempts_total', ['check', 'outcome'],
+    'Password checks (sign-in and re-authentication) by outcome: succeeded, failed (wrong email or password), throttled (refused with 429)');
+  const rateLimited = new PresetCounter(registry, 'latchkey_rate_limited_total', ['reason'],
+    'Responses refused with 429, by reason: a token over its rate limit, or the password throttle');
   const retries = new Counter({
     name: 'latchkey_transaction_retries_total',
     help: 'Transactions PostgreSQL aborted as a deadlock victim or a serialisation failure, and Latchkey ran again',

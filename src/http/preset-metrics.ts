@@ -60,8 +60,8 @@ export class CounterSeries<L extends string = string> {
 }
 
 export class PresetCounter<L extends string> extends PresetMetric<L, CounterSeries<L>> {
-  constructor(options: { name: string; help: string; labelNames: readonly L[]; registry: Registry }) {
-    super(options.name, options.help, 'counter', options.labelNames, options.registry);
+  constructor(registry: Registry, name: string, labelNames: readonly L[], help: string) {
+    super(name, help, 'counter', labelNames, registry);
   }
 
   protected create(labels: Labels<L>) {
@@ -100,9 +100,9 @@ export class HistogramSeries<L extends string = string> {
 export class PresetHistogram<L extends string> extends PresetMetric<L, HistogramSeries<L>> {
   private readonly bounds: readonly number[];
 
-  constructor(options: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[]; registry: Registry }) {
-    super(options.name, options.help, 'histogram', options.labelNames, options.registry);
-    this.bounds = [...options.buckets].sort((a, b) => a - b);
+  constructor(registry: Registry, name: string, labelNames: readonly L[], buckets: readonly number[], help: string) {
+    super(name, help, 'histogram', labelNames, registry);
+    this.bounds = [...buckets].sort((a, b) => a - b);
   }
 
   protected create(labels: Labels<L>) {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, onResponseHookHandler } from 'fasti
 import type { ErrorCode } from '../core/errors.js';
 import { TokenGate, type GateResult, type TokenCheck, type TokenGateDeps } from '../services/token-gate.js';
 import type { Metrics, RateLimitReason } from './metrics.js';
-import type { HistogramSeries } from './preset-metrics.js';
+import type { CounterSeries, HistogramSeries } from './preset-metrics.js';
 import { hooksOf } from './route-hooks.js';
 
 /** Every path no route serves shares one value, so that scanning for paths cannot multiply the series. */
@@ -32,7 +32,9 @@ export function installRequestMetrics(app: FastifyInstance, metrics: Metrics): v
     series[statusClassIndex(reply.statusCode)]!.observe(seconds);
     const code = reply.errorCode as ErrorCode | null;
     if (code !== null) {
-      metrics.errorsByCode[code].count += 1;
+      // Only the error sender sets a code, always one of the table's; a stray one is not worth a throw here.
+      const byCode = metrics.errorsByCode[code] as CounterSeries | undefined;
+      if (byCode !== undefined) byCode.count += 1;
       if (code === 'rate_limited') metrics.rateLimited[rateLimitReason].count += 1;
     }
     return seconds;
