@@ -16,6 +16,7 @@ import { DomainDirectory } from './services/domain-directory.js';
 import { TokenManagement } from './services/tokens/management.js';
 import { TokenPresenter } from './services/tokens/presenter.js';
 import { createMetrics } from './http/metrics.js';
+import { installRequestMetrics, TimedTokenGate } from './http/request-metrics.js';
 import { validatorCompiler } from './http/validation.js';
 import { DOCS_CSP, installDashboard } from './http/dashboard.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -35,7 +36,6 @@ import { AccountService } from './services/accounts.js';
 import { connectRedis, memoryLimiters, redisLimiters } from './services/limits.js';
 import { memoryRateStore, redisRateStore, TokenRateLimiter } from './services/token-rate.js';
 import { PeriodicJob } from './services/periodic.js';
-import { TokenGate } from './services/token-gate.js';
 import { PasswordThrottle } from './services/throttle.js';
 import { TokenLifecycle } from './services/tokens/lifecycle.js';
 import { argon2Hasher, type PasswordHasher } from './services/passwords.js';
@@ -82,7 +82,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const clock = options.clock ?? systemClock;
   const db = options.db ?? openDatabase(config.database);
   await migrate(db, config.database.dialect, storeUpgrades(options.auditKeys, clock));
-  const metrics = createMetrics();
+  const accessLog = new AccessLogWriter(db, config.accessLog);
+  const metrics = createMetrics({ accessLog, accessLogCapacity: config.accessLog.maxQueue });
   // Set once the logger exists; nothing that can fail runs before then.
   let report: (job: string) => (error: unknown) => void = () => () => undefined;
   const feed: ChangeFeed =
@@ -119,8 +120,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     retentionDays: config.tokenRetentionDays,
   });
   const platform = new PlatformService({ db, clock, audit, management, domains, presenter, lifecycle, tokenPrefix: config.tokenPrefix, maxLifetimeSeconds });
-  const accessLog = new AccessLogWriter(db, { ...config.accessLog, onDropped: (n) => metrics.accessLogDropped.inc(n) });
-  const gate = new TokenGate({ verifier, clock, usage, rateLimiter: tokenRateLimiter, domains, onDecision: metrics.recordDecision });
+  const gate = new TimedTokenGate({ verifier, clock, usage, rateLimiter: tokenRateLimiter, domains, onDecision: metrics.recordDecision }, metrics.verifyDecision);
   const ctx: AppContext = { config, clock, db, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, accessLog, metrics, gate, redact };
   const sendError = errorSender(redact);
 
@@ -144,6 +144,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
       hooks: { streamWrite: redact },
     },
   });
+  // First, so that every route, the API reference's included, gets its series.
+  installRequestMetrics(app, metrics);
   await app.register(cookie);
   installContract(app);
   await app.register(swagger, {
