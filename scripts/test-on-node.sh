@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 line="${1:?usage: scripts/test-on-node.sh <major version, e.g. 22>}"
 home="$(mktemp -d)"
+own_path="$PATH"
 restore() {
+  export PATH="$own_path"
   npm rebuild better-sqlite3 >/dev/null 2>&1 || echo "could not rebuild better-sqlite3 for $(node --version); run npm rebuild better-sqlite3" >&2
   rm -rf "$home"
 }
