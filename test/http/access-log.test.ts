@@ -1,28 +1,21 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { purgeAccessLogs } from '../../src/services/access-log.js';
 import { asSession, bearer, createToken, expectError, expectStatus, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
+import { test } from '../helpers/fixtures.js';
 import { DIALECT, injectFailure, startHarness, type Harness } from '../helpers/harness.js';
 
-let h: Harness;
-let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-  owner = await ownerSession(h);
-});
-afterAll(() => h.close());
-
-const logs = async (query = '') => {
+const logs = async (h: Harness, owner: Session, query = '') => {
   await h.ctx.accessLog.flush();
   return expectStatus(await h.request({ method: 'GET', url: `/v1/access-logs?${query}`, headers: asSession(owner) }), 200);
 };
 
 describe('access log', () => {
-  it('records every request made with a token, allowed or refused, without secrets or bodies', async () => {
+  test('records every request made with a token, allowed or refused, without secrets or bodies', async ({ app: h, owner }) => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'logged', scopes: ['domains:read'] });
     await h.request({ method: 'GET', url: '/v1/domains?limit=5', headers: { ...bearer(secret), 'user-agent': 'deploy-bot/1.0' } });
     await h.request({ method: 'POST', url: '/v1/domains', headers: bearer(secret), payload: { name: 'secret-project.example.com' } });
-    const { data } = await logs(`token_id=${token.id}`);
+    const { data } = await logs(h, owner, `token_id=${token.id}`);
     expect(data).toHaveLength(2);
     expect(data[1]).toMatchObject({
       token_id: token.id, token_name: 'logged', method: 'GET', route: '/v1/domains', path: '/v1/domains', status: 200, ip: '127.0.0.1',
@@ -38,10 +31,10 @@ describe('access log', () => {
     expect(stored).not.toMatch(/lk_(live|mcp|msg|admin)_[0-9A-Za-z]{12,}/);
   });
 
-  const stored = async (tokenId: string) =>
+  const stored = async (h: Harness, tokenId: string) =>
     Number((await h.ctx.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('token_id', '=', tokenId).executeTakeFirstOrThrow()).n);
 
-  it('is written off the request path: nothing until a flush, then every entry, on SQLite by a thread with its own connection', async () => {
+  test('is written off the request path: nothing until a flush, then every entry, on SQLite by a thread with its own connection', async ({ app: h, owner }) => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'batched', scopes: ['domains:read'] });
     await h.ctx.accessLog.flush();
     const before = h.queries.length;
@@ -49,15 +42,15 @@ describe('access log', () => {
     for (let i = 0; i < 30; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     expect(inserts()).toEqual([]);
     expect(h.ctx.accessLog.pending).toBe(30);
-    expect(await stored(token.id)).toBe(0);
+    expect(await stored(h, token.id)).toBe(0);
     await h.ctx.accessLog.flush();
     expect(h.ctx.accessLog.pending).toBe(0);
-    expect(await stored(token.id)).toBe(30);
+    expect(await stored(h, token.id)).toBe(30);
     // The request thread's connection inserts nothing on SQLite; on PostgreSQL, one multi-row insert.
     expect(inserts()).toHaveLength(DIALECT === 'sqlite' ? 0 : 1);
   });
 
-  it('keeps what a failed write could not store, and stores it on the next flush: nothing lost, nothing twice', async () => {
+  test('keeps what a failed write could not store, and stores it on the next flush: nothing lost, nothing twice', async ({ app: h, owner }) => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'retried', scopes: ['domains:read'] });
     await h.ctx.accessLog.flush();
     // One bad row in the second of two batches: on SQLite the first is committed on its own.
@@ -68,16 +61,16 @@ describe('access log', () => {
         await h.request({ method: 'GET', url, headers: bearer(secret) });
       }
       await expect(h.ctx.accessLog.flush()).rejects.toThrow(/injected failure/);
-      expect((await stored(token.id)) + h.ctx.accessLog.pending).toBe(500);
+      expect((await stored(h, token.id)) + h.ctx.accessLog.pending).toBe(500);
     } finally {
       await removeFault();
     }
     await h.ctx.accessLog.flush();
-    expect(await stored(token.id)).toBe(500);
+    expect(await stored(h, token.id)).toBe(500);
     expect(h.ctx.accessLog.dropped).toBe(0);
   });
 
-  it('lets a transaction that reads and then writes commit while the log is written in between', async () => {
+  test('lets a transaction that reads and then writes commit while the log is written in between', async ({ app: h, owner }) => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'read, then renamed', scopes: ['domains:read'] });
     await h.ctx.accessLog.flush();
     for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
@@ -90,11 +83,11 @@ describe('access log', () => {
       await trx.updateTable('tokens').set({ name: 'renamed after reading' }).where('id', '=', token.id).execute();
     });
     await flushed;
-    expect(await stored(token.id)).toBe(3);
+    expect(await stored(h, token.id)).toBe(3);
     expect((await h.ctx.db.selectFrom('tokens').select('name').where('id', '=', token.id).executeTakeFirstOrThrow()).name).toBe('renamed after reading');
   });
 
-  it('counts entries being written as pending until they are stored, so that stored + pending never loses them', async () => {
+  test('counts entries being written as pending until they are stored, so that stored + pending never loses them', async ({ app: h, owner }) => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'in flight', scopes: ['domains:read'] });
     await h.ctx.accessLog.flush();
     for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
@@ -109,10 +102,10 @@ describe('access log', () => {
     });
     await flushed;
     expect(h.ctx.accessLog.pending).toBe(0);
-    expect(await stored(token.id)).toBe(3);
+    expect(await stored(h, token.id)).toBe(3);
   });
 
-  it('keeps a flush that happens while another transaction is open, even when that transaction rolls back', async () => {
+  test('keeps a flush that happens while another transaction is open, even when that transaction rolls back', async ({ app: h, owner }) => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'flushed mid-transaction', scopes: ['domains:read'] });
     await h.ctx.accessLog.flush();
     for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
@@ -131,7 +124,7 @@ describe('access log', () => {
     expect(rows).toHaveLength(3);
   });
 
-  it('filters by token, status, method and time, pages with a cursor, and shows a token’s own activity', async () => {
+  test('filters by token, status, method and time, pages with a cursor, and shows a token’s own activity', async ({ app: h, owner }) => {
     const s = await ownerSession(h);
     const { secret, token } = await createToken(h, asSession(s), { name: 'filtered', scopes: ['domains:read'] });
     const startedAt = new Date(h.clock.now()).toISOString();
@@ -153,7 +146,7 @@ describe('access log', () => {
     expect((await q('')).data.every((e: any) => e.token_id === token.id)).toBe(true);
   });
 
-  it('exports CSV with names escaped and spreadsheet formulas neutralised', async () => {
+  test('exports CSV with names escaped and spreadsheet formulas neutralised', async ({ app: h, owner }) => {
     const s = await ownerSession(h);
     const name = '=HYPERLINK("http://evil.example","x"),\n\u001b[31mred<b>';
     const { secret } = await createToken(h, asSession(s), { name, scopes: ['domains:read'] });
@@ -171,7 +164,7 @@ describe('access log', () => {
     expect(response.body).not.toContain('\u001b');
   });
 
-  it('refuses account-wide logs to domain-constrained tokens', async () => {
+  test('refuses account-wide logs to domain-constrained tokens', async ({ app: h, owner }) => {
     const domain = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: asSession(owner), payload: { name: 'logs.example.com' } }), 201).domain;
     const { secret } = await createToken(h, asSession(owner), { name: 'constrained', scopes: ['tokens:full'], domains: [domain.id] });
     expectError(await h.request({ method: 'GET', url: '/v1/access-logs', headers: bearer(secret) }), 403, 'forbidden');
@@ -180,7 +173,7 @@ describe('access log', () => {
     expectStatus(await h.request({ method: 'GET', url: '/v1/access-logs', headers: bearer(wide) }), 200);
   });
 
-  it('counts what overflows its bounded queue in /metrics, and flushes on shutdown', async () => {
+  test('counts what overflows its bounded queue in /metrics, and flushes on shutdown', async ({ app: h, owner }) => {
     const small = await startHarness({ LATCHKEY_ACCESS_LOG_MAX_QUEUE: '100', LATCHKEY_ACCESS_LOG_FLUSH_INTERVAL_MS: '60000' });
     try {
       const s = await ownerSession(small);
@@ -197,7 +190,7 @@ describe('access log', () => {
     }
   });
 
-  it('purges entries older than the retention period', async () => {
+  test('purges entries older than the retention period', async ({ app: h, owner }) => {
     const { secret } = await createToken(h, asSession(owner), { name: 'old traffic', scopes: ['domains:read'] });
     await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     await h.ctx.accessLog.flush();

@@ -23,7 +23,8 @@ describe('API2 broken authentication', () => {
     const challenge = (response: { headers: Record<string, unknown> }) => response.headers['www-authenticate'];
     expect(challenge(await domains({}))).toBe('Bearer realm="latchkey"');
     expect(challenge(await domains(bearer(mintSecret('lk', 'live').secret)))).toBe('Bearer realm="latchkey", error="invalid_token"');
-    const narrow = await createToken(h, a.session, { name: 'challenged', scopes: ['activity:read'] });
+    // Signed in just now: minting needs a fresh password check, whatever earlier tests did to the clock.
+    const narrow = await createToken(h, asSession(await login(h, a.owner.email)), { name: 'challenged', scopes: ['activity:read'] });
     const refused = await domains(bearer(narrow.secret));
     expect(refused.statusCode).toBe(403);
     expect(challenge(refused)).toBe('Bearer realm="latchkey", error="insufficient_scope", scope="domains:read"');
