@@ -33,8 +33,8 @@ import { accessLogRoutes } from './http/routes/access-logs.js';
 import { installAccessLog } from './http/access-log-hook.js';
 import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
 import { AccountService } from './services/accounts.js';
-import { connectRedis, memoryLimiters, redisLimiters } from './services/limits.js';
-import { memoryRateStore, redisRateStore, TokenRateLimiter } from './services/token-rate.js';
+import { connectRedis, memoryRateStore, redisRateStore } from './services/rate-store.js';
+import { TokenRateLimiter } from './services/token-rate.js';
 import { PeriodicJob } from './services/periodic.js';
 import { PasswordThrottle } from './services/throttle.js';
 import { TokenLifecycle } from './services/tokens/lifecycle.js';
@@ -103,11 +103,11 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const management = new TokenManagement({ clock, limits: config.tokenLimits });
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   redis?.on('error', (error) => report('redis')(error));
-  const limiters = redis ? redisLimiters(redis, config.redisPrefix) : memoryLimiters;
-  const tokenRateLimiter = new TokenRateLimiter(redis ? redisRateStore(redis, config.redisPrefix) : memoryRateStore(), clock);
+  const rates = redis ? redisRateStore(redis, config.redisPrefix) : memoryRateStore();
+  const tokenRateLimiter = new TokenRateLimiter(rates, clock);
   const accounts = new AccountService({
     db, clock, audit, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
-    throttle: new PasswordThrottle(config.passwordThrottle, limiters),
+    throttle: new PasswordThrottle(config.passwordThrottle, rates, clock),
     onPlanChanged: (accountId) => verifier.invalidateAccount(accountId),
   });
   const maxLifetimeSeconds = config.tokenLimits.maxLifetimeSeconds;

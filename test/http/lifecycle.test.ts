@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
-import { injectFailure, startHarness, type Harness } from '../helpers/harness.js';
+import { injectFailure, startHarness, withHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 let owner: Session;
@@ -212,6 +212,25 @@ describe('brute force', () => {
     } finally {
       await limited.close();
     }
+  });
+
+  it('ends a throttle as its window passes on the service’s clock: one place back every window / limit, Retry-After saying when', async () => {
+    await withHarness({ LATCHKEY_LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LATCHKEY_LOGIN_MAX_FAILURES_PER_IP: '100', LATCHKEY_LOGIN_FAILURE_WINDOW: '900' }, async (limited) => {
+      const { ownerEmail } = await createAccount(limited);
+      const attempt = (password: string) => limited.request({ method: 'POST', url: '/v1/auth/login', payload: { email: ownerEmail, password } });
+      for (let i = 0; i < 3; i += 1) expectError(await attempt('wrong password'), 401, 'unauthorized');
+      const throttled = await attempt(PASSWORD);
+      expectError(throttled, 429, 'rate_limited');
+      // Three failures per 900 s: the next place frees 300 s after the third.
+      expect(Number(throttled.headers['retry-after'])).toBe(300);
+      limited.clock.advance(299_000);
+      expectError(await attempt(PASSWORD), 429, 'rate_limited');
+      limited.clock.advance(1_000);
+      expectStatus(await attempt(PASSWORD), 200);
+      // The right password cleared the account's budget: three wrong ones fit again.
+      for (let i = 0; i < 3; i += 1) expectError(await attempt('wrong password'), 401, 'unauthorized');
+      expectError(await attempt('wrong password'), 429, 'rate_limited');
+    });
   });
 
   it('clears an account’s failures when its password is given right, so that only consecutive failures count', async () => {
