@@ -150,7 +150,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   installContract(app);
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Latchkey', version: '0.1.0', description: 'Self-hosted API tokens for email platforms' },
+      info: { title: 'Latchkey', version: '0.1.0', description: 'Self-hosted API tokens for email platforms', license: { name: 'Proprietary: all rights reserved (see LICENSE in the repository)' } },
       servers: [{ url: '/', description: 'the server this document was fetched from' }],
       components: {
         securitySchemes: {
