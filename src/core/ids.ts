@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { monotonicFactory } from 'ulidx';
+import { monotonicFactory, ulid as datedUlid } from 'ulidx';
 
 /**
  * ulidx asks its generator for one random byte per character, sixteen system calls a millisecond
@@ -19,7 +19,9 @@ const ulid = monotonicFactory(pooledRandom);
 
 /**
  * Sortable ids with a readable kind: `tok_01J…`. Sorting by id is sorting by creation; `at`
- * dates an id made later than the thing it names (an access-log row written at flush time).
+ * dates an id made later than the thing it names (an access-log row written at flush time). A
+ * dated id carries exactly its time: the monotonic generator would date it at the latest id made
+ * so far, so a row written late would sort as if it happened then.
  */
 export const newId = (kind: 'acc' | 'usr' | 'ses' | 'tok' | 'dom' | 'mbx' | 'msg' | 'evt' | 'act' | 'log', at?: number): string =>
-  `${kind}_${ulid(at)}`;
+  `${kind}_${at === undefined ? ulid() : datedUlid(at, pooledRandom)}`;

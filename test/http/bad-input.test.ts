@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asSession, createToken, expectError, expectStatus, operator, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -6,6 +6,9 @@ let h: Harness;
 let owner: Session;
 beforeAll(async () => {
   h = await startHarness();
+});
+// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
+beforeEach(async () => {
   owner = await ownerSession(h);
 });
 afterAll(() => h.close());

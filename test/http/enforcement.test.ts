@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, operator, ownerSession, withoutRequestId, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -9,6 +9,9 @@ let domainB: { id: string; name: string };
 
 beforeAll(async () => {
   h = await startHarness();
+});
+// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
+beforeEach(async () => {
   owner = await ownerSession(h);
   domainA = await createDomain(h, asSession(owner));
   domainB = await createDomain(h, asSession(owner));

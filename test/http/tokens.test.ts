@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../src/core/token-format.js';
 import { asSession, bearer, createDomain, createToken, expectError, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
 import { DIALECT, startHarness, withHarness, type Harness } from '../helpers/harness.js';
@@ -10,6 +10,9 @@ let owner: Session;
 
 beforeAll(async () => {
   h = await startHarness();
+});
+// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
+beforeEach(async () => {
   owner = await ownerSession(h);
 });
 afterAll(() => h.close());

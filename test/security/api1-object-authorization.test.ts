@@ -2,15 +2,16 @@
  * OWASP API1:2023 Broken Object Level Authorization. Another account's objects must be exactly as
  * invisible as objects that do not exist: same status, same body.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, expectError, expectStatus } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
-import { notFoundShape, world, type Party } from './world.js';
+import { notFoundShape, signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
 let b: Party;
 beforeAll(async () => ({ h, a, b } = await world()));
+beforeEach(() => signInAgain(h, a, b));
 afterAll(() => h.close());
 
 const GHOST_TOKEN = 'tok_01JZZZZZZZZZZZZZZZZZZZZZZZ';

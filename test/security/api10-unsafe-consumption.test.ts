@@ -5,15 +5,16 @@
  */
 import { sql } from 'kysely';
 import { channelFor } from '../../src/store/change-feed.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asSession, bearer, createToken, expectError, expectStatus, ownerSession } from '../helpers/actors.js';
 import { DIALECT, withHarness, type Harness } from '../helpers/harness.js';
 import { adminQuery } from '../helpers/postgres.js';
-import { world, type Party } from './world.js';
+import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
 beforeAll(async () => ({ h, a } = await world()));
+beforeEach(() => signInAgain(h, a));
 afterAll(() => h.close());
 
 /** Sent from outside the app, on the channel of this app's schema only. */

@@ -1,13 +1,14 @@
 /** OWASP API2:2023 Broken Authentication: tokens, sessions and re-auth proofs. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mintSecret } from '../../src/core/token-format.js';
 import { addUser, asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, PASSWORD } from '../helpers/actors.js';
 import { withHarness, type Harness } from '../helpers/harness.js';
-import { world, type Party } from './world.js';
+import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
 beforeAll(async () => ({ h, a } = await world()));
+beforeEach(() => signInAgain(h, a));
 afterAll(() => h.close());
 
 const domains = (headers: Record<string, string>) => h.request({ method: 'GET', url: '/v1/domains', headers });
@@ -23,8 +24,7 @@ describe('API2 broken authentication', () => {
     const challenge = (response: { headers: Record<string, unknown> }) => response.headers['www-authenticate'];
     expect(challenge(await domains({}))).toBe('Bearer realm="latchkey"');
     expect(challenge(await domains(bearer(mintSecret('lk', 'live').secret)))).toBe('Bearer realm="latchkey", error="invalid_token"');
-    // Signed in just now: minting needs a fresh password check, whatever earlier tests did to the clock.
-    const narrow = await createToken(h, asSession(await login(h, a.owner.email)), { name: 'challenged', scopes: ['activity:read'] });
+    const narrow = await createToken(h, a.session, { name: 'challenged', scopes: ['activity:read'] });
     const refused = await domains(bearer(narrow.secret));
     expect(refused.statusCode).toBe(403);
     expect(challenge(refused)).toBe('Bearer realm="latchkey", error="insufficient_scope", scope="domains:read"');

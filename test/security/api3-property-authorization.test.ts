@@ -2,14 +2,15 @@
  * OWASP API3:2023 Broken Object Property Level Authorization: fields a caller may not set
  * (mass assignment) and fields a caller may not see (excessive exposure).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectError, expectStatus, login } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
-import { world, type Party } from './world.js';
+import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
 beforeAll(async () => ({ h, a } = await world()));
+beforeEach(() => signInAgain(h, a));
 afterAll(() => h.close());
 
 const TOKEN_FIELDS = [

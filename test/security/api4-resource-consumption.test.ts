@@ -1,12 +1,13 @@
 /** OWASP API4:2023 Unrestricted Resource Consumption: bodies, pages, lists and request rates are bounded. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, createToken, expectError, expectStatus } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
-import { world, type Party } from './world.js';
+import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
 beforeAll(async () => ({ h, a } = await world()));
+beforeEach(() => signInAgain(h, a));
 afterAll(() => h.close());
 
 const createWith = (payload: unknown, headers: Record<string, string> = {}) =>

@@ -2,14 +2,15 @@
  * OWASP API5:2023 Broken Function Level Authorization: who may call what, and a token minting
  * tokens can never hand out more than it holds.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addUser, asSession, bearer, createToken, expectError, expectStatus, login } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
-import { world, type Party } from './world.js';
+import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
 beforeAll(async () => ({ h, a } = await world()));
+beforeEach(() => signInAgain(h, a));
 afterAll(() => h.close());
 
 const MANAGEMENT = (id: string) => [

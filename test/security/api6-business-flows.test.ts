@@ -1,12 +1,13 @@
 /** OWASP API6:2023 Unrestricted Access to Sensitive Business Flows: plans, CSRF, the last domain token. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, createToken, expectError, expectStatus, operator } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
-import { world, type Party } from './world.js';
+import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
 beforeAll(async () => ({ h, a } = await world()));
+beforeEach(() => signInAgain(h, a));
 afterAll(() => h.close());
 
 describe('API6 unrestricted access to sensitive business flows', () => {

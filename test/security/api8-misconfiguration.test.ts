@@ -2,10 +2,10 @@
  * OWASP API8:2023 Security Misconfiguration: headers, error bodies, proxies and client addresses,
  * and hostile text in logs and exports.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asSession, bearer, createToken, expectError, expectStatus, ownerSession } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { world, type Party } from './world.js';
+import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
@@ -14,6 +14,7 @@ beforeAll(async () => {
   ({ h, a } = await world());
   proxied = await startHarness({ LATCHKEY_TRUST_PROXY: '10.0.0.0/8' });
 });
+beforeEach(() => signInAgain(h, a));
 afterAll(async () => {
   await h.close();
   await proxied.close();

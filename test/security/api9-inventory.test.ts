@@ -1,12 +1,13 @@
 /** OWASP API9:2023 Improper Inventory Management: every route is documented, nothing answers off the books. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, expectError, expectStatus } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
-import { world, type Party } from './world.js';
+import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
 beforeAll(async () => ({ h, a } = await world()));
+beforeEach(() => signInAgain(h, a));
 afterAll(() => h.close());
 
 /** Every method and path the router knows, from Fastify's own route tree. */

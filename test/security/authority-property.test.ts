@@ -15,7 +15,7 @@
  */
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TokensTable } from '../../src/store/schema.js';
 import { asSession, bearer, createDomain, createMailbox, ownerSession, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
@@ -27,6 +27,9 @@ let mailboxes: string[];
 
 beforeAll(async () => {
   h = await startHarness({ LATCHKEY_MAX_TOKENS_PER_ACCOUNT: '100000' });
+});
+// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
+beforeEach(async () => {
   owner = await ownerSession(h);
   domains = [];
   mailboxes = [];

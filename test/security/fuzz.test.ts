@@ -4,12 +4,12 @@
  * the process keeps serving, and every error is in the spec's shape with a code from the registry.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_STATUS } from '../../src/core/errors.js';
 import { mintSecret } from '../../src/core/token-format.js';
 import { bearer, expectStatus, operator } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
-import { world, type Party } from './world.js';
+import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
@@ -32,6 +32,7 @@ beforeAll(async () => {
       })),
   );
 });
+beforeEach(() => signInAgain(h, a, b));
 afterAll(() => h.close());
 
 const hostileText = fc.oneof(

@@ -4,7 +4,7 @@
  * them; the UTF-8 bytes of one read as Latin-1, as Node reads a header) is still a secret: it is
  * redacted as it arrives, in the access log and in the server log, wherever the disguise sits.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asSession, bearer, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -13,6 +13,9 @@ let owner: Session;
 let victim: { token: { id: string; visible_prefix: string }; secret: string };
 beforeAll(async () => {
   h = await startHarness();
+});
+// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
+beforeEach(async () => {
   owner = await ownerSession(h);
   victim = await createToken(h, asSession(owner), { name: 'disguised around', scopes: ['domains:read'] });
 });

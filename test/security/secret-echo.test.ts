@@ -4,7 +4,7 @@
  * `/v1/verify` vouches for a token on a domain only when that domain is really its to act on.
  * The harness searches every log line and every stored row for every secret it handed out.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, operator, ownerSession, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -13,6 +13,9 @@ let owner: Session;
 let victim: { token: { id: string; visible_prefix: string }; secret: string };
 beforeAll(async () => {
   h = await startHarness();
+});
+// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
+beforeEach(async () => {
   owner = await ownerSession(h);
   victim = await createToken(h, asSession(owner), { name: 'pasted around', scopes: ['domains:read'] });
 });

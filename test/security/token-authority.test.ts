@@ -4,7 +4,7 @@
  * it makes or changes lies inside it, rate limit included; a message token is a token of its
  * mailbox's domain. Each test is an attack that got through before the rule existed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   addUser, asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, type Session,
 } from '../helpers/actors.js';
@@ -14,6 +14,9 @@ let h: Harness;
 let owner: Session;
 beforeAll(async () => {
   h = await startHarness();
+});
+// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
+beforeEach(async () => {
   owner = await ownerSession(h);
 });
 afterAll(() => h.close());

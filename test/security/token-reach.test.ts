@@ -4,7 +4,7 @@
  * have revoked; mail sent by a token bound to one domain tells it nothing of the others. Each test
  * is an attack that got through before.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -12,6 +12,9 @@ let h: Harness;
 let owner: Session;
 beforeAll(async () => {
   h = await startHarness();
+});
+// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
+beforeEach(async () => {
   owner = await ownerSession(h);
 });
 afterAll(() => h.close());

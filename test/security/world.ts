@@ -1,4 +1,4 @@
-import { asSession, createDomain, createMailbox, createToken, expectStatus, ownerSession, withoutRequestId, type Session } from '../helpers/actors.js';
+import { asSession, createDomain, createMailbox, createToken, expectStatus, login, ownerSession, withoutRequestId, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
 
 /** One account as an attacker or a victim sees it: its owner, a domain, a mailbox and tokens. */
@@ -32,6 +32,17 @@ export async function party(h: Harness, plan = 'pro'): Promise<Party> {
 export async function world(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<{ h: Harness; a: Party; b: Party }> {
   const h = await startHarness(env, options);
   return { h, a: await party(h), b: await party(h) };
+}
+
+/**
+ * Signs each party's owner in anew, in place: a test then starts with a fresh session (and a fresh
+ * password check) whatever earlier tests did to the clock or to the old one.
+ */
+export async function signInAgain(h: Harness, ...parties: Party[]): Promise<void> {
+  for (const party of parties) {
+    party.owner = await login(h, party.owner.email);
+    party.session = asSession(party.owner);
+  }
 }
 
 /** What a 404 says, so that "someone else's" can be compared with "nonexistent". */
