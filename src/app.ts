@@ -103,11 +103,11 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const management = new TokenManagement({ clock, limits: config.tokenLimits });
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
   redis?.on('error', (error) => report('redis')(error));
-  const rates = redis ? redisRateStore(redis, config.redisPrefix) : memoryRateStore();
-  const tokenRateLimiter = new TokenRateLimiter(rates, clock);
+  const rateStore = (counts: string) => (redis ? redisRateStore(redis, `${config.redisPrefix}:${counts}`) : memoryRateStore());
+  const tokenRateLimiter = new TokenRateLimiter(rateStore('token-rate'), clock);
   const accounts = new AccountService({
     db, clock, audit, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
-    throttle: new PasswordThrottle(config.passwordThrottle, rates, clock),
+    throttle: new PasswordThrottle(config.passwordThrottle, rateStore('pw'), clock),
     onPlanChanged: (accountId) => verifier.invalidateAccount(accountId),
   });
   const maxLifetimeSeconds = config.tokenLimits.maxLifetimeSeconds;

@@ -4,7 +4,8 @@ import { gcraStep } from '../core/gcra.js';
 /**
  * Budgets kept by the generic cell rate algorithm: each key keeps one instant, when its budget is
  * next whole again, and a use is admitted while that instant is less than a burst ahead. Per-token
- * rate limits and the password throttle both count here, on the injected clock, so a test can move
+ * rate limits and the password throttle each count in a store of their own (so that a flood of one
+ * cannot push the other's keys out of a bounded memory), on the injected clock, so a test can move
  * time and watch a refusal end.
  */
 export interface RateStore {
@@ -104,8 +105,9 @@ return 0
 `;
 
 /**
- * State shared by every node through Redis, under the deployment's prefix. Should Redis be
- * unreachable, each node counts in its own memory rather than refusing everyone or admitting everyone.
+ * State shared by every node through Redis, its keys under `prefix` (the deployment's, and what
+ * counts there). Should Redis be unreachable, each node counts in its own memory rather than
+ * refusing everyone or admitting everyone.
  */
 export function redisRateStore(client: Redis, prefix: string, fallback: RateStore = memoryRateStore()): RateStore {
   const keyOf = (key: string) => `${prefix}:${key}`;

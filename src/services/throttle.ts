@@ -34,8 +34,8 @@ export class PasswordThrottle {
 
   /** Takes a place for one password check; throws `rate_limited` (with `retry_after` seconds) when either budget is spent. */
   async begin(account: string, ip: string): Promise<PasswordAttempt> {
-    const perAccount = this.cell(`pw-account:${account}`, this.limits.maxFailuresPerAccount);
-    const perClient = this.cell(`pw-ip:${clientKeyOf(ip)}`, this.limits.maxFailuresPerIp);
+    const perAccount = this.cell(`account:${account}`, this.limits.maxFailuresPerAccount);
+    const perClient = this.cell(`ip:${clientKeyOf(ip)}`, this.limits.maxFailuresPerIp);
     const wait = await this.store.take([perAccount, perClient], this.clock.now());
     if (wait > 0) throw new ApiError('rate_limited', 'too many failed attempts; try again later', { retry_after: Math.max(1, Math.ceil(wait / 1000)) });
     return { succeeded: () => this.store.giveBack([{ ...perAccount, forget: true }, perClient]) };

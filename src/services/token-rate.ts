@@ -17,7 +17,7 @@ export class TokenRateLimiter {
   async consume(budgets: readonly Budget[]): Promise<void> {
     const cells = budgets.map((budget) => {
       const intervalMs = (budget.perSeconds * 1000) / budget.requests;
-      return { key: `token-rate:${budget.key}`, intervalMs, burstMs: intervalMs * (budget.requests - 1) };
+      return { key: budget.key, intervalMs, burstMs: intervalMs * (budget.requests - 1) };
     });
     const wait = await this.store.take(cells, this.clock.now());
     if (wait > 0) {

@@ -1,15 +1,10 @@
 import { test as base } from 'vitest';
-import { asSession, ownerSession, PASSWORD, type Session } from './actors.js';
-import { injectFetch, typedClient, type TypedClient } from './client.js';
+import { ownerSession, type Session } from './actors.js';
 import { startHarness, type Harness } from './harness.js';
 
 interface PerTest {
   /** An account of its own for this test, and its owner signed in just now (fresh for re-auth). */
   owner: Session;
-  /** The owner's session as request headers: the cookie and the CSRF token. */
-  session: Record<string, string>;
-  /** The generated client, signed in as that owner, over the app in process. */
-  client: TypedClient;
 }
 
 interface PerFile {
@@ -32,11 +27,4 @@ export const test = base.extend<{ $test: PerTest; $file: PerFile }>({
     { scope: 'file' },
   ],
   owner: async ({ app }, use) => use(await ownerSession(app)),
-  session: async ({ owner }, use) => use(asSession(owner)),
-  client: async ({ app, owner }, use) => {
-    const client = typedClient('http://latchkey.test', injectFetch(app));
-    const login = await client.POST('/v1/auth/login', { body: { email: owner.email, password: PASSWORD } });
-    client.signIn(login.data!.csrf_token);
-    await use(client);
-  },
 });

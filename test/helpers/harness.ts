@@ -121,12 +121,19 @@ function collectSecrets(value: unknown, keys: ReadonlySet<string>, into: Set<str
 }
 
 const checkers = new Map<string, ContractChecker>();
-/** One checker per distinct document: every harness of a run serves the same one. */
+const checkerOfApp = new WeakMap<Harness['app'], ContractChecker>();
+/**
+ * One checker per distinct document (every harness of a run serves the same one, so its compiled
+ * schemas are shared), looked up once per app rather than on every request.
+ */
 function contractOf(app: Harness['app']): ContractChecker {
+  const known = checkerOfApp.get(app);
+  if (known) return known;
   const document = app.swagger() as Parameters<typeof contractChecker>[0];
   const key = JSON.stringify(document);
   let checker = checkers.get(key);
   if (!checker) checkers.set(key, (checker = contractChecker(document)));
+  checkerOfApp.set(app, checker);
   return checker;
 }
 

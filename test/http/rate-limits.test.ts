@@ -127,8 +127,8 @@ describe.skipIf(redisMissing !== null)('shared counters in Redis', () => {
       // A wrong password of its own, so that the throttle's keys exist whatever ran before.
       expectError(await a.request({ method: 'POST', url: '/v1/auth/login', payload: { email: `prefixed-${process.pid}@example.com`, password: 'wrong password' } }), 401, 'unauthorized');
       const keys = await client.keys(`${prefix}:*`);
-      expect(keys.some((key) => key.startsWith(`${prefix}:pw-account:`))).toBe(true);
-      expect(keys.some((key) => key.startsWith(`${prefix}:pw-ip:`))).toBe(true);
+      expect(keys.some((key) => key.startsWith(`${prefix}:pw:account:`))).toBe(true);
+      expect(keys.some((key) => key.startsWith(`${prefix}:pw:ip:`))).toBe(true);
       await client.del(...keys);
     } finally {
       client.disconnect();
