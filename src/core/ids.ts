@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { monotonicFactory, ulid as datedUlid } from 'ulidx';
+import { monotonicFactory } from 'ulidx';
 
 /**
  * ulidx asks its generator for one random byte per character, sixteen system calls a millisecond
@@ -18,10 +18,22 @@ function pooledRandom(): number {
 const ulid = monotonicFactory(pooledRandom);
 
 /**
+ * Dated ids have a generator of their own: monotonic within one millisecond (rows dated alike keep
+ * the order they were made in), and started afresh when a date goes back, since a monotonic
+ * generator would stamp the earlier row with the later time.
+ */
+let dated = monotonicFactory(pooledRandom);
+let lastDated = -Infinity;
+function datedUlid(at: number): string {
+  if (at < lastDated) dated = monotonicFactory(pooledRandom);
+  lastDated = at;
+  return dated(at);
+}
+
+/**
  * Sortable ids with a readable kind: `tok_01J…`. Sorting by id is sorting by creation; `at`
- * dates an id made later than the thing it names (an access-log row written at flush time). A
- * dated id carries exactly its time: the monotonic generator would date it at the latest id made
- * so far, so a row written late would sort as if it happened then.
+ * dates an id made later than the thing it names (an access-log row written at flush time), and
+ * such an id carries exactly that time.
  */
 export const newId = (kind: 'acc' | 'usr' | 'ses' | 'tok' | 'dom' | 'mbx' | 'msg' | 'evt' | 'act' | 'log', at?: number): string =>
-  `${kind}_${at === undefined ? ulid() : datedUlid(at, pooledRandom)}`;
+  `${kind}_${at === undefined ? ulid() : datedUlid(at)}`;

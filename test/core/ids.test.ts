@@ -14,6 +14,14 @@ describe('ids', () => {
     expect(decodeTime(newId('log', at).slice(4))).toBe(at);
   });
 
+  it('dated alike, sort in the order they were made, even after an id dated later', () => {
+    const later = Date.now() + 300_000;
+    newId('log', later + 5);
+    const sameMoment = Array.from({ length: 500 }, () => newId('log', later));
+    expect([...sameMoment].sort()).toEqual(sameMoment);
+    expect(sameMoment.every((id) => decodeTime(id.slice(4)) === later)).toBe(true);
+  });
+
   it('draw fresh randomness each millisecond', () => {
     const base = Date.now() + 120_000;
     const randomParts = new Set(Array.from({ length: 2000 }, (_, i) => newId('log', base + i).slice(14)));
