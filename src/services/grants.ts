@@ -1,9 +1,10 @@
 import { PLANS, type PlanName } from '../core/catalog.js';
 import { compileAllowlist, type IpMatcher } from '../core/ip-allowlist.js';
 import type { Budget, TokenGrant } from '../core/policy.js';
+import type { RateLimit } from '../core/access.js';
 import { closure, effectiveScopes } from '../core/scopes.js';
-import type { TokenType } from '../core/token-format.js';
-import type { GrantRow } from '../store/lookups.js';
+import type { GrantRecord } from '../store/lookups.js';
+import type { StoredRateLimit } from '../store/token-codec.js';
 import { parseRateLimit } from './tokens/token-access.js';
 
 /**
@@ -11,16 +12,18 @@ import { parseRateLimit } from './tokens/token-access.js';
  * domain lists and allowlists share one compiled object, so a million cached tokens cost a
  * million small records, not a million sets.
  */
-const scopeSets = new Map<string, { granted: ReadonlySet<string>; effective: ReadonlySet<string> }>();
-const domainSets = new Map<string, ReadonlySet<string>>();
-const matchers = new Map<string, IpMatcher>();
-const rateLimits = new Map<string, { requests: number; perSeconds: number }>();
+type ScopeSets = { granted: ReadonlySet<string>; effective: ReadonlySet<string> };
+/** By the list they were compiled from (the store hands out one list object per distinct list), then by type and plan. */
+const scopeSets = new WeakMap<readonly string[], Map<string, ScopeSets>>();
+const domainSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+const matchers = new WeakMap<readonly string[], IpMatcher>();
+const rateLimits = new WeakMap<StoredRateLimit, RateLimit>();
 const NO_BUDGETS: readonly Budget[] = [];
 /** Account ids, types and plan names repeat across tokens; each row read brings its own copy. */
 const strings = new Map<string, string>();
 const shared = <T extends string>(text: T): T => intern(strings, text, () => text) as T;
 
-function intern<T>(table: Map<string, T>, key: string, make: () => T): T {
+function intern<K, T>(table: { get(key: K): T | undefined; set(key: K, value: T): unknown }, key: K, make: () => T): T {
   let value = table.get(key);
   if (value === undefined) {
     value = make();
@@ -29,14 +32,14 @@ function intern<T>(table: Map<string, T>, key: string, make: () => T): T {
   return value;
 }
 
-export type GrantSource = Omit<GrantRow, 'plan'>;
+export type GrantSource = Omit<GrantRecord, 'plan'>;
 
-const limitOf = (text: string) => intern(rateLimits, text, () => parseRateLimit(text)!);
+const limitOf = (limit: StoredRateLimit) => intern(rateLimits, limit, () => parseRateLimit(limit)!);
 
 /** What a token answers to in each lineage above it, nearest last. */
 export interface Above {
   readonly lineage: string;
-  readonly rateLimit: string | null;
+  readonly rateLimit: StoredRateLimit | null;
   readonly pausedAt: number | null;
 }
 
@@ -55,12 +58,10 @@ function budgetsOf(row: GrantSource, above: readonly Above[]): readonly Budget[]
  * that pausing a token stops everything below it, and resuming it restores each as it was.
  */
 export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: number, above: readonly Above[] = []): TokenGrant {
-  const type = shared(row.type as TokenType);
+  const type = shared(row.type);
   const plan = shared(rowPlan);
-  const scopes = intern(scopeSets, `${type}|${plan}|${row.scopes}`, () => {
-    const granted = JSON.parse(row.scopes) as string[];
-    return { granted: closure(type, granted), effective: effectiveScopes(type, granted, plan) };
-  });
+  const byKind = intern(scopeSets, row.scopes, () => new Map<string, ScopeSets>());
+  const scopes = intern(byKind, `${type}|${plan}`, () => ({ granted: closure(type, row.scopes), effective: effectiveScopes(type, row.scopes, plan) }));
   return {
     loadedAt,
     // A deleted token is gone for good: it verifies as revoked even if a purge has not run yet.
@@ -69,9 +70,9 @@ export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: numb
     pausedAt: row.paused_at ?? above.find((lineage) => lineage.pausedAt !== null)?.pausedAt ?? null,
     planApiAccess: PLANS[plan]?.apiAccess ?? false,
     ipAllowlist:
-      row.ip_allowlist === null ? null : intern(matchers, row.ip_allowlist, () => compileAllowlist(JSON.parse(row.ip_allowlist!) as string[])),
+      row.ip_allowlist === null ? null : intern(matchers, row.ip_allowlist, () => compileAllowlist(row.ip_allowlist!)),
     effective: scopes.effective,
-    domains: row.domains === null ? null : intern(domainSets, row.domains, () => new Set(JSON.parse(row.domains!) as string[])),
+    domains: row.domains === null ? null : intern(domainSets, row.domains, () => new Set(row.domains)),
     mailboxId: row.mailbox_id,
     type,
     granted: scopes.granted,

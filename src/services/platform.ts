@@ -150,7 +150,7 @@ export class PlatformService {
         action: 'domain.created', actor: principal.actor, target: { type: 'domain', id: row.id, name: row.name }, meta: principal.meta,
       }, now);
       const minted = withToken ? await mintDomainToken(trx, this.derived, principal, acting, row) : null;
-      const token = minted ? await this.deps.presenter.one(trx, principal.accountId, acting.manager, minted.row, plan) : null;
+      const token = minted ? await this.deps.presenter.one(trx, principal.accountId, acting.manager, minted.token, plan) : null;
       return { domain: domainView(row), token, secret: minted?.secret ?? null };
     });
     this.deps.domains.invalidate(created.domain.id);
@@ -184,7 +184,7 @@ export class PlatformService {
     return transact(this.db, async (trx) => {
       const acting = await this.deps.management.beginMint(trx, principal);
       const mailbox = await this.getMailbox(principal, mailboxId, trx);
-      const { row, secret } = await mintMessageToken(trx, this.derived, principal, acting, mailbox, input);
+      const { token: row, secret } = await mintMessageToken(trx, this.derived, principal, acting, mailbox, input);
       return { token: await this.deps.presenter.one(trx, principal.accountId, acting.manager, row, acting.plan), secret };
     });
   }

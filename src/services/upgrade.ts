@@ -1,6 +1,5 @@
 import type { Clock } from '../core/clock.js';
 import type { MigrationHooks } from '../store/database.js';
-import { decodeAncestry } from '../store/token-codec.js';
 import { everyPlace, liveInLineageTree, lockAccount, revokeToken, tokenById, type Trx } from '../store/tokens.js';
 import { AuditLog, auditKeys } from './audit.js';
 import type { Principal } from './context.js';
@@ -49,7 +48,7 @@ async function enforceTrees(trx: Trx, audit: AuditLog, now: number): Promise<voi
     return found;
   };
   for (const row of rows) {
-    const ancestry = decodeAncestry(row.ancestry);
+    const { ancestry } = row;
     ancestry.forEach((lineage, depth) => lineageOf(row.account_id, lineage, depth));
     if (row.rotated_to !== null) lineageOf(row.account_id, row.lineage_id, ancestry.length);
   }

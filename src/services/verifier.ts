@@ -1,12 +1,10 @@
 import type { Clock } from '../core/clock.js';
 import { DigestMap } from '../core/digest-map.js';
-import type { PlanName } from '../core/catalog.js';
 import type { TokenGrant } from '../core/policy.js';
 import { hashSecret, hasTokenShape, recognise, tokenTypeOfWord } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
 import type { ChangeFeed, Invalidation } from '../store/change-feed.js';
-import { grantReader, lineageReader, type GrantRow, type LineageRow, type Lookup } from '../store/lookups.js';
-import { decodeAncestry } from '../store/token-codec.js';
+import { grantReader, lineageReader, type GrantRecord, type LineageRecord, type Lookup } from '../store/lookups.js';
 import { compileGrant, type Above } from './grants.js';
 
 export interface VerifierOptions {
@@ -35,8 +33,8 @@ export class Verifier {
   /** Bumped by every invalidation; a database read that raced one is not cached. */
   private generation = 0;
 
-  private readonly read: Lookup<GrantRow>;
-  private readonly readLineage: Lookup<LineageRow>;
+  private readonly read: Lookup<GrantRecord>;
+  private readonly readLineage: Lookup<LineageRecord>;
   /**
    * Grants record their load time from here, not from 1970: a small integer is stored inside the
    * record, while epoch milliseconds would be a separate heap number, one more cache miss per hit.
@@ -85,25 +83,25 @@ export class Verifier {
     return row instanceof Promise ? row.then((found) => this.admit(hash, found, generation)) : this.admit(hash, row, generation);
   }
 
-  private admit(hash: string, row: GrantRow | undefined, generation: number): TokenGrant | null | Promise<TokenGrant | null> {
+  private admit(hash: string, row: GrantRecord | undefined, generation: number): TokenGrant | null | Promise<TokenGrant | null> {
     if (row === undefined) {
       this.options.onOutcome?.('unknown');
       this.rememberUnknown(hash);
       return null;
     }
     this.options.onOutcome?.('miss');
-    if (row.ancestry === '') return this.compile(hash, row, [], generation);
+    if (row.ancestry.length === 0) return this.compile(hash, row, [], generation);
     // A token below others counts against their rate limits too, and is paused with them: read them with it.
-    const lineages = decodeAncestry(row.ancestry);
+    const lineages = row.ancestry;
     const found = lineages.map((lineage) => this.readLineage(lineage));
-    const above = (rows: (LineageRow | undefined)[]): Above[] => lineages.map((lineage, i) => aboveOf(lineage, rows[i]));
+    const above = (rows: (LineageRecord | undefined)[]): Above[] => lineages.map((lineage, i) => aboveOf(lineage, rows[i]));
     return found.some((one) => one instanceof Promise)
       ? Promise.all(found).then((rows) => this.compile(hash, row, above(rows), generation))
-      : this.compile(hash, row, above(found as (LineageRow | undefined)[]), generation);
+      : this.compile(hash, row, above(found as (LineageRecord | undefined)[]), generation);
   }
 
-  private compile(hash: string, row: GrantRow, above: Above[], generation: number): TokenGrant {
-    const grant = compileGrant(row, row.plan as PlanName, this.options.clock.now() - this.epoch, above);
+  private compile(hash: string, row: GrantRecord, above: Above[], generation: number): TokenGrant {
+    const grant = compileGrant(row, row.plan, this.options.clock.now() - this.epoch, above);
     if (generation === this.generation) this.grants.set(hash, grant);
     return grant;
   }
@@ -152,4 +150,4 @@ export class Verifier {
   }
 }
 
-const aboveOf = (lineage: string, row: LineageRow | undefined): Above => ({ lineage, rateLimit: row?.rate_limit ?? null, pausedAt: row?.paused_at ?? null });
+const aboveOf = (lineage: string, row: LineageRecord | undefined): Above => ({ lineage, rateLimit: row?.rate_limit ?? null, pausedAt: row?.paused_at ?? null });

@@ -1,46 +1,123 @@
-import type { TokenType } from '../core/token-format.js';
+import { ACTOR_TYPES, type ActorType } from '../core/roles.js';
+import { TOKEN_TYPES, type TokenType } from '../core/token-format.js';
+import { fromJson, jsonText, listOrNull, listOrNullText, oneOf } from './columns.js';
 import type { TokensTable } from './schema.js';
 
+/** A per-token rate limit as stored and shown: `requests` per duration (`1m`, `30s`). */
+export interface StoredRateLimit {
+  readonly requests: number;
+  readonly per: string;
+}
+
 /**
- * How a token's access and its place in the tree are stored, declared once: lists as JSON text,
- * the rate limit as JSON `{requests, per}`, instants as milliseconds, and the lineages above a
- * token as `/tok_a/tok_b/`, so that "every token below lineage L" is one `like '%/L/%'`.
+ * A token as the store hands it out: its row's column names, its values decoded. Lists are lists,
+ * the rate limit an object, the lineages above it a list (root first), instants milliseconds.
  */
+export interface TokenRecord {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string;
+  type: TokenType;
+  hash: string;
+  visible_prefix: string;
+  last4: string;
+  scopes: readonly string[];
+  /** Domain ids; a message token holds its mailbox's domain. null: every domain. */
+  domains: readonly string[] | null;
+  mailbox_id: string | null;
+  ip_allowlist: readonly string[] | null;
+  created_at: number;
+  created_by_type: ActorType;
+  created_by_id: string | null;
+  created_by_name: string;
+  /** Shared by a token and its rotation successors. */
+  lineage_id: string;
+  /** The lineages above this token, root first (each named by its first token); empty for one a person made. */
+  ancestry: readonly string[];
+  expires_at: number | null;
+  paused_at: number | null;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+  deleted_at: number | null;
+  first_used_at: number | null;
+  last_used_at: number | null;
+  last_used_ip: string | null;
+  rotated_from: string | null;
+  rotated_to: string | null;
+  rate_limit: StoredRateLimit | null;
+}
+
+/** What a token may do, as the rules compare and combine it. */
 export interface AccessSpec {
   type: TokenType;
   scopes: readonly string[];
   domains: readonly string[] | null;
   ipAllowlist: readonly string[] | null;
   expiresAt: number | null;
-  /** Stored JSON `{"requests": n, "per": "1m"}`, or null. */
-  rateLimit: string | null;
+  rateLimit: StoredRateLimit | null;
 }
 
-export type AccessColumns = Pick<TokensTable, 'type' | 'scopes' | 'domains' | 'ip_allowlist' | 'expires_at' | 'rate_limit'>;
+const tokenType = oneOf(TOKEN_TYPES, 'tokens.type');
+const actorType = oneOf(ACTOR_TYPES, 'tokens.created_by_type');
 
-const list = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
+/**
+ * The lineages above a token are stored as `/tok_a/tok_b/`, so that "every token below lineage L"
+ * is one `like '%/L/%'`.
+ */
+export const ancestryText = (lineages: readonly string[]): string => (lineages.length ? `/${lineages.join('/')}/` : '');
 
-export const decodeAccess = (row: AccessColumns): AccessSpec => ({
-  type: row.type as TokenType,
-  scopes: JSON.parse(row.scopes) as string[],
-  domains: list(row.domains),
-  ipAllowlist: list(row.ip_allowlist),
-  expiresAt: row.expires_at,
-  rateLimit: row.rate_limit,
+export const ancestryOf = (text: string): string[] => (text === '' ? [] : text.slice(1, -1).split('/'));
+
+export const rateLimitOf = (text: string | null): StoredRateLimit | null => (text === null ? null : fromJson<StoredRateLimit>(text));
+
+export const rateLimitText = (limit: StoredRateLimit | null): string | null => (limit === null ? null : jsonText({ requests: limit.requests, per: limit.per }));
+
+export function toTokenRecord(row: TokensTable): TokenRecord {
+  return {
+    ...row,
+    type: tokenType(row.type),
+    scopes: fromJson<string[]>(row.scopes),
+    domains: listOrNull(row.domains),
+    ip_allowlist: listOrNull(row.ip_allowlist),
+    created_by_type: actorType(row.created_by_type),
+    ancestry: ancestryOf(row.ancestry),
+    rate_limit: rateLimitOf(row.rate_limit),
+  };
+}
+
+/** The columns of the fields given: an update writes exactly these. */
+export function tokenColumns(fields: Partial<TokenRecord>): Partial<TokensTable> {
+  const { scopes, domains, ip_allowlist, ancestry, rate_limit, ...plain } = fields;
+  return {
+    ...plain,
+    ...(scopes !== undefined ? { scopes: jsonText(scopes) } : {}),
+    ...(domains !== undefined ? { domains: listOrNullText(domains) } : {}),
+    ...(ip_allowlist !== undefined ? { ip_allowlist: listOrNullText(ip_allowlist) } : {}),
+    ...(ancestry !== undefined ? { ancestry: ancestryText(ancestry) } : {}),
+    ...(rate_limit !== undefined ? { rate_limit: rateLimitText(rate_limit) } : {}),
+  };
+}
+
+export const toTokenRow = (record: TokenRecord): TokensTable => tokenColumns(record) as TokensTable;
+
+export const specOf = (token: Pick<TokenRecord, 'type' | 'scopes' | 'domains' | 'ip_allowlist' | 'expires_at' | 'rate_limit'>): AccessSpec => ({
+  type: token.type,
+  scopes: token.scopes,
+  domains: token.domains,
+  ipAllowlist: token.ip_allowlist,
+  expiresAt: token.expires_at,
+  rateLimit: token.rate_limit,
 });
 
-export const encodeAccess = (spec: AccessSpec): AccessColumns => ({
+export const accessFields = (spec: AccessSpec): Pick<TokenRecord, 'type' | 'scopes' | 'domains' | 'ip_allowlist' | 'expires_at' | 'rate_limit'> => ({
   type: spec.type,
-  scopes: JSON.stringify(spec.scopes),
-  domains: spec.domains === null ? null : JSON.stringify(spec.domains),
-  ip_allowlist: spec.ipAllowlist === null ? null : JSON.stringify(spec.ipAllowlist),
+  scopes: spec.scopes,
+  domains: spec.domains,
+  ip_allowlist: spec.ipAllowlist,
   expires_at: spec.expiresAt,
   rate_limit: spec.rateLimit,
 });
-
-export const encodeAncestry = (lineages: readonly string[]): string => (lineages.length ? `/${lineages.join('/')}/` : '');
-
-export const decodeAncestry = (text: string): string[] => (text === '' ? [] : text.slice(1, -1).split('/'));
 
 /** The `like` pattern matching every ancestry that contains `lineage` (ids hold `_`, a wildcard). */
 export const descendantPattern = (lineage: string): string => `%/${likeEscaped(lineage)}/%`;
@@ -48,4 +125,4 @@ export const descendantPattern = (lineage: string): string => `%/${likeEscaped(l
 /** The `like` pattern matching every domain list (JSON text) that names `domainId`. */
 export const domainListPattern = (domainId: string): string => `%${likeEscaped(JSON.stringify(domainId))}%`;
 
-const likeEscaped = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+export const likeEscaped = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);

@@ -4,13 +4,17 @@ import type { PlanName } from '../core/catalog.js';
 import type { TokenType } from '../core/token-format.js';
 import type { Db } from './database.js';
 import type { Database, TokensTable } from './schema.js';
-import { decodeAccess, descendantPattern, domainListPattern } from './token-codec.js';
+import { ancestryOf, descendantPattern, domainListPattern, likeEscaped, tokenColumns, toTokenRecord, toTokenRow, type TokenRecord } from './token-codec.js';
+import { oneOf } from './columns.js';
+import { PLAN_NAMES } from '../core/catalog.js';
 
 /** Every query of token rows, and the few of accounts and domains that token changes need. */
 export type Trx = Transaction<Database>;
 export type DbOrTrx = Db | Trx;
 
 type TokensEb = ExpressionBuilder<Database, 'tokens'>;
+
+const records = async (rows: Promise<TokensTable[]>): Promise<TokenRecord[]> => (await rows).map(toTokenRecord);
 
 /**
  * Serialises check-then-act changes within one account across nodes: a no-op update takes the
@@ -29,9 +33,11 @@ function inLockOrder(trx: Trx): void {
   if (!lockedAccount.has(trx)) throw new Error('a token row is written before its account is locked: take lockAccount first (store/transactions.ts)');
 }
 
+const planName = oneOf(PLAN_NAMES, 'accounts.plan');
+
 export async function planOf(db: DbOrTrx, accountId: string): Promise<PlanName> {
   const row = await db.selectFrom('accounts').select('plan').where('id', '=', accountId).executeTakeFirstOrThrow();
-  return row.plan as PlanName;
+  return planName(row.plan);
 }
 
 export async function liveDomainIds(db: DbOrTrx, accountId: string): Promise<Set<string>> {
@@ -44,10 +50,11 @@ export async function liveDomainsAmong(db: DbOrTrx, ids: readonly string[]): Pro
 }
 
 /** A token of the account that has not been deleted. */
-export async function findToken(db: DbOrTrx, accountId: string, id: string): Promise<TokensTable | undefined> {
-  return db.selectFrom('tokens').selectAll()
+export async function findToken(db: DbOrTrx, accountId: string, id: string): Promise<TokenRecord | undefined> {
+  const row = await db.selectFrom('tokens').selectAll()
     .where('id', '=', id).where('account_id', '=', accountId).where('deleted_at', 'is', null)
     .executeTakeFirst();
+  return row && toTokenRecord(row);
 }
 
 const isLive = (eb: TokensEb, now: number): Expression<SqlBool> =>
@@ -89,14 +96,12 @@ export interface TokenPageQuery {
   limit: number;
 }
 
-const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
-
 /** Tokens of the account (not deleted) the manager may be related to, newest first, by filter. */
-export async function tokenPage(db: DbOrTrx, q: TokenPageQuery): Promise<TokensTable[]> {
+export async function tokenPage(db: DbOrTrx, q: TokenPageQuery): Promise<TokenRecord[]> {
   let query = db.selectFrom('tokens').selectAll().where('account_id', '=', q.accountId).where('deleted_at', 'is', null).where(relatedTo(q.manager));
   if (q.type) query = query.where('type', '=', q.type);
   if (q.q) {
-    const pattern = `%${escapeLike(q.q.toLowerCase())}%`;
+    const pattern = `%${likeEscaped(q.q.toLowerCase())}%`;
     const text = q.q;
     query = query.where((eb) => eb.or([
       eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
@@ -113,7 +118,7 @@ export async function tokenPage(db: DbOrTrx, q: TokenPageQuery): Promise<TokensT
     case 'active': query = query.where('revoked_at', 'is', null).where(unexpired).where('paused_at', 'is', null); break;
   }
   if (q.before) query = query.where('id', '<', q.before);
-  return query.orderBy('id', 'desc').limit(q.limit).execute();
+  return records(query.orderBy('id', 'desc').limit(q.limit).execute());
 }
 
 /** The ids of the tokens a manager may be related to, deleted ones included, as a subquery for `in`. */
@@ -138,12 +143,12 @@ export async function countLive(db: DbOrTrx, accountId: string, now: number, bel
 }
 
 /** The current (not rotated-out) live token of each lineage in `ancestry`: a token's ancestors. */
-export async function ancestorsOf(db: DbOrTrx, accountId: string, ancestry: readonly string[]): Promise<TokensTable[]> {
+export async function ancestorsOf(db: DbOrTrx, accountId: string, ancestry: readonly string[]): Promise<TokenRecord[]> {
   if (ancestry.length === 0) return [];
-  return db.selectFrom('tokens').selectAll()
+  return records(db.selectFrom('tokens').selectAll()
     .where('account_id', '=', accountId).where('lineage_id', 'in', [...ancestry]).where('rotated_to', 'is', null)
     .where('revoked_at', 'is', null).where('deleted_at', 'is', null)
-    .execute();
+    .execute());
 }
 
 /** The hashes of every token below a lineage not yet revoked: what to forget when a limit they count against changes. */
@@ -155,40 +160,40 @@ export async function subtreeHashes(db: DbOrTrx, accountId: string, lineageId: s
 }
 
 /** Every live token below `root`'s lineage, and its own live predecessors: what must lie inside it. */
-export async function liveRestOfTree(trx: Trx, root: TokensTable, now: number): Promise<TokensTable[]> {
-  return trx.selectFrom('tokens').selectAll()
+export async function liveRestOfTree(trx: Trx, root: TokenRecord, now: number): Promise<TokenRecord[]> {
+  return records(trx.selectFrom('tokens').selectAll()
     .where('account_id', '=', root.account_id)
     .where((eb) => eb.and([isLive(eb, now), eb.or([under(eb, root.lineage_id), predecessorsOf(eb, root.lineage_id, root.id)])]))
     .orderBy('id')
-    .execute();
+    .execute());
 }
 
 /** Not yet revoked: the rest of `root`'s lineage and everything below it, by id (one lock order). */
-export async function unrevokedRestOfTree(trx: Trx, root: TokensTable): Promise<TokensTable[]> {
-  return trx.selectFrom('tokens').selectAll()
+export async function unrevokedRestOfTree(trx: Trx, root: TokenRecord): Promise<TokenRecord[]> {
+  return records(trx.selectFrom('tokens').selectAll()
     .where('account_id', '=', root.account_id).where('id', '!=', root.id).where('revoked_at', 'is', null)
     .where((eb) => eb.or([eb('lineage_id', '=', root.lineage_id), under(eb, root.lineage_id)]))
     .orderBy('id')
-    .execute();
+    .execute());
 }
 
 /** A lineage's rotated-out tokens still working at `now`, other than `exceptId`. */
-export async function livePredecessors(trx: Trx, accountId: string, lineageId: string, exceptId: string, now: number): Promise<TokensTable[]> {
-  return trx.selectFrom('tokens').selectAll()
+export async function livePredecessors(trx: Trx, accountId: string, lineageId: string, exceptId: string, now: number): Promise<TokenRecord[]> {
+  return records(trx.selectFrom('tokens').selectAll()
     .where('account_id', '=', accountId)
     .where((eb) => eb.and([isLive(eb, now), predecessorsOf(eb, lineageId, exceptId)]))
     .orderBy('id')
-    .execute();
+    .execute());
 }
 
 /** Tokens not yet revoked that `domainId` is the last live domain of: deleting it leaves them nothing to act on. */
-export async function tokensOnlyOf(trx: Trx, accountId: string, domainId: string): Promise<TokensTable[]> {
-  const naming = await trx.selectFrom('tokens').selectAll()
+export async function tokensOnlyOf(trx: Trx, accountId: string, domainId: string): Promise<TokenRecord[]> {
+  const naming = await records(trx.selectFrom('tokens').selectAll()
     .where('account_id', '=', accountId).where('revoked_at', 'is', null)
     .where('domains', 'like', sql<string>`${domainListPattern(domainId)} escape '\\'`)
     .orderBy('id')
-    .execute();
-  const domainsOf = (row: TokensTable): readonly string[] => decodeAccess(row).domains ?? [];
+    .execute());
+  const domainsOf = (token: TokenRecord): readonly string[] => token.domains ?? [];
   const others = [...new Set(naming.flatMap(domainsOf))].filter((id) => id !== domainId);
   const live = new Set((await liveDomainsAmong(trx, others)).map((domain) => domain.id));
   return naming.filter((row) => !domainsOf(row).some((id) => live.has(id)));
@@ -198,11 +203,11 @@ export async function tokensOnlyOf(trx: Trx, accountId: string, domainId: string
  * Working, domain-constrained api or mcp tokens outside `row`'s own tree (its lineage and what is
  * below it, which go when it goes): what can stand in for it on a domain.
  */
-export async function otherDomainTokens(trx: Trx, row: TokensTable, now: number): Promise<TokensTable[]> {
-  return trx.selectFrom('tokens').selectAll()
+export async function otherDomainTokens(trx: Trx, row: TokenRecord, now: number): Promise<TokenRecord[]> {
+  return records(trx.selectFrom('tokens').selectAll()
     .where('account_id', '=', row.account_id).where('domains', 'is not', null).where('type', '!=', 'message').where('paused_at', 'is', null)
     .where((eb) => eb.and([isLive(eb, now), eb('lineage_id', '!=', row.lineage_id), eb.not(under(eb, row.lineage_id))]))
-    .execute();
+    .execute());
 }
 
 /** Which of `lineages` have a current token that is paused: everything below them is paused too. */
@@ -214,14 +219,14 @@ export async function pausedLineagesAmong(db: DbOrTrx, accountId: string, lineag
   return new Set(rows.map((row) => row.lineage_id));
 }
 
-export async function insertTokenRow(trx: Trx, row: TokensTable): Promise<void> {
+export async function insertToken(trx: Trx, token: TokenRecord): Promise<void> {
   inLockOrder(trx);
-  await trx.insertInto('tokens').values(row).execute();
+  await trx.insertInto('tokens').values(toTokenRow(token)).execute();
 }
 
-export async function updateToken(trx: Trx, id: string, fields: Partial<TokensTable>): Promise<void> {
+export async function updateToken(trx: Trx, id: string, fields: Partial<TokenRecord>): Promise<void> {
   inLockOrder(trx);
-  await trx.updateTable('tokens').set(fields).where('id', '=', id).execute();
+  await trx.updateTable('tokens').set(tokenColumns(fields)).where('id', '=', id).execute();
 }
 
 /** Revokes a token not yet revoked; false if it already was. */
@@ -254,15 +259,15 @@ export async function claimRotation(trx: Trx, oldId: string, successorId: string
 /** How many tokens of the account carry a name starting `prefix` (domain tokens are numbered). */
 export async function countNamedFrom(trx: Trx, accountId: string, prefix: string): Promise<number> {
   const rows = await trx.selectFrom('tokens').select('id').where('account_id', '=', accountId)
-    .where('name', 'like', sql<string>`${`${escapeLike(prefix)}%`} escape '\\'`).execute();
+    .where('name', 'like', sql<string>`${`${likeEscaped(prefix)}%`} escape '\\'`).execute();
   return rows.length;
 }
 
 /** Tokens revoked, deleted or expired at or before `cutoff`, of any account. */
-export async function purgeable(db: Db, cutoff: number, limit: number): Promise<TokensTable[]> {
-  return db.selectFrom('tokens').selectAll()
+export async function purgeable(db: Db, cutoff: number, limit: number): Promise<TokenRecord[]> {
+  return records(db.selectFrom('tokens').selectAll()
     .where((eb) => eb.or([eb('revoked_at', '<=', cutoff), eb('deleted_at', '<=', cutoff), eb('expires_at', '<=', cutoff)]))
-    .limit(limit).execute();
+    .limit(limit).execute());
 }
 
 /** Removes a token row; false if another purger already did. */
@@ -273,22 +278,23 @@ export async function removeToken(trx: Trx, id: string): Promise<boolean> {
 }
 
 /** Where every token stands, in every account: what the upgrade walks the trees by. */
-export async function everyPlace(trx: Trx): Promise<Pick<TokensTable, 'id' | 'account_id' | 'lineage_id' | 'ancestry' | 'rotated_to'>[]> {
-  return trx.selectFrom('tokens').select(['id', 'account_id', 'lineage_id', 'ancestry', 'rotated_to']).execute();
+export async function everyPlace(trx: Trx): Promise<Pick<TokenRecord, 'id' | 'account_id' | 'lineage_id' | 'ancestry' | 'rotated_to'>[]> {
+  const rows = await trx.selectFrom('tokens').select(['id', 'account_id', 'lineage_id', 'ancestry', 'rotated_to']).execute();
+  return rows.map((row) => ({ ...row, ancestry: ancestryOf(row.ancestry) }));
 }
 
 /** A token by id, whatever its state. */
-export async function tokenById(trx: Trx, id: string): Promise<TokensTable> {
-  return trx.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+export async function tokenById(trx: Trx, id: string): Promise<TokenRecord> {
+  return toTokenRecord(await trx.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
 }
 
 /** Every token of `lineage`, and below it, that still works at `now`. */
-export async function liveInLineageTree(trx: Trx, accountId: string, lineage: string, now: number): Promise<TokensTable[]> {
-  return trx.selectFrom('tokens').selectAll()
+export async function liveInLineageTree(trx: Trx, accountId: string, lineage: string, now: number): Promise<TokenRecord[]> {
+  return records(trx.selectFrom('tokens').selectAll()
     .where('account_id', '=', accountId)
     .where((eb) => eb.and([isLive(eb, now), eb.or([eb('lineage_id', '=', lineage), under(eb, lineage)])]))
     .orderBy('id')
-    .execute();
+    .execute());
 }
 
 /**

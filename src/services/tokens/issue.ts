@@ -1,8 +1,7 @@
 import { newId } from '../../core/ids.js';
 import { mintSecret, TYPE_WORD } from '../../core/token-format.js';
-import type { TokensTable } from '../../store/schema.js';
-import { encodeAccess, encodeAncestry, type AccessSpec } from '../../store/token-codec.js';
-import { insertTokenRow, type Trx } from '../../store/tokens.js';
+import { accessFields, type AccessSpec, type TokenRecord } from '../../store/token-codec.js';
+import { insertToken, type Trx } from '../../store/tokens.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
 
@@ -29,27 +28,27 @@ export async function issueToken(
   tokenPrefix: string,
   now: number,
   auditDetails: Record<string, unknown> = {},
-): Promise<{ row: TokensTable; secret: string }> {
+): Promise<{ token: TokenRecord; secret: string }> {
   const minted = mintSecret(tokenPrefix, TYPE_WORD[spec.type]);
   const id = newId('tok');
-  const row: TokensTable = {
-    id, account_id: principal.accountId, name: spec.name, description: spec.description, ...encodeAccess(spec),
+  const token: TokenRecord = {
+    id, account_id: principal.accountId, name: spec.name, description: spec.description, ...accessFields(spec),
     hash: minted.hash, visible_prefix: minted.visiblePrefix, last4: minted.last4, mailbox_id: spec.mailboxId, created_at: now,
     created_by_type: principal.actor.type, created_by_id: principal.actor.id, created_by_name: principal.actor.name,
-    lineage_id: spec.rotatedFrom?.lineageId ?? id, ancestry: encodeAncestry(spec.ancestry),
+    lineage_id: spec.rotatedFrom?.lineageId ?? id, ancestry: spec.ancestry,
     paused_at: spec.pausedAt ?? null, revoked_at: null, revoke_reason: null, deleted_at: null,
     first_used_at: null, last_used_at: null, last_used_ip: null, rotated_from: spec.rotatedFrom?.id ?? null, rotated_to: null,
   };
-  await insertTokenRow(trx, row);
+  await insertToken(trx, token);
   await audit.append(trx, principal.accountId, {
-    action: 'token.created', actor: principal.actor, target: { type: 'token', id: row.id, name: row.name },
+    action: 'token.created', actor: principal.actor, target: { type: 'token', id: token.id, name: token.name },
     details: {
       type: spec.type, scopes: spec.scopes, domains: spec.domains, ip_allowlist: spec.ipAllowlist,
       expires_at: spec.expiresAt === null ? null : new Date(spec.expiresAt).toISOString(),
-      rate_limit: spec.rateLimit === null ? null : (JSON.parse(spec.rateLimit) as unknown),
+      rate_limit: spec.rateLimit,
       ...(spec.mailboxId ? { mailbox_id: spec.mailboxId } : {}), ...(spec.pausedAt ? { paused: true } : {}), ...auditDetails,
     },
     meta: principal.meta,
   }, now);
-  return { row, secret: minted.secret };
+  return { token, secret: minted.secret };
 }

@@ -4,8 +4,7 @@ import { mayRevokeInPassing, sees, type Manager } from '../../core/authority.js'
 import { ApiError, forbidden, invalidRequest } from '../../core/errors.js';
 import type { Db } from '../../store/database.js';
 import { transact } from '../../store/transactions.js';
-import type { TokensTable } from '../../store/schema.js';
-import { decodeAncestry } from '../../store/token-codec.js';
+import type { TokenRecord } from '../../store/token-codec.js';
 import {
   claimRotation, liveDomainsAmong, livePredecessors, lockAccount, otherDomainTokens, pausedLineagesAmong, purgeable, removeToken, setLineagePaused, subtreeHashes, tokensOnlyOf,
   updateToken, type Trx,
@@ -138,8 +137,8 @@ export class TokenLifecycle {
       const graceEnd = Math.min(now + graceSeconds * 1000, old.expires_at ?? Infinity);
       // A token has at most two working secrets: the current one and the one it replaced.
       const ended = await this.endEarlierGrace(trx, principal, old, now);
-      const { row: successor, secret } = await issueToken(trx, audit, principal, {
-        ...specOf(old), name: old.name, description: old.description, mailboxId: old.mailbox_id, ancestry: decodeAncestry(old.ancestry),
+      const { token: successor, secret } = await issueToken(trx, audit, principal, {
+        ...specOf(old), name: old.name, description: old.description, mailboxId: old.mailbox_id, ancestry: old.ancestry,
         rotatedFrom: { id: old.id, lineageId: old.lineage_id }, pausedAt: old.paused_at === null ? null : now,
       }, tokenPrefix, now, { rotated_from: old.id });
       if (!(await claimRotation(trx, old.id, successor.id, graceEnd))) throw new ApiError('conflict', 'this token has already been rotated');
@@ -155,7 +154,7 @@ export class TokenLifecycle {
   }
 
   /** Ends, now, the grace period of any earlier secret of the lineage still working. Returns their hashes. */
-  private async endEarlierGrace(trx: Trx, principal: Principal, rotating: TokensTable, now: number): Promise<string[]> {
+  private async endEarlierGrace(trx: Trx, principal: Principal, rotating: TokenRecord, now: number): Promise<string[]> {
     const earlier = await livePredecessors(trx, rotating.account_id, rotating.lineage_id, rotating.id, now);
     for (const row of earlier) {
       await updateToken(trx, row.id, { expires_at: now });
@@ -189,14 +188,14 @@ export class TokenLifecycle {
    * paused there or above, and one the deleting token can see, so that whether the delete succeeds says nothing of tokens it
    * cannot. A rotated-out secret goes alone, and its successor stays.
    */
-  private async assertNotLastDomainToken(trx: Trx, manager: Manager, row: TokensTable, now: number): Promise<void> {
+  private async assertNotLastDomainToken(trx: Trx, manager: Manager, row: TokenRecord, now: number): Promise<void> {
     if (row.domains === null || row.type === 'message' || row.rotated_to !== null || tokenStatus(row, now) !== 'active') return;
     const live = await liveDomainsAmong(trx, specOf(row).domains!);
     if (live.length === 0) return;
     const candidates = (await otherDomainTokens(trx, row, now)).filter((other) => sees(manager, { place: placeOf(other), access: accessOf(other) }));
     // One below a paused token is paused with it, and stands in for nothing.
-    const paused = await pausedLineagesAmong(trx, row.account_id, [...new Set(candidates.flatMap((other) => decodeAncestry(other.ancestry)))]);
-    const others = candidates.filter((other) => !decodeAncestry(other.ancestry).some((lineage) => paused.has(lineage)));
+    const paused = await pausedLineagesAmong(trx, row.account_id, [...new Set(candidates.flatMap((other) => other.ancestry))]);
+    const others = candidates.filter((other) => !other.ancestry.some((lineage) => paused.has(lineage)));
     for (const domain of live) {
       if (!others.some((other) => specOf(other).domains!.includes(domain.id))) {
         const yours = manager.kind === 'token' ? ' you can see' : '';

@@ -6,8 +6,7 @@ import { ApiError, forbidden, notFound } from '../../core/errors.js';
 import { admit, lifecycleStateOf, type LifecycleState } from '../../core/lifecycle.js';
 import { decide } from '../../core/policy.js';
 import { compileGrant } from '../grants.js';
-import type { TokensTable } from '../../store/schema.js';
-import { decodeAncestry } from '../../store/token-codec.js';
+import type { TokenRecord } from '../../store/token-codec.js';
 import type { Principal } from '../context.js';
 import { accessOf, factsOf, placeOf, specOf, type AccessSpec } from './token-access.js';
 import { requireFreshAuth } from './token-input.js';
@@ -21,14 +20,14 @@ export interface ManagementLimits {
 export interface Acting {
   manager: Manager;
   /** The acting token's row, read inside the transaction; null for a person. */
-  row: TokensTable | null;
+  row: TokenRecord | null;
   /** That token's access as stored: what a token it makes inherits when the request leaves it out. */
   own: AccessSpec | null;
   plan: PlanName;
 }
 
 export interface OpenToken extends Acting {
-  token: TokensTable;
+  token: TokenRecord;
   target: ManagedTarget;
   state: LifecycleState;
   /** `unchanged`: the state already is what the action asks for. */
@@ -57,7 +56,7 @@ export class TokenManagement {
     const row = await findToken(db, principal.accountId, principal.grant.id);
     if (!row) throw new ApiError('token_revoked', 'this token has been revoked');
     // Paused with any token above it, as the verify path decides.
-    const above = (await ancestorsOf(db, principal.accountId, decodeAncestry(row.ancestry)))
+    const above = (await ancestorsOf(db, principal.accountId, row.ancestry))
       .map((ancestor) => ({ lineage: ancestor.lineage_id, rateLimit: ancestor.rate_limit, pausedAt: ancestor.paused_at }));
     const current = compileGrant(row, plan, 0, above);
     const denial = decide(current, { scope: principal.requiredScope, ip: principal.meta.ip, now });
@@ -163,7 +162,7 @@ export class TokenManagement {
  * A refusal for a token that would reach beyond a token above it. The ancestor is named only to
  * whoever manages it: a token is never told what lies above itself.
  */
-function beyondAncestor(widening: Widening, ancestor: TokensTable, manager: Manager): ApiError {
+function beyondAncestor(widening: Widening, ancestor: TokenRecord, manager: Manager): ApiError {
   const field = widening.dimension;
   const named = relationOf(manager, placeOf(ancestor)) !== 'unrelated';
   const which = named ? ` (${ancestor.id})` : '';

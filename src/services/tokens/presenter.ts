@@ -1,7 +1,7 @@
 import type { Manager } from '../../core/authority.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
-import type { TokensTable } from '../../store/schema.js';
+import type { TokenRecord } from '../../store/token-codec.js';
 import type { DbOrTrx } from '../../store/tokens.js';
 import type { UsageRecorder } from '../usage.js';
 import { mentionedTokens, seenBy } from './disclosure.js';
@@ -11,7 +11,7 @@ import { toTokenView, type TokenView } from './token-view.js';
 export class TokenPresenter {
   constructor(private readonly deps: { usage: UsageRecorder; clock: Clock }) {}
 
-  async present(db: DbOrTrx, accountId: string, viewer: Manager, rows: readonly TokensTable[], plan: PlanName): Promise<TokenView[]> {
+  async present(db: DbOrTrx, accountId: string, viewer: Manager, rows: readonly TokenRecord[], plan: PlanName): Promise<TokenView[]> {
     const seen = viewer.kind === 'person'
       ? null
       : await seenBy(db, accountId, viewer, mentionedTokens(rows.flatMap((row) => [row.created_by_type === 'token' ? row.created_by_id : null, row.revoke_reason])));
@@ -19,7 +19,7 @@ export class TokenPresenter {
     return rows.map((row) => toTokenView(this.deps.usage.overlay(row), plan, now, seen));
   }
 
-  async one(db: DbOrTrx, accountId: string, viewer: Manager, row: TokensTable, plan: PlanName): Promise<TokenView> {
+  async one(db: DbOrTrx, accountId: string, viewer: Manager, row: TokenRecord, plan: PlanName): Promise<TokenView> {
     return (await this.present(db, accountId, viewer, [row], plan))[0]!;
   }
 }

@@ -4,19 +4,16 @@ import { parseDuration } from '../../core/duration.js';
 import { compileAllowlist, intersectAllowlists } from '../../core/ip-allowlist.js';
 import type { LifecycleFacts } from '../../core/lifecycle.js';
 import { closure, narrowScopes } from '../../core/scopes.js';
-import type { TokenType } from '../../core/token-format.js';
-import type { TokensTable } from '../../store/schema.js';
-import { decodeAccess, decodeAncestry, type AccessSpec } from '../../store/token-codec.js';
+import { specOf, type AccessSpec, type StoredRateLimit, type TokenRecord } from '../../store/token-codec.js';
 
-export type { AccessSpec };
+export { specOf, type AccessSpec };
 
-// A token row as the authority rule and the lifecycle table read it.
+// A token record as the authority rule and the lifecycle table read it.
 
 /** A stored rate limit as the rules compare it. */
-export function parseRateLimit(text: string | null): RateLimit | null {
-  if (text === null) return null;
-  const { requests, per } = JSON.parse(text) as { requests: number; per: string };
-  return { requests, perSeconds: parseDuration(per) ?? 1 };
+export function parseRateLimit(limit: StoredRateLimit | null): RateLimit | null {
+  if (limit === null) return null;
+  return { requests: limit.requests, perSeconds: parseDuration(limit.per) ?? 1 };
 }
 
 export function accessOfSpec(spec: AccessSpec): Access {
@@ -30,20 +27,18 @@ export function accessOfSpec(spec: AccessSpec): Access {
   };
 }
 
-export const specOf = (row: TokensTable): AccessSpec => decodeAccess(row);
+export const accessOf = (row: TokenRecord): Access => accessOfSpec(specOf(row));
 
-export const accessOf = (row: TokensTable): Access => accessOfSpec(specOf(row));
-
-export const placeOf = (row: TokensTable): TokenPlace => ({
+export const placeOf = (row: TokenRecord): TokenPlace => ({
   id: row.id,
   lineageId: row.lineage_id,
-  ancestry: decodeAncestry(row.ancestry),
+  ancestry: row.ancestry,
   supersededBy: row.rotated_to,
-  type: row.type as TokenType,
+  type: row.type,
 });
 
 /** A deleted token is gone for good: it counts as revoked even before a purge removes it. */
-export const factsOf = (row: TokensTable): LifecycleFacts => ({
+export const factsOf = (row: TokenRecord): LifecycleFacts => ({
   revokedAt: row.revoked_at ?? row.deleted_at,
   expiresAt: row.expires_at,
   pausedAt: row.paused_at,
@@ -68,10 +63,10 @@ export function narrowedInto(inner: AccessSpec, outer: AccessSpec): AccessSpec {
 }
 
 /**
- * The loosest limit inside both (stored JSON): either one when it lies inside the other, else the
- * smaller burst at the lower of the two rates (rounded to whole seconds, the slower way).
+ * The loosest limit inside both: either one when it lies inside the other, else the smaller burst
+ * at the lower of the two rates (rounded to whole seconds, the slower way).
  */
-function meetOfLimits(inner: string | null, outer: string | null): string | null {
+function meetOfLimits(inner: StoredRateLimit | null, outer: StoredRateLimit | null): StoredRateLimit | null {
   const a = parseRateLimit(inner);
   const b = parseRateLimit(outer);
   if (rateLimitWithin(a, b)) return inner;
@@ -80,7 +75,7 @@ function meetOfLimits(inner: string | null, outer: string | null): string | null
   const y = b!;
   const requests = Math.min(x.requests, y.requests);
   const perSeconds = Math.max(Math.ceil((requests * x.perSeconds) / x.requests), Math.ceil((requests * y.perSeconds) / y.requests));
-  return JSON.stringify({ requests, per: `${perSeconds}s` });
+  return { requests, per: `${perSeconds}s` };
 }
 
 /** Whether nothing is left of an access: no scope, or no domain or address it may be used on. */

@@ -3,6 +3,7 @@ import { parseDuration } from '../../core/duration.js';
 import { ApiError, invalidRequest } from '../../core/errors.js';
 import { normaliseAllowlist } from '../../core/ip-allowlist.js';
 import type { Principal } from '../context.js';
+import type { StoredRateLimit } from '../../store/token-codec.js';
 
 /**
  * What a request asks of a token, read and normalised: expiry, domains, allowlist, rate limit.
@@ -21,18 +22,18 @@ export interface RateLimitInput {
 
 const MAX_RATE_WINDOW_SECONDS = 86_400;
 
-/** Validates a per-token rate limit and returns it as stored: JSON, or null for none. */
-export function storedRateLimit(input: RateLimitInput | null | undefined): string | null | undefined {
+/** Validates a per-token rate limit and returns it as stored, or null for none. */
+export function storedRateLimit(input: RateLimitInput | null | undefined): StoredRateLimit | null | undefined {
   if (input === undefined || input === null) return input;
   const seconds = parseDuration(input.per);
   if (seconds === null || seconds === 0 || seconds > MAX_RATE_WINDOW_SECONDS) {
     throw invalidRequest('rate_limit.per', 'rate_limit.per must be a duration from 1s to 1d, such as 1m');
   }
-  return JSON.stringify({ requests: input.requests, per: input.per });
+  return { requests: input.requests, per: input.per };
 }
 
-/** `undefined`: inherit the acting token's limit (stored JSON); `null`: none; else this one. */
-export const resolveRateLimit = (requested: RateLimitInput | null | undefined, inherited: string | null): string | null =>
+/** `undefined`: inherit the acting token's limit; `null`: none; else this one. */
+export const resolveRateLimit = (requested: RateLimitInput | null | undefined, inherited: StoredRateLimit | null): StoredRateLimit | null =>
   requested === undefined ? inherited : storedRateLimit(requested)!;
 
 const describeSeconds = (seconds: number): string => (seconds % 86_400 === 0 ? `${seconds / 86_400} days` : `${seconds} seconds`);

@@ -7,7 +7,7 @@ import { normaliseScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { Db } from '../../store/database.js';
 import { transact } from '../../store/transactions.js';
-import type { TokensTable } from '../../store/schema.js';
+import type { TokenRecord } from '../../store/token-codec.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
 import type { Verifier } from '../verifier.js';
@@ -21,6 +21,8 @@ import {
 import { liveDomainIds, subtreeHashes, tokenPage, updateToken, type StatusFilter, type Trx } from '../../store/tokens.js';
 import type { TokenView } from './token-view.js';
 import { narrowSubtree } from './tree.js';
+import { editOf } from './token-edit.js';
+import { accessFields } from '../../store/token-codec.js';
 
 export interface CreateTokenInput {
   name: string;
@@ -66,8 +68,6 @@ export interface TokenServiceDeps {
 }
 
 const RENAME_FIELDS: ReadonlySet<string> = new Set(['name', 'description']);
-const json = (value: unknown): string => JSON.stringify(value);
-const isoOf = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 export class TokenService {
   constructor(private readonly deps: TokenServiceDeps) {}
@@ -93,7 +93,7 @@ export class TokenService {
         rateLimit: resolveRateLimit(input.rate_limit, own?.rateLimit ?? null),
       };
       await management.checkMint(trx, principal, acting, accessOfSpec(spec));
-      const { row, secret } = await issueToken(trx, audit, principal, {
+      const { token: row, secret } = await issueToken(trx, audit, principal, {
         ...spec, name: input.name, description: input.description ?? '', mailboxId: null, ancestry: ancestryUnder(acting.manager),
       }, tokenPrefix, now);
       return { token: await presenter.one(trx, principal.accountId, acting.manager, row, plan), secret };
@@ -111,7 +111,7 @@ export class TokenService {
     const now = clock.now();
     const { manager, plan } = await management.acting(db, principal, now);
     // The query already keeps to what the manager is related to; the rule has the last word on every row.
-    const page: TokensTable[] = [];
+    const page: TokenRecord[] = [];
     let before = filter.cursor;
     let exhausted = false;
     while (page.length <= filter.limit && !exhausted) {
@@ -130,26 +130,10 @@ export class TokenService {
     const result = await transact(db, async (trx) => {
       const opened = await management.open(trx, principal, id, action);
       const { token: row, plan, now } = opened;
-      const changes: Record<string, { from: unknown; to: unknown }> = {};
-      const next: Partial<TokensTable> = {};
-      const note = <K extends keyof TokensTable>(field: K, from: unknown, to: unknown, stored: TokensTable[K]) => {
-        if (json(from) === json(to)) return;
-        changes[field] = { from, to };
-        next[field] = stored;
-      };
-      if (input.name !== undefined) note('name', row.name, input.name, input.name);
-      if (input.description !== undefined) note('description', row.description, input.description, input.description);
-      if (action === 'edit') {
-        const before = specOf(row);
-        const after = await this.editedSpec(trx, principal, opened, input);
-        note('scopes', before.scopes, after.scopes, json(after.scopes));
-        note('domains', before.domains, after.domains, after.domains === null ? null : json(after.domains));
-        note('ip_allowlist', before.ipAllowlist, after.ipAllowlist, after.ipAllowlist === null ? null : json(after.ipAllowlist));
-        note('rate_limit', before.rateLimit && JSON.parse(before.rateLimit), after.rateLimit && JSON.parse(after.rateLimit), after.rateLimit);
-        note('expires_at', isoOf(before.expiresAt), isoOf(after.expiresAt), after.expiresAt);
-        if (Object.keys(changes).some((field) => !RENAME_FIELDS.has(field))) {
-          await management.checkOutcome(trx, principal, opened, 'edit', accessOfSpec(after));
-        }
+      const after = action === 'edit' ? await this.editedSpec(trx, principal, opened, input) : null;
+      const { fields: next, changes } = editOf(row, { name: input.name, description: input.description, ...(after && accessFields(after)) });
+      if (after && Object.keys(changes).some((field) => !RENAME_FIELDS.has(field))) {
+        await management.checkOutcome(trx, principal, opened, 'edit', accessOfSpec(after));
       }
       if (Object.keys(changes).length === 0) return { hashes: [] as string[], view: await presenter.one(trx, principal.accountId, opened.manager, row, plan) };
       await updateToken(trx, id, next);

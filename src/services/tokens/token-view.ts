@@ -3,8 +3,7 @@ import { statusOf, type TokenStatus } from '../../core/policy.js';
 import { effectiveScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { PlanName } from '../../core/catalog.js';
-import type { TokensTable } from '../../store/schema.js';
-import { decodeAccess } from '../../store/token-codec.js';
+import type { TokenRecord } from '../../store/token-codec.js';
 import { hideUnseen, UNSEEN_TOKEN } from './disclosure.js';
 
 export interface TokenView {
@@ -34,7 +33,7 @@ export interface TokenView {
   rate_limit: { requests: number; per: string } | null;
 }
 
-export function tokenStatus(row: Pick<TokensTable, 'revoked_at' | 'deleted_at' | 'expires_at' | 'paused_at'>, now: number): TokenStatus {
+export function tokenStatus(row: Pick<TokenRecord, 'revoked_at' | 'deleted_at' | 'expires_at' | 'paused_at'>, now: number): TokenStatus {
   return statusOf({ revokedAt: row.revoked_at ?? row.deleted_at, expiresAt: row.expires_at, pausedAt: row.paused_at }, now);
 }
 
@@ -43,8 +42,8 @@ export function tokenStatus(row: Pick<TokensTable, 'revoked_at' | 'deleted_at' |
  * any other token (one above it, above all) is named only as `UNSEEN_TOKEN`. null: a person, who
  * sees the whole account.
  */
-export function toTokenView(row: TokensTable, plan: PlanName, now: number, seen: ReadonlySet<string> | null = null): TokenView {
-  const { type, scopes, domains, ipAllowlist } = decodeAccess(row);
+export function toTokenView(row: TokenRecord, plan: PlanName, now: number, seen: ReadonlySet<string> | null = null): TokenView {
+  const { type, scopes, domains, ip_allowlist: ipAllowlist } = row;
   const creatorUnseen = seen !== null && row.created_by_type === 'token' && !seen.has(row.created_by_id ?? '');
   return {
     id: row.id,
@@ -70,6 +69,6 @@ export function toTokenView(row: TokensTable, plan: PlanName, now: number, seen:
     revoke_reason: row.revoke_reason !== null && seen !== null ? hideUnseen(row.revoke_reason, seen) : row.revoke_reason,
     rotated_from: row.rotated_from,
     rotated_to: row.rotated_to,
-    rate_limit: row.rate_limit === null ? null : (JSON.parse(row.rate_limit) as { requests: number; per: string }),
+    rate_limit: row.rate_limit && { requests: row.rate_limit.requests, per: row.rate_limit.per },
   };
 }

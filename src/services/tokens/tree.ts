@@ -1,9 +1,10 @@
-import type { TokensTable } from '../../store/schema.js';
-import { decodeAccess, decodeAncestry, encodeAccess, type AccessSpec } from '../../store/token-codec.js';
+import type { TokenRecord } from '../../store/token-codec.js';
+import { accessFields, specOf, type AccessSpec } from '../../store/token-codec.js';
 import { liveRestOfTree, revokeToken, unrevokedRestOfTree, updateToken, type Trx } from '../../store/tokens.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
 import { isEmpty, narrowedInto } from './token-access.js';
+import { editOf } from './token-edit.js';
 
 // What a change to one token does to the rest of its tree. Both run inside the caller's
 // transaction, audit each token they touch, and return the hashes to drop from the verify cache
@@ -13,8 +14,8 @@ import { isEmpty, narrowedInto } from './token-access.js';
  * Revokes `root`, and unless it is a rotated-out predecessor (whose successor still answers for
  * the subtree), every token of its lineage and below it not yet revoked.
  */
-export async function revokeSubtree(trx: Trx, audit: AuditLog, principal: Principal, root: TokensTable, reason: string | null, now: number): Promise<string[]> {
-  const revoke = async (row: TokensTable, revokeReason: string | null, details: Record<string, unknown>) => {
+export async function revokeSubtree(trx: Trx, audit: AuditLog, principal: Principal, root: TokenRecord, reason: string | null, now: number): Promise<string[]> {
+  const revoke = async (row: TokenRecord, revokeReason: string | null, details: Record<string, unknown>) => {
     if (!(await revokeToken(trx, row.id, revokeReason, now))) return;
     await audit.append(trx, principal.accountId, {
       action: 'token.revoked', actor: principal.actor, target: { type: 'token', id: row.id, name: row.name }, details, meta: principal.meta,
@@ -30,19 +31,6 @@ export async function revokeSubtree(trx: Trx, audit: AuditLog, principal: Princi
   return [root.hash, ...rest.map((row) => row.hash)];
 }
 
-const ACCESS_COLUMNS = ['scopes', 'domains', 'ip_allowlist', 'expires_at', 'rate_limit'] as const;
-
-const shown = (column: (typeof ACCESS_COLUMNS)[number], value: string | number | null): unknown =>
-  value === null ? null : column === 'expires_at' ? new Date(value as number).toISOString() : JSON.parse(value as string);
-
-/** Whether two stored values of a column mean the same: lists are sets, whatever their order. */
-const same = (column: (typeof ACCESS_COLUMNS)[number], a: string | number | null, b: string | number | null): boolean => {
-  if (a === b) return true;
-  if (a === null || b === null || column === 'expires_at' || column === 'rate_limit') return false;
-  const sorted = (text: string | number) => JSON.stringify((JSON.parse(String(text)) as string[]).slice().sort());
-  return sorted(a) === sorted(b);
-};
-
 /**
  * Nothing below a token is ever wider than it, nor is the secret it replaced. When a token is
  * narrowed, in any dimension, every live token below it and its own predecessors still in their
@@ -52,19 +40,19 @@ const same = (column: (typeof ACCESS_COLUMNS)[number], a: string | number | null
  * is below it. Returns the hashes of all of them: a token below counts against the limits above
  * it, which may just have changed.
  */
-export async function narrowSubtree(trx: Trx, audit: AuditLog, principal: Principal, root: TokensTable, now: number): Promise<string[]> {
-  const depthOf = (row: TokensTable) => decodeAncestry(row.ancestry).length;
+export async function narrowSubtree(trx: Trx, audit: AuditLog, principal: Principal, root: TokenRecord, now: number): Promise<string[]> {
+  const depthOf = (row: TokenRecord) => row.ancestry.length;
   // Parents before children, and a lineage's current token before the secrets it replaced.
   const rest = (await liveRestOfTree(trx, root, now))
     .sort((a, b) => depthOf(a) - depthOf(b) || Number(a.rotated_to !== null) - Number(b.rotated_to !== null) || a.id.localeCompare(b.id));
   // What the current token of each lineage holds once narrowed: what the tokens below must lie inside.
-  const narrowed = new Map<string, AccessSpec>([[root.lineage_id, decodeAccess(root)]]);
+  const narrowed = new Map<string, AccessSpec>([[root.lineage_id, specOf(root)]]);
   const gone = new Set<string>();
   for (const row of rest) {
-    const ancestry = decodeAncestry(row.ancestry);
+    const ancestry = row.ancestry;
     if (gone.has(row.lineage_id) || ancestry.some((lineage) => gone.has(lineage))) continue;
     const above = row.rotated_to !== null && narrowed.has(row.lineage_id) ? row.lineage_id : nearestIn(narrowed, ancestry) ?? root.lineage_id;
-    const next = narrowedInto(decodeAccess(row), narrowed.get(above)!);
+    const next = narrowedInto(specOf(row), narrowed.get(above)!);
     if (isEmpty(next)) {
       await revokeSubtree(trx, audit, principal, row, `nothing left inside ${root.id}`, now);
       // A rotated-out secret goes alone; the current token of a lineage takes the lineage and its subtree along.
@@ -72,12 +60,9 @@ export async function narrowSubtree(trx: Trx, audit: AuditLog, principal: Princi
       continue;
     }
     if (row.rotated_to === null) narrowed.set(row.lineage_id, next);
-    const after = encodeAccess(next);
-    const changes = Object.fromEntries(
-      ACCESS_COLUMNS.filter((column) => !same(column, row[column], after[column])).map((column) => [column, { from: shown(column, row[column]), to: shown(column, after[column]) }]),
-    );
+    const { fields, changes } = editOf(row, accessFields(next));
     if (Object.keys(changes).length === 0) continue;
-    await updateToken(trx, row.id, after);
+    await updateToken(trx, row.id, fields);
     await audit.append(trx, principal.accountId, {
       action: 'token.updated', actor: principal.actor, target: { type: 'token', id: row.id, name: row.name },
       details: { changes, narrowed_by: root.id }, meta: principal.meta,
