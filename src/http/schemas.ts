@@ -8,7 +8,7 @@ import { Type, type Static, type TObject, type TProperties, type TSchema } from 
 import { PLAN_NAMES } from '../core/catalog.js';
 import type { TokenStatus } from '../core/policy.js';
 import { TOKEN_TYPES } from '../core/token-format.js';
-import type { Role } from '../services/accounts.js';
+import type { Role } from '../core/roles.js';
 
 /**
  * Every text input refuses NUL: PostgreSQL cannot store it (a 500 the fuzzer found), and no name,

@@ -3,10 +3,14 @@ import { ApiError, notFound } from '../core/errors.js';
 import { iso, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { PlanName } from '../core/catalog.js';
-import type { Transaction } from 'kysely';
+import type { Role } from '../core/roles.js';
 import type { Db } from '../store/database.js';
 import { transact } from '../store/transactions.js';
-import type { Database } from '../store/schema.js';
+import {
+  accountById, anyAccount, deleteSession, emailTaken, insertAccount, insertSession, insertUser, passwordHashOf, purgeSessions, sessionByHash,
+  setPlan, setReauthAt, userByEmail, type AccountRecord, type UserRecord,
+} from '../store/accounts.js';
+import type { Trx } from '../store/tokens.js';
 import type { AuditLog } from './audit.js';
 import type { Actor, RequestMeta } from './context.js';
 import type { PasswordHasher } from './passwords.js';
@@ -18,7 +22,7 @@ import type { PasswordAttempt, PasswordThrottle } from './throttle.js';
  */
 const passwordBudget = (email: string): string => `person:${email.trim().toLowerCase()}`;
 
-export type Role = 'owner' | 'admin' | 'member';
+export type { Role };
 
 export interface AccountView {
   id: string;
@@ -71,10 +75,10 @@ export class AccountService {
   async createAccount(input: { name: string; plan: PlanName; owner: { email: string; password: string; name?: string } }, meta: RequestMeta | null) {
     const { db, clock, passwords } = this.deps;
     const now = clock.now();
-    const account = { id: newId('acc'), name: input.name, plan: input.plan, created_at: iso(now) };
+    const account: AccountRecord = { id: newId('acc'), name: input.name, plan: input.plan, created_at: now };
     const passwordHash = await passwords.hash(input.owner.password);
     const owner = await transact(db, async (trx) => {
-      await trx.insertInto('accounts').values({ ...account, audit_seq: 0, audit_head: '', audit_head_mac: null }).execute();
+      await insertAccount(trx, account);
       const user = await this.insertUser(trx, account.id, input.owner, 'owner', passwordHash, now);
       await this.deps.audit.append(trx, account.id, {
         action: 'account.created', actor: OPERATOR, target: { type: 'account', id: account.id, name: account.name },
@@ -82,7 +86,7 @@ export class AccountService {
       }, now);
       return user;
     });
-    return { account: account as AccountView, owner };
+    return { account: accountView(account), owner };
   }
 
   async addUser(accountId: string, input: { email: string; password: string; role: Role; name?: string }, meta: RequestMeta | null) {
@@ -101,7 +105,7 @@ export class AccountService {
   }
 
   private async insertUser(
-    trx: Transaction<Database>,
+    trx: Trx,
     accountId: string,
     input: { email: string; name?: string },
     role: Role,
@@ -109,20 +113,16 @@ export class AccountService {
     now: number,
   ): Promise<UserView> {
     const email = input.email.trim().toLowerCase();
-    const taken = await trx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-    if (taken) throw new ApiError('conflict', 'a user with this email already exists', { field: 'email' });
-    const user: UserView = {
-      id: newId('usr'), account_id: accountId, email, name: input.name ?? email.split('@')[0]!, role, created_at: iso(now),
-    };
-    await trx.insertInto('users').values({ ...user, password_hash: passwordHash }).execute();
-    return user;
+    if (await emailTaken(trx, email)) throw new ApiError('conflict', 'a user with this email already exists', { field: 'email' });
+    const user: UserRecord = { id: newId('usr'), account_id: accountId, email, name: input.name ?? email.split('@')[0]!, role, created_at: now };
+    await insertUser(trx, user, passwordHash);
+    return userView(user);
   }
 
   async getAccount(accountId: string): Promise<AccountView> {
-    const row = await this.deps.db.selectFrom('accounts').select(['id', 'name', 'plan', 'created_at'])
-      .where('id', '=', accountId).executeTakeFirst();
-    if (!row) throw notFound('account');
-    return row as AccountView;
+    const account = await accountById(this.deps.db, accountId);
+    if (!account) throw notFound('account');
+    return accountView(account);
   }
 
   async changePlan(accountId: string, plan: PlanName, meta: RequestMeta | null): Promise<AccountView> {
@@ -130,7 +130,7 @@ export class AccountService {
     const before = await this.getAccount(accountId);
     const now = clock.now();
     await transact(db, async (trx) => {
-      await trx.updateTable('accounts').set({ plan }).where('id', '=', accountId).execute();
+      await setPlan(trx, accountId, plan);
       await this.deps.audit.append(trx, accountId, {
         action: 'account.plan_changed', actor: OPERATOR, target: { type: 'account', id: accountId, name: before.name },
         details: { from: before.plan, to: plan }, meta,
@@ -143,13 +143,13 @@ export class AccountService {
   /** Returns the new session's secrets; the caller sets the cookie and hands out the CSRF token. */
   async login(email: string, password: string, meta: RequestMeta) {
     const { db, clock, passwords, sessionTtlSeconds, throttle } = this.deps;
-    const row = await db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+    const found = await userByEmail(db, email.trim().toLowerCase());
     const now = clock.now();
     const audit = (action: string) =>
-      row
+      found
         ? transact(db, (trx) =>
-            this.deps.audit.append(trx, row.account_id, {
-              action, actor: userActor(toUserView(row)), target: { type: 'user', id: row.id, name: row.email }, meta,
+            this.deps.audit.append(trx, found.user.account_id, {
+              action, actor: userActor(userView(found.user)), target: { type: 'user', id: found.user.id, name: found.user.email }, meta,
             }, now))
         : Promise.resolve();
     let attempt: PasswordAttempt;
@@ -159,21 +159,20 @@ export class AccountService {
       await audit('auth.login_throttled');
       throw error;
     }
-    if (!row || !(await passwords.verify(row.password_hash, password))) {
-      if (!row) await passwords.burn(password);
+    if (!found || !(await passwords.verify(found.passwordHash, password))) {
+      if (!found) await passwords.burn(password);
       await audit('auth.login_failed');
       throw new ApiError('unauthorized', 'email or password is incorrect');
     }
     await attempt.succeeded();
-    const user = toUserView(row);
+    const user = userView(found.user);
     const sessionSecret = randomBytes(32).toString('base64url');
     const csrfToken = csrfTokenFor(sessionSecret);
     await transact(db, async (trx) => {
-      await trx.insertInto('sessions').values({
-        id: newId('ses'), hash: sha256(sessionSecret), csrf_hash: sha256(csrfToken),
-        user_id: user.id, account_id: user.account_id, created_at: iso(now),
-        expires_at: iso(now + sessionTtlSeconds * 1000), reauth_at: iso(now), ip: meta.ip, user_agent: meta.userAgent,
-      }).execute();
+      await insertSession(trx, {
+        id: newId('ses'), hash: sha256(sessionSecret), csrf_hash: sha256(csrfToken), user_id: user.id, account_id: user.account_id,
+        created_at: now, expires_at: now + sessionTtlSeconds * 1000, reauth_at: now, ip: meta.ip, user_agent: meta.userAgent,
+      });
       await this.deps.audit.append(trx, user.account_id, {
         action: 'auth.login', actor: userActor(user), target: { type: 'user', id: user.id, name: user.email }, meta,
       }, now);
@@ -183,23 +182,14 @@ export class AccountService {
 
   async resolveSession(sessionSecret: string): Promise<SessionCaller | null> {
     const { db, clock } = this.deps;
-    const row = await db.selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
-      .select([
-        'sessions.id as session_id', 'sessions.expires_at', 'sessions.reauth_at', 'sessions.csrf_hash',
-        'users.id', 'users.account_id', 'users.email', 'users.name', 'users.role', 'users.created_at',
-        'accounts.name as account_name', 'accounts.plan', 'accounts.created_at as account_created_at',
-      ])
-      .where('sessions.hash', '=', sha256(sessionSecret))
-      .executeTakeFirst();
-    if (!row || Date.parse(row.expires_at) <= clock.now()) return null;
+    const found = await sessionByHash(db, sha256(sessionSecret));
+    if (!found || found.session.expires_at <= clock.now()) return null;
     return {
-      sessionId: row.session_id,
-      user: { id: row.id, account_id: row.account_id, email: row.email, name: row.name, role: row.role as Role, created_at: row.created_at },
-      account: { id: row.account_id, name: row.account_name, plan: row.plan as PlanName, created_at: row.account_created_at },
-      reauthAt: Date.parse(row.reauth_at),
-      csrfHash: row.csrf_hash,
+      sessionId: found.session.id,
+      user: userView(found.user),
+      account: accountView(found.account),
+      reauthAt: found.session.reauth_at,
+      csrfHash: found.session.csrf_hash,
     };
   }
 
@@ -224,14 +214,13 @@ export class AccountService {
       await audit('auth.reauth_throttled');
       throw error;
     }
-    const row = await db.selectFrom('users').select('password_hash').where('id', '=', session.user.id).executeTakeFirstOrThrow();
-    if (!(await passwords.verify(row.password_hash, password))) {
+    if (!(await passwords.verify(await passwordHashOf(db, session.user.id), password))) {
       await audit('auth.reauth_failed');
       throw new ApiError('unauthorized', 'password is incorrect');
     }
     await attempt.succeeded();
     await transact(db, async (trx) => {
-      await trx.updateTable('sessions').set({ reauth_at: iso(now) }).where('id', '=', session.sessionId).execute();
+      await setReauthAt(trx, session.sessionId, now);
       await this.deps.audit.append(trx, session.account.id, {
         action: 'auth.reauth', actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
       }, now);
@@ -242,7 +231,7 @@ export class AccountService {
   async logout(session: SessionCaller, meta: RequestMeta): Promise<void> {
     const { db, clock } = this.deps;
     await transact(db, async (trx) => {
-      await trx.deleteFrom('sessions').where('id', '=', session.sessionId).execute();
+      await deleteSession(trx, session.sessionId);
       await this.deps.audit.append(trx, session.account.id, {
         action: 'auth.logout', actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
       }, clock.now());
@@ -251,18 +240,17 @@ export class AccountService {
 
   /** Removes sessions past their lifetime; they already fail to resolve, this only reclaims the rows. */
   async purgeExpiredSessions(): Promise<number> {
-    const result = await this.deps.db.deleteFrom('sessions').where('expires_at', '<=', iso(this.deps.clock.now())).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return purgeSessions(this.deps.db, this.deps.clock.now());
   }
 
   async hasAnyAccount(): Promise<boolean> {
-    return (await this.deps.db.selectFrom('accounts').select('id').limit(1).executeTakeFirst()) !== undefined;
+    return anyAccount(this.deps.db);
   }
 }
 
 export const userActor = (user: UserView): Actor => ({ type: 'user', id: user.id, name: user.email });
 
-function toUserView(row: { id: string; account_id: string; email: string; name: string; role: string; created_at: string }): UserView {
-  return { id: row.id, account_id: row.account_id, email: row.email, name: row.name, role: row.role as Role, created_at: row.created_at };
-}
+const userView = (user: UserRecord): UserView => ({ ...user, created_at: iso(user.created_at) });
+
+const accountView = (account: AccountRecord): AccountView => ({ ...account, created_at: iso(account.created_at) });
 

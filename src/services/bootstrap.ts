@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, type Config } from '../config.js';
 import { hashSecret, mintSecret, OPERATOR_WORD } from '../core/token-format.js';
 import type { Db } from '../store/database.js';
+import { putSetting, setting } from '../store/settings.js';
 import type { AccountService } from './accounts.js';
 import { auditKeyId, latestSigningKeyId } from './audit.js';
 
@@ -15,10 +16,10 @@ const OPERATOR_HASH_KEY = 'operator_token_hash';
  */
 export async function ensureOperatorToken(db: Db, configured: string | null, prefix: string): Promise<{ hash: string; generated: string | null }> {
   if (configured !== null) return { hash: hashSecret(configured), generated: null };
-  const stored = await db.selectFrom('settings').select('value').where('key', '=', OPERATOR_HASH_KEY).executeTakeFirst();
-  if (stored) return { hash: stored.value, generated: null };
+  const stored = await setting(db, OPERATOR_HASH_KEY);
+  if (stored !== undefined) return { hash: stored, generated: null };
   const minted = mintSecret(prefix, OPERATOR_WORD);
-  await db.insertInto('settings').values({ key: OPERATOR_HASH_KEY, value: minted.hash }).execute();
+  await putSetting(db, OPERATOR_HASH_KEY, minted.hash);
   return { hash: minted.hash, generated: minted.secret };
 }
 

@@ -1,9 +1,13 @@
 import { ApiError, invalidRequest, notFound } from '../core/errors.js';
 import { iso, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
-import type { Db } from '../store/database.js';
+import type { Db, DbOrTrx } from '../store/database.js';
 import { transact } from '../store/transactions.js';
-import type { DomainsTable, MailboxesTable, MessagesTable } from '../store/schema.js';
+import {
+  activityPage, domainPage, insertActivity, insertDomain, insertMailbox, insertMessage, liveDomain, liveDomainNamed, liveMailbox,
+  liveMailboxesAt, mailboxAddressTaken, mailboxPage, markDomainDeleted, messagePage,
+  type ActivityRecord, type DomainRecord, type MailboxRecord, type MessageRecord,
+} from '../store/domains.js';
 import { PLANS } from '../core/catalog.js';
 import type { AuditLog } from './audit.js';
 import type { DomainDirectory } from './domain-directory.js';
@@ -15,7 +19,6 @@ import type { TokenPresenter } from './tokens/presenter.js';
 import { requireFreshAuth } from './tokens/token-input.js';
 import type { TokenView } from './tokens/token-view.js';
 import { holdsTokens } from '../core/authority.js';
-import type { DbOrTrx } from '../store/tokens.js';
 
 /**
  * The platform's own resources, the things tokens guard: small, but real rows in the database.
@@ -54,16 +57,23 @@ export interface Page<T> {
 const DOMAIN_NAME = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/;
 const LOCAL_PART = /^[a-z0-9._%+-]{1,64}$/;
 
-const domainView = (row: DomainsTable): DomainView => ({ id: row.id, name: row.name, created_at: row.created_at });
-const mailboxView = (row: MailboxesTable): MailboxView => ({ id: row.id, domain_id: row.domain_id, address: row.address, created_at: row.created_at });
-const messageView = (row: MessagesTable): MessageView => ({
+const domainView = (row: DomainRecord): DomainView => ({ id: row.id, name: row.name, created_at: iso(row.created_at) });
+const mailboxView = (row: MailboxRecord): MailboxView => ({ id: row.id, domain_id: row.domain_id, address: row.address, created_at: iso(row.created_at) });
+const messageView = (row: MessageRecord): MessageView => ({
   id: row.id, mailbox_id: row.mailbox_id, direction: row.direction, from: row.from_address, to: row.to_address,
-  subject: row.subject, text: row.body, created_at: row.created_at,
+  subject: row.subject, text: row.body, created_at: iso(row.created_at),
+});
+const activityView = (row: ActivityRecord) => ({
+  id: row.id, domain_id: row.domain_id, event: row.event, from: row.from_address, to: row.to_address, subject: row.subject, at: iso(row.created_at),
 });
 
-function pageOf<T extends { id: string }>(rows: T[], limit: number): { rows: T[]; next_cursor: string | null } {
+/** One page of views: one more record than asked is read, to know whether another page follows. */
+async function paged<R extends { id: string }, V>(
+  read: (page: { before?: string | undefined; limit: number }) => Promise<R[]>, limit: number, cursor: string | undefined, view: (record: R) => V,
+): Promise<Page<V>> {
+  const rows = await read({ before: cursor, limit: limit + 1 });
   const page = rows.slice(0, limit);
-  return { rows: page, next_cursor: rows.length > limit ? page[page.length - 1]!.id : null };
+  return { data: page.map(view), next_cursor: rows.length > limit ? page[page.length - 1]!.id : null };
 }
 
 export function splitAddress(address: string, field: string): { local: string; domain: string } {
@@ -107,18 +117,11 @@ export class PlatformService {
   }
 
   async listDomains(principal: Principal, limit: number, cursor?: string): Promise<Page<DomainView>> {
-    let query = this.db.selectFrom('domains').selectAll().where('account_id', '=', principal.accountId).where('deleted_at', 'is', null);
-    const { domains } = principal.visibility;
-    if (domains !== null) query = domains.size === 0 ? query.where('id', '=', '') : query.where('id', 'in', [...domains]);
-    if (cursor) query = query.where('id', '<', cursor);
-    const { rows, next_cursor } = pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
-    return { data: rows.map(domainView), next_cursor };
+    return paged((page) => domainPage(this.db, principal.accountId, principal.visibility.domains, page), limit, cursor, domainView);
   }
 
   async getDomain(principal: Principal, id: string): Promise<DomainView> {
-    const row = await this.db.selectFrom('domains').selectAll()
-      .where('id', '=', id).where('account_id', '=', principal.accountId).where('deleted_at', 'is', null)
-      .executeTakeFirst();
+    const row = await liveDomain(this.db, principal.accountId, id);
     if (!row || !this.seesDomain(principal.visibility, row.id)) throw notFound('domain');
     return domainView(row);
   }
@@ -140,12 +143,9 @@ export class PlatformService {
       }
       const withToken = PLANS[plan].apiAccess && holdsTokens(acting.manager);
       if (withToken) requireFreshAuth(principal, 'create a domain (it comes with a new token)');
-      const taken = await trx.selectFrom('domains').select('id')
-        .where('account_id', '=', principal.accountId).where('name', '=', domainName).where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      if (taken) throw new ApiError('conflict', `the domain ${domainName} already exists`, { field: 'name' });
-      const row: DomainsTable = { id: newId('dom'), account_id: principal.accountId, name: domainName, created_at: iso(now), deleted_at: null };
-      await trx.insertInto('domains').values(row).execute();
+      if (await liveDomainNamed(trx, principal.accountId, domainName)) throw new ApiError('conflict', `the domain ${domainName} already exists`, { field: 'name' });
+      const row: DomainRecord = { id: newId('dom'), account_id: principal.accountId, name: domainName, created_at: now, deleted_at: null };
+      await insertDomain(trx, row);
       await this.audit.append(trx, principal.accountId, {
         action: 'domain.created', actor: principal.actor, target: { type: 'domain', id: row.id, name: row.name }, meta: principal.meta,
       }, now);
@@ -169,8 +169,7 @@ export class PlatformService {
       const { now } = acting;
       if (acting.manager.kind === 'token' && acting.manager.access.domains?.has(id) === false) throw notFound('domain');
       const revoked = await this.deps.lifecycle.revokeDomainTokens(trx, principal, acting.manager, id, now);
-      const deleted = await trx.updateTable('domains').set({ deleted_at: iso(now) }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
-      if (Number(deleted.numUpdatedRows) === 0) throw notFound('domain');
+      if (!(await markDomainDeleted(trx, id, now))) throw notFound('domain');
       await this.audit.append(trx, principal.accountId, {
         action: 'domain.deleted', actor: principal.actor, target: { type: 'domain', id, name: domain.name }, meta: principal.meta,
       }, now);
@@ -191,11 +190,7 @@ export class PlatformService {
 
   async listMailboxes(principal: Principal, domainId: string, limit: number, cursor?: string): Promise<Page<MailboxView>> {
     await this.getDomain(principal, domainId);
-    let query = this.db.selectFrom('mailboxes').selectAll().where('domain_id', '=', domainId);
-    if (principal.visibility.mailboxId !== null) query = query.where('id', '=', principal.visibility.mailboxId);
-    if (cursor) query = query.where('id', '<', cursor);
-    const { rows, next_cursor } = pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
-    return { data: rows.map(mailboxView), next_cursor };
+    return paged((page) => mailboxPage(this.db, domainId, principal.visibility.mailboxId, page), limit, cursor, mailboxView);
   }
 
   async createMailbox(principal: Principal, domainId: string, localPart: string): Promise<MailboxView> {
@@ -205,10 +200,9 @@ export class PlatformService {
     const address = `${local}@${domain.name}`;
     const now = this.clock.now();
     return transact(this.db, async (trx) => {
-      const taken = await trx.selectFrom('mailboxes').select('id').where('domain_id', '=', domainId).where('address', '=', address).executeTakeFirst();
-      if (taken) throw new ApiError('conflict', `the mailbox ${address} already exists`, { field: 'local_part' });
-      const row: MailboxesTable = { id: newId('mbx'), account_id: principal.accountId, domain_id: domainId, address, created_at: iso(now) };
-      await trx.insertInto('mailboxes').values(row).execute();
+      if (await mailboxAddressTaken(trx, domainId, address)) throw new ApiError('conflict', `the mailbox ${address} already exists`, { field: 'local_part' });
+      const row: MailboxRecord = { id: newId('mbx'), account_id: principal.accountId, domain_id: domainId, address, created_at: now };
+      await insertMailbox(trx, row);
       await this.audit.append(trx, principal.accountId, {
         action: 'mailbox.created', actor: principal.actor, target: { type: 'mailbox', id: row.id, name: address }, meta: principal.meta,
       }, now);
@@ -218,10 +212,7 @@ export class PlatformService {
 
   /** A mailbox the principal may see: its domain must be live and visible, and a message token sees only its own. */
   async getMailbox(principal: Principal, id: string, db: DbOrTrx = this.db): Promise<MailboxView> {
-    const row = await db.selectFrom('mailboxes').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
-      .selectAll('mailboxes')
-      .where('mailboxes.id', '=', id).where('mailboxes.account_id', '=', principal.accountId).where('domains.deleted_at', 'is', null)
-      .executeTakeFirst();
+    const row = await liveMailbox(db, principal.accountId, id);
     if (!row || !this.seesMailbox(principal.visibility, row)) throw notFound('mailbox');
     return mailboxView(row);
   }
@@ -232,10 +223,7 @@ export class PlatformService {
 
   async listMessages(principal: Principal, mailboxId: string, limit: number, cursor?: string): Promise<Page<MessageView>> {
     await this.getMailbox(principal, mailboxId);
-    let query = this.db.selectFrom('messages').selectAll().where('mailbox_id', '=', mailboxId);
-    if (cursor) query = query.where('id', '<', cursor);
-    const { rows, next_cursor } = pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
-    return { data: rows.map(messageView), next_cursor };
+    return paged((page) => messagePage(this.db, mailboxId, page), limit, cursor, messageView);
   }
 
   /**
@@ -247,54 +235,39 @@ export class PlatformService {
   async submit(principal: Principal, input: { from: string; to: string[]; subject: string; text: string }, fromMailboxId?: string) {
     const sender = splitAddress(input.from, 'from');
     const recipients = input.to.map((address) => ({ address: address.toLowerCase(), ...splitAddress(address, 'to') }));
-    const domain = await this.db.selectFrom('domains').selectAll()
-      .where('account_id', '=', principal.accountId).where('name', '=', sender.domain).where('deleted_at', 'is', null)
-      .executeTakeFirst();
+    const domain = await liveDomainNamed(this.db, principal.accountId, sender.domain);
     if (!domain || !this.seesDomain(principal.visibility, domain.id)) {
       throw new ApiError('not_found', `the sending domain ${sender.domain} was not found`, { field: 'from' });
     }
     const now = this.clock.now();
-    const at = iso(now);
     const fromAddress = input.from.toLowerCase();
     return transact(this.db, async (trx) => {
-      const local = await trx.selectFrom('mailboxes').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
-        .select(['mailboxes.id', 'mailboxes.address', 'mailboxes.domain_id'])
-        .where('mailboxes.account_id', '=', principal.accountId).where('domains.deleted_at', 'is', null)
-        .where('mailboxes.address', 'in', [...recipients.map((r) => r.address), fromAddress])
-        .execute();
+      const local = await liveMailboxesAt(trx, principal.accountId, [...recipients.map((r) => r.address), fromAddress]);
       const byAddress = new Map(local.map((m) => [m.address, m]));
       const delivered: string[] = [];
-      const base = { account_id: principal.accountId, from_address: fromAddress, subject: input.subject, body: input.text, created_at: at };
+      const base = { account_id: principal.accountId, from_address: fromAddress, subject: input.subject, body: input.text, created_at: now };
       const outbox = fromMailboxId ?? byAddress.get(fromAddress)?.id;
       if (outbox) {
-        await trx.insertInto('messages').values({ ...base, id: newId('msg'), mailbox_id: outbox, direction: 'outbound', to_address: recipients.map((r) => r.address).join(', ') }).execute();
+        await insertMessage(trx, { ...base, id: newId('msg'), mailbox_id: outbox, direction: 'outbound', to_address: recipients.map((r) => r.address).join(', ') });
       }
       for (const recipient of recipients) {
         const mailbox = byAddress.get(recipient.address);
         if (mailbox) {
-          await trx.insertInto('messages').values({ ...base, id: newId('msg'), mailbox_id: mailbox.id, direction: 'inbound', to_address: recipient.address }).execute();
+          await insertMessage(trx, { ...base, id: newId('msg'), mailbox_id: mailbox.id, direction: 'inbound', to_address: recipient.address });
           if (this.seesMailbox(principal.visibility, mailbox)) delivered.push(recipient.address);
         }
         // Each domain's activity tells its own side: a message to another domain of the account
         // was accepted by the sender's, and delivered in the recipient's.
-        const activity = { account_id: principal.accountId, from_address: fromAddress, to_address: recipient.address, subject: input.subject, created_at: at };
+        const activity = { account_id: principal.accountId, from_address: fromAddress, to_address: recipient.address, subject: input.subject, created_at: now };
         const within = mailbox?.domain_id === domain.id;
-        await trx.insertInto('activity').values({ ...activity, id: newId('act'), domain_id: domain.id, event: within ? 'delivered' : 'accepted' }).execute();
-        if (mailbox && !within) await trx.insertInto('activity').values({ ...activity, id: newId('act'), domain_id: mailbox.domain_id, event: 'delivered' }).execute();
+        await insertActivity(trx, { ...activity, id: newId('act'), domain_id: domain.id, event: within ? 'delivered' : 'accepted' });
+        if (mailbox && !within) await insertActivity(trx, { ...activity, id: newId('act'), domain_id: mailbox.domain_id, event: 'delivered' });
       }
       return { accepted: recipients.map((r) => r.address), delivered_locally: delivered };
     });
   }
 
   async listActivity(principal: Principal, limit: number, cursor?: string) {
-    let query = this.db.selectFrom('activity').selectAll().where('account_id', '=', principal.accountId);
-    const { domains } = principal.visibility;
-    if (domains !== null) query = domains.size === 0 ? query.where('id', '=', '') : query.where('domain_id', 'in', [...domains]);
-    if (cursor) query = query.where('id', '<', cursor);
-    const { rows, next_cursor } = pageOf(await query.orderBy('id', 'desc').limit(limit + 1).execute(), limit);
-    return {
-      data: rows.map((r) => ({ id: r.id, domain_id: r.domain_id, event: r.event, from: r.from_address, to: r.to_address, subject: r.subject, at: r.created_at })),
-      next_cursor,
-    };
+    return paged((page) => activityPage(this.db, principal.accountId, principal.visibility.domains, page), limit, cursor, activityView);
   }
 }

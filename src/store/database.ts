@@ -12,6 +12,9 @@ import type { Database } from './schema.js';
 import { setUpSqliteConnection } from './sqlite-connection.js';
 
 export type Db = Kysely<Database>;
+/** A transaction in progress: every query function takes either, and a write that must be atomic takes only this. */
+export type Trx = Transaction<Database>;
+export type DbOrTrx = Db | Trx;
 
 /** Versioned migrations, in order. A new one is a new file and a new line here. */
 const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHooks): Record<string, Migration> => ({

@@ -1,16 +1,13 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import { canManageMessageTokens, type Manager } from '../core/authority.js';
-import type { PlanName } from '../core/catalog.js';
 import type { TokenType } from '../core/token-format.js';
-import type { Db } from './database.js';
+import type { Db, DbOrTrx, Trx } from './database.js';
+import { liveDomainsAmong } from './domains.js';
 import type { Database, TokensTable } from './schema.js';
 import { ancestryOf, descendantPattern, domainListPattern, likeEscaped, tokenColumns, toTokenRecord, toTokenRow, type TokenRecord } from './token-codec.js';
-import { oneOf } from './columns.js';
-import { PLAN_NAMES } from '../core/catalog.js';
 
-/** Every query of token rows, and the few of accounts and domains that token changes need. */
-export type Trx = Transaction<Database>;
-export type DbOrTrx = Db | Trx;
+/** Every query of token rows. */
+export type { Trx, DbOrTrx };
 
 type TokensEb = ExpressionBuilder<Database, 'tokens'>;
 
@@ -31,22 +28,6 @@ const lockedAccount = new WeakSet<Trx>();
 
 function inLockOrder(trx: Trx): void {
   if (!lockedAccount.has(trx)) throw new Error('a token row is written before its account is locked: take lockAccount first (store/transactions.ts)');
-}
-
-const planName = oneOf(PLAN_NAMES, 'accounts.plan');
-
-export async function planOf(db: DbOrTrx, accountId: string): Promise<PlanName> {
-  const row = await db.selectFrom('accounts').select('plan').where('id', '=', accountId).executeTakeFirstOrThrow();
-  return planName(row.plan);
-}
-
-export async function liveDomainIds(db: DbOrTrx, accountId: string): Promise<Set<string>> {
-  const rows = await db.selectFrom('domains').select('id').where('account_id', '=', accountId).where('deleted_at', 'is', null).execute();
-  return new Set(rows.map((r) => r.id));
-}
-
-export async function liveDomainsAmong(db: DbOrTrx, ids: readonly string[]): Promise<{ id: string; name: string }[]> {
-  return ids.length === 0 ? [] : db.selectFrom('domains').select(['id', 'name']).where('id', 'in', [...ids]).where('deleted_at', 'is', null).execute();
 }
 
 /** A token of the account that has not been deleted. */

@@ -6,9 +6,10 @@ import type { Db } from '../../store/database.js';
 import { transact } from '../../store/transactions.js';
 import type { TokenRecord } from '../../store/token-codec.js';
 import {
-  claimRotation, liveDomainsAmong, livePredecessors, lockAccount, otherDomainTokens, pausedLineagesAmong, purgeable, removeToken, setLineagePaused, subtreeHashes, tokensOnlyOf,
+  claimRotation, livePredecessors, lockAccount, otherDomainTokens, pausedLineagesAmong, purgeable, removeToken, setLineagePaused, subtreeHashes, tokensOnlyOf,
   updateToken, type Trx,
 } from '../../store/tokens.js';
+import { liveDomainsAmong } from '../../store/domains.js';
 import type { AuditLog } from '../audit.js';
 import type { Actor, Principal } from '../context.js';
 import type { Verifier } from '../verifier.js';

@@ -10,7 +10,8 @@ import type { TokenRecord } from '../../store/token-codec.js';
 import type { Principal } from '../context.js';
 import { accessOf, factsOf, placeOf, specOf, type AccessSpec } from './token-access.js';
 import { requireFreshAuth } from './token-input.js';
-import { ancestorsOf, countLive, findToken, lockAccount, planOf, type DbOrTrx, type Trx } from '../../store/tokens.js';
+import { ancestorsOf, countLive, findToken, lockAccount, type DbOrTrx, type Trx } from '../../store/tokens.js';
+import { planOf } from '../../store/accounts.js';
 
 export interface ManagementLimits {
   maxLivePerAccount: number;

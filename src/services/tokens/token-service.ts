@@ -18,7 +18,8 @@ import { accessOf, accessOfSpec, placeOf, specOf, type AccessSpec } from './toke
 import {
   defaultExpiry, parseExpiry, resolveAllowlist, resolveDomains, resolveRateLimit, storedRateLimit, type RateLimitInput,
 } from './token-input.js';
-import { liveDomainIds, subtreeHashes, tokenPage, updateToken, type StatusFilter, type Trx } from '../../store/tokens.js';
+import { subtreeHashes, tokenPage, updateToken, type StatusFilter, type Trx } from '../../store/tokens.js';
+import { liveDomainIds } from '../../store/domains.js';
 import type { TokenView } from './token-view.js';
 import { narrowSubtree } from './tree.js';
 import { editOf } from './token-edit.js';
