@@ -44,7 +44,8 @@ import { TokenService } from './services/tokens/token-service.js';
 import { UsageRecorder } from './services/usage.js';
 import { Verifier } from './services/verifier.js';
 import { localOnlyFeed, PostgresChangeFeed, type ChangeFeed } from './store/change-feed.js';
-import { migrate, openDatabase, type Db } from './store/database.js';
+import { migrate, openDatabase, reachable, type Db } from './store/database.js';
+import { LogReader } from './services/logs.js';
 import { storeUpgrades } from './services/upgrade.js';
 
 export interface AppOptions {
@@ -121,7 +122,11 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   });
   const platform = new PlatformService({ db, clock, audit, management, domains, presenter, lifecycle, tokenPrefix: config.tokenPrefix, maxLifetimeSeconds });
   const gate = new TimedTokenGate({ verifier, clock, usage, rateLimiter: tokenRateLimiter, domains, onDecision: metrics.recordDecision }, metrics.verifyDecision);
-  const ctx: AppContext = { config, clock, db, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, accessLog, metrics, gate, redact };
+  const logs = new LogReader({ db, management, audit, tokens });
+  const ctx: AppContext = {
+    config, clock, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, logs, accessLog, metrics, gate, redact,
+    storeReachable: () => reachable(db),
+  };
   const sendError = errorSender(redact);
 
   const app = Fastify({

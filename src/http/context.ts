@@ -11,7 +11,7 @@ import type { PlatformService } from '../services/platform.js';
 import type { TokenService } from '../services/tokens/token-service.js';
 import type { UsageRecorder } from '../services/usage.js';
 import type { Verifier } from '../services/verifier.js';
-import type { Db } from '../store/database.js';
+import type { LogReader } from '../services/logs.js';
 import type { Metrics } from './metrics.js';
 import type { Redactor } from '../core/redaction.js';
 
@@ -19,7 +19,6 @@ import type { Redactor } from '../core/redaction.js';
 export interface AppContext {
   config: Config;
   clock: Clock;
-  db: Db;
   verifier: Verifier;
   usage: UsageRecorder;
   audit: AuditLog;
@@ -28,6 +27,9 @@ export interface AppContext {
   tokens: TokenService;
   lifecycle: TokenLifecycle;
   platform: PlatformService;
+  logs: LogReader;
+  /** Whether the database answers: what `/readyz` reports. */
+  storeReachable(): Promise<boolean>;
   accessLog: AccessLogWriter;
   metrics: Metrics;
   gate: TokenGate;

@@ -2,11 +2,10 @@ import { stringify } from 'csv-stringify/sync';
 import { iso, type Clock } from '../core/clock.js';
 import { ACCOUNT_READER, type Manager } from '../core/authority.js';
 import type { Redactor } from '../core/redaction.js';
-import { relatedTokenIds } from '../store/tokens.js';
 import type { Db } from '../store/database.js';
+import { accessLogPage, purgeAccessLogsBefore, type AccessLogRecord } from '../store/access-logs.js';
 import { AccessLogBatch, type AccessLogEntry, type SealedBatch } from '../store/access-log-batch.js';
 import { accessLogSink, AccessLogWriteError, type AccessLogSink } from '../store/access-log-sink.js';
-import type { AccessLogsTable } from '../store/schema.js';
 import { PeriodicJob } from './periodic.js';
 
 export type { AccessLogEntry } from '../store/access-log-batch.js';
@@ -124,28 +123,23 @@ export interface AccessLogFilter {
   limit: number;
 }
 
-export type AccessLogView = Omit<AccessLogsTable, 'account_id'>;
+export type AccessLogView = Omit<AccessLogRecord, 'account_id' | 'at'> & { at: string };
 
-const toView = ({ account_id: _account, ...rest }: AccessLogsTable): AccessLogView => rest;
+const toView = ({ account_id: _account, at, ...rest }: AccessLogRecord): AccessLogView => ({ at: iso(at), ...rest });
 
 /** A page of the account's access log, as `reader` may read it: a token, only the entries of the tokens it is related to. */
 export async function queryAccessLogs(db: Db, accountId: string, filter: AccessLogFilter, reader: Manager = ACCOUNT_READER) {
-  let query = db.selectFrom('access_logs').selectAll().where('account_id', '=', accountId);
-  if (reader.kind === 'token') query = query.where('token_id', 'in', relatedTokenIds(db, accountId, reader));
-  if (filter.token_id) query = query.where('token_id', '=', filter.token_id);
-  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  if (filter.method) query = query.where('method', '=', filter.method.toUpperCase());
-  if (filter.since) query = query.where('at', '>=', new Date(filter.since).toISOString());
-  if (filter.until) query = query.where('at', '<', new Date(filter.until).toISOString());
-  if (filter.cursor) query = query.where('id', '<', filter.cursor);
-  const rows = await query.orderBy('id', 'desc').limit(filter.limit + 1).execute();
+  const instant = (text: string | undefined) => (text ? Date.parse(text) : undefined);
+  const rows = await accessLogPage(db, accountId, reader, {
+    token_id: filter.token_id, status: filter.status, method: filter.method?.toUpperCase(),
+    since: instant(filter.since), until: instant(filter.until), before: filter.cursor, limit: filter.limit + 1,
+  });
   const page = rows.slice(0, filter.limit);
   return { data: page.map(toView), next_cursor: rows.length > filter.limit ? page[page.length - 1]!.id : null };
 }
 
 export async function purgeAccessLogs(db: Db, clock: Clock, retentionDays: number): Promise<number> {
-  const result = await db.deleteFrom('access_logs').where('at', '<', iso(clock.now() - retentionDays * 86_400_000)).executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return purgeAccessLogsBefore(db, clock.now() - retentionDays * 86_400_000);
 }
 
 const CSV_COLUMNS = ['at', 'token_id', 'token_name', 'method', 'route', 'path', 'status', 'ip', 'user_agent', 'duration_ms', 'error_code', 'request_summary'] as const;

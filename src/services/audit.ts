@@ -1,13 +1,14 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
 import { iso } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import { redactDeep, type Redactor } from '../core/redaction.js';
 import { ACCOUNT_READER, type Manager } from '../core/authority.js';
-import type { Db } from '../store/database.js';
-import { relatedTokenIds } from '../store/tokens.js';
+import type { Db, Trx } from '../store/database.js';
+import {
+  advanceHead, beyondHead, chainHead, chainUpTo, eventPage, insertEvent, latestSigningKeyId, setHead, unsignedChainEnds,
+  type AuditEventRecord, type AuditEventRow, type ChainHead,
+} from '../store/audit.js';
 import { hideUnseen, mentionedTokens, seenBy, UNSEEN_PERSON, UNSEEN_TOKEN } from './tokens/disclosure.js';
-import type { AuditEventsTable, Database } from '../store/schema.js';
 import type { Actor, RequestMeta } from './context.js';
 
 export interface AuditEntry {
@@ -43,15 +44,7 @@ export interface AuditKeys {
 export const auditKeyId = (secret: string): string =>
   createHash('sha256').update(`latchkey audit key\0${secret}`).digest('base64url').slice(0, 12);
 
-/** The id of the key that signed the most recent signed event of any account; null for none (or a store not yet upgraded). */
-export async function latestSigningKeyId(db: Db): Promise<string | null> {
-  try {
-    const row = await db.selectFrom('audit_events').select('key_id').where('key_id', 'is not', null).orderBy('at', 'desc').orderBy('seq', 'desc').limit(1).executeTakeFirst();
-    return row?.key_id ?? null;
-  } catch {
-    return null;
-  }
-}
+export { latestSigningKeyId };
 
 export function auditKeys(secrets: readonly string[]): AuditKeys {
   if (secrets.length === 0) throw new Error('at least one audit key is needed');
@@ -59,7 +52,7 @@ export function auditKeys(secrets: readonly string[]): AuditKeys {
   return { signing: { id: auditKeyId(secrets[0]!), secret: secrets[0]! }, verifying };
 }
 
-type Unsigned = Omit<AuditEventsTable, 'hash'>;
+type Unsigned = Omit<AuditEventRow, 'hash'>;
 
 /** Every stored field but the hash, in a fixed order: changing any of them breaks the chain. */
 const canonical = (row: Unsigned): string =>
@@ -98,16 +91,6 @@ export type ChainBreak = {
 };
 
 /**
- * Only the events up to the account's head (`accounts.audit_seq`) are the account's log: the head
- * moves in the same transaction that inserts the event, before it, so an event the service wrote
- * is never beyond it, while one inserted past it by someone writing the database is outside the
- * chain and its signed head. As a condition of the statement that reads the events, so that the
- * head and the events are read at one instant.
- */
-const withinHead = (eb: ExpressionBuilder<Database, 'audit_events'>, accountId: string) =>
-  eb('audit_events.seq', '<=', eb.selectFrom('accounts').select('accounts.audit_seq').where('accounts.id', '=', accountId));
-
-/**
  * The account's audit chain. Each event's hash is an HMAC-SHA-256 under a key that is not in the
  * database, over every field of the event and the previous event's hash, so that someone who can
  * write the database can neither change an event nor recompute the chain after changing it.
@@ -120,20 +103,15 @@ export class AuditLog {
    * it describes does. Bumping `accounts.audit_seq` first serialises concurrent writers to one
    * chain (a row lock on PostgreSQL, the write lock on SQLite).
    */
-  async append(trx: Transaction<Database>, accountId: string, entry: AuditEntry, now: number): Promise<void> {
-    const head = await trx
-      .updateTable('accounts')
-      .set({ audit_seq: sql`audit_seq + 1` })
-      .where('id', '=', accountId)
-      .returning(['audit_seq', 'audit_head'])
-      .executeTakeFirstOrThrow();
+  async append(trx: Trx, accountId: string, entry: AuditEntry, now: number): Promise<void> {
+    const head = await advanceHead(trx, accountId);
     // Text is kept as well-formed UTF-8 (a lone surrogate becomes U+FFFD), on every store alike, so
     // that what is signed is exactly what is stored.
     const redact = (text: string) => asStored(this.redact(text)) as string;
     const row: Unsigned = {
       id: newId('evt'),
       account_id: accountId,
-      seq: head.audit_seq,
+      seq: head.seq,
       at: iso(now),
       action: entry.action,
       actor_type: entry.actor.type,
@@ -145,15 +123,13 @@ export class AuditLog {
       ip: entry.meta?.ip ?? null,
       user_agent: entry.meta ? redact(entry.meta.userAgent) : null,
       details: JSON.stringify(redactDeep(entry.details ?? {}, redact)),
-      prev_hash: head.audit_head,
+      prev_hash: head.prevHash,
       key_id: this.keys.signing.id,
     };
     const { id: keyId, secret } = this.keys.signing;
     const hash = signed(secret, row);
-    await trx.insertInto('audit_events').values({ ...row, hash }).execute();
-    await trx.updateTable('accounts')
-      .set({ audit_head: hash, audit_head_mac: `${keyId}.${headSignature(secret, accountId, row.seq, hash)}` })
-      .where('id', '=', accountId).execute();
+    await insertEvent(trx, { ...row, hash });
+    await setHead(trx, accountId, hash, `${keyId}.${headSignature(secret, accountId, row.seq, hash)}`);
   }
 
   /**
@@ -167,9 +143,8 @@ export class AuditLog {
    */
   async verify(db: Db, accountId: string) {
     // The head first: an event appended after this read is not this walk's to check.
-    const head = await db.selectFrom('accounts').select(['audit_seq', 'audit_head', 'audit_head_mac']).where('id', '=', accountId).executeTakeFirst();
-    const rows = await db.selectFrom('audit_events').selectAll()
-      .where('account_id', '=', accountId).where('seq', '<=', head?.audit_seq ?? 0).orderBy('seq', 'asc').execute();
+    const head = await chainHead(db, accountId);
+    const rows = await chainUpTo(db, accountId, head?.audit_seq ?? 0);
     const breaks: ChainBreak[] = [];
     let prev = '';
     let expected = 1;
@@ -195,26 +170,13 @@ export class AuditLog {
     // Events beyond the head: outside the chain, and never listed, but there. Counted against the
     // head as it is when this one statement runs, not as read above: an append moves the head in
     // the transaction that inserts its event, so one committed meanwhile is never counted.
-    const beyond = await this.unanchored(db, accountId);
+    const beyond = await beyondHead(db, accountId);
     if (beyond) breaks.push({ id: beyond.id, seq: beyond.seq, reason: 'unanchored' });
     breaks.sort((a, b) => a.seq - b.seq);
     const first = breaks[0];
     if (first === undefined) return { valid: true, checked: rows.length, unsigned, broken: 0, first_broken: null, head: { seq: expected - 1, hash: prev } };
     const broken = breaks.length + (beyond ? beyond.count - 1 : 0);
     return { valid: false, checked: rows.filter((row) => row.seq < first.seq).length, unsigned, broken, first_broken: first };
-  }
-
-  /** How many of the account's events lie beyond its head, and the first of them; null for none. One statement. */
-  private async unanchored(db: Db, accountId: string): Promise<{ id: string; seq: number; count: number } | null> {
-    const row = await db.selectFrom('audit_events')
-      .innerJoin('accounts', 'accounts.id', 'audit_events.account_id')
-      .select((eb) => ['audit_events.id', 'audit_events.seq', eb.fn.countAll<number | string>().over().as('count')])
-      .where('audit_events.account_id', '=', accountId)
-      .whereRef('audit_events.seq', '>', 'accounts.audit_seq')
-      .orderBy('audit_events.seq', 'asc')
-      .limit(1)
-      .executeTakeFirst();
-    return row ? { id: row.id, seq: row.seq, count: Number(row.count) } : null;
   }
 
   /** Why an event does not fit where it stands (`prev`: the hash it must link to; null: after a gap), or null. */
@@ -232,7 +194,7 @@ export class AuditLog {
     return null;
   }
 
-  private headHolds(accountId: string, head: { audit_seq: number; audit_head: string; audit_head_mac: string | null }, seq: number, hash: string): boolean {
+  private headHolds(accountId: string, head: ChainHead, seq: number, hash: string): boolean {
     if (head.audit_seq !== seq || head.audit_head !== hash || seq === 0) return false;
     if (head.audit_head_mac === null) return false;
     const [keyId, mac] = head.audit_head_mac.split('.');
@@ -246,12 +208,8 @@ export class AuditLog {
    * that closes them, linking to their last hash. From then on an unsigned event anywhere else
    * breaks the chain.
    */
-  async closeUnsignedChains(trx: Transaction<Database>, now: number): Promise<number> {
-    const open = await trx.selectFrom('accounts')
-      .innerJoin('audit_events', (join) => join.onRef('audit_events.account_id', '=', 'accounts.id').onRef('audit_events.seq', '=', 'accounts.audit_seq'))
-      .select(['accounts.id', 'accounts.audit_seq'])
-      .where('audit_events.key_id', 'is', null)
-      .execute();
+  async closeUnsignedChains(trx: Trx, now: number): Promise<number> {
+    const open = await unsignedChainEnds(trx);
     for (const account of open) {
       await this.append(trx, account.id, {
         action: SIGNING_STARTED, actor: { type: 'system', id: null, name: 'audit' },
@@ -262,17 +220,17 @@ export class AuditLog {
   }
 }
 
-export function toAuditView(row: AuditEventsTable): AuditEventView {
+export function toAuditView(row: AuditEventRecord): AuditEventView {
   return {
     id: row.id,
     seq: row.seq,
-    at: row.at,
+    at: iso(row.at),
     action: row.action,
     actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name },
     target: row.target_type ? { type: row.target_type, id: row.target_id, name: row.target_name } : null,
     ip: row.ip,
     user_agent: row.user_agent,
-    details: JSON.parse(row.details) as Record<string, unknown>,
+    details: row.details,
     prev_hash: row.prev_hash,
     key_id: row.key_id,
     hash: row.hash,
@@ -293,20 +251,11 @@ export interface AuditFilter {
  * was acted on, ids in the details) learns no more than that there was someone.
  */
 export async function listAudit(db: Db, accountId: string, filter: AuditFilter, reader: Manager = ACCOUNT_READER) {
-  let query = db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).where((eb) => withinHead(eb, accountId));
-  if (reader.kind === 'token') {
-    const related = relatedTokenIds(db, accountId, reader);
-    query = query.where((eb) => eb.or([
-      eb.and([eb('target_type', '=', 'token'), eb('target_id', 'in', related)]),
-      eb.and([eb('actor_type', '=', 'token'), eb('actor_id', 'in', related)]),
-    ]));
-  }
-  if (filter.action) query = query.where('action', '=', filter.action);
-  // Stored times are UTC with a Z; a filter in another offset is brought to the same form first.
-  if (filter.since) query = query.where('at', '>=', iso(Date.parse(filter.since)));
-  if (filter.until) query = query.where('at', '<', iso(Date.parse(filter.until)));
-  if (filter.cursor) query = query.where('seq', '<', Number(filter.cursor));
-  const rows = await query.orderBy('seq', 'desc').limit(filter.limit + 1).execute();
+  const instant = (text: string | undefined) => (text ? Date.parse(text) : undefined);
+  const rows = await eventPage(db, accountId, reader, {
+    action: filter.action, since: instant(filter.since), until: instant(filter.until),
+    beforeSeq: filter.cursor ? Number(filter.cursor) : undefined, limit: filter.limit + 1,
+  });
   const page = rows.slice(0, filter.limit);
   const views = page.map(toAuditView);
   return {
@@ -315,8 +264,8 @@ export async function listAudit(db: Db, accountId: string, filter: AuditFilter, 
   };
 }
 
-async function maskedFor(db: Db, accountId: string, reader: Manager, rows: AuditEventsTable[], views: AuditEventView[]): Promise<AuditEventView[]> {
-  const seen = await seenBy(db, accountId, reader, mentionedTokens(rows.flatMap((row) => [row.actor_id, row.target_id, row.details])));
+async function maskedFor(db: Db, accountId: string, reader: Manager, rows: AuditEventRecord[], views: AuditEventView[]): Promise<AuditEventView[]> {
+  const seen = await seenBy(db, accountId, reader, mentionedTokens(rows.flatMap((row) => [row.actor_id, row.target_id, JSON.stringify(row.details)])));
   const unseen = (type: string | null, id: string | null) => type !== 'token' || !seen.has(id ?? '');
   // A person is named to no token; a token only to one related to it. Each keeps its kind.
   const hidden = (type: string) => ({ type, id: null, name: type === 'token' ? UNSEEN_TOKEN : UNSEEN_PERSON });
@@ -324,6 +273,6 @@ async function maskedFor(db: Db, accountId: string, reader: Manager, rows: Audit
     ...view,
     ...(unseen(view.actor.type, view.actor.id) ? { actor: hidden(view.actor.type), ip: null, user_agent: null } : {}),
     ...(view.target && view.target.type === 'token' && unseen('token', view.target.id) ? { target: { type: 'token', id: null, name: UNSEEN_TOKEN } } : {}),
-    details: JSON.parse(hideUnseen(rows[i]!.details, seen)) as Record<string, unknown>,
+    details: redactDeep(rows[i]!.details, (text) => hideUnseen(text, seen)),
   }));
 }

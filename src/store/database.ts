@@ -16,6 +16,15 @@ export type Db = Kysely<Database>;
 export type Trx = Transaction<Database>;
 export type DbOrTrx = Db | Trx;
 
+export async function reachable(db: Db): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Versioned migrations, in order. A new one is a new file and a new line here. */
 const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHooks): Record<string, Migration> => ({
   '001-initial': initial,

@@ -200,7 +200,7 @@ describe.skipIf(missing !== null)('dashboard in a real browser', () => {
     expect(status).toBe(201);
     // As an earlier release would have stored it: an override left open.
     const spoof = 'ci-deploy-\u202edaer-ylno';
-    await h.ctx.db.updateTable('tokens').set({ name: spoof }).where('name', '=', 'old spoof').execute();
+    await h.store.db.updateTable('tokens').set({ name: spoof }).where('name', '=', 'old spoof').execute();
     await page.goto(`${base}/tokens`);
     const link = page.locator('a', { has: page.locator('bdi', { hasText: 'daer-ylno' }) });
     await expect.poll(() => link.isVisible()).toBe(true);

@@ -86,16 +86,16 @@ export async function openTestDatabase(dbPath: string, onStatement: (sql: string
  */
 export async function injectFailure(h: Harness, table: string, on: `update of ${string}` | 'insert', when = 'true'): Promise<() => Promise<void>> {
   if (DIALECT === 'postgres') {
-    await sql.raw(`create function lk_injected_failure() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`).execute(h.ctx.db);
-    await sql.raw(`create trigger lk_injected_failure before ${on} on ${table} for each row when (${when}) execute function lk_injected_failure()`).execute(h.ctx.db);
+    await sql.raw(`create function lk_injected_failure() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`).execute(h.store.db);
+    await sql.raw(`create trigger lk_injected_failure before ${on} on ${table} for each row when (${when}) execute function lk_injected_failure()`).execute(h.store.db);
     return async () => {
-      await sql.raw(`drop trigger lk_injected_failure on ${table}`).execute(h.ctx.db);
-      await sql.raw('drop function lk_injected_failure()').execute(h.ctx.db);
+      await sql.raw(`drop trigger lk_injected_failure on ${table}`).execute(h.store.db);
+      await sql.raw('drop function lk_injected_failure()').execute(h.store.db);
     };
   }
-  await sql.raw(`create trigger lk_injected_failure before ${on} on ${table} when ${when} begin select raise(abort, 'injected failure'); end`).execute(h.ctx.db);
+  await sql.raw(`create trigger lk_injected_failure before ${on} on ${table} when ${when} begin select raise(abort, 'injected failure'); end`).execute(h.store.db);
   return async () => {
-    await sql.raw('drop trigger lk_injected_failure').execute(h.ctx.db);
+    await sql.raw('drop trigger lk_injected_failure').execute(h.store.db);
   };
 }
 

@@ -23,7 +23,7 @@ describe('access log', () => {
     });
     expect(data[1].duration_ms).toBeGreaterThanOrEqual(0);
     expect(data[0]).toMatchObject({ method: 'POST', status: 403, error_code: 'insufficient_scope', request_summary: expect.stringMatching(/^body: \d+ bytes$/) });
-    const stored = JSON.stringify(await h.ctx.db.selectFrom('access_logs').selectAll().execute());
+    const stored = JSON.stringify(await h.store.db.selectFrom('access_logs').selectAll().execute());
     expect(stored).not.toContain(secret);
     expect(stored).not.toContain('secret-project');
     expect(stored).not.toContain(PASSWORD);
@@ -32,7 +32,7 @@ describe('access log', () => {
   });
 
   const stored = async (h: Harness, tokenId: string) =>
-    Number((await h.ctx.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('token_id', '=', tokenId).executeTakeFirstOrThrow()).n);
+    Number((await h.store.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('token_id', '=', tokenId).executeTakeFirstOrThrow()).n);
 
   test('is written off the request path: nothing until a flush, then every entry, on SQLite by a thread with its own connection', async ({ app: h, owner }) => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'batched', scopes: ['domains:read'] });
@@ -75,7 +75,7 @@ describe('access log', () => {
     await h.ctx.accessLog.flush();
     for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     let flushed: Promise<void> | undefined;
-    await h.ctx.db.transaction().execute(async (trx) => {
+    await h.store.db.transaction().execute(async (trx) => {
       await trx.selectFrom('tokens').select('name').where('id', '=', token.id).executeTakeFirstOrThrow();
       flushed = h.ctx.accessLog.flush();
       // Time for the writer thread to commit, if this transaction had not taken the write lock when it began.
@@ -84,7 +84,7 @@ describe('access log', () => {
     });
     await flushed;
     expect(await stored(h, token.id)).toBe(3);
-    expect((await h.ctx.db.selectFrom('tokens').select('name').where('id', '=', token.id).executeTakeFirstOrThrow()).name).toBe('renamed after reading');
+    expect((await h.store.db.selectFrom('tokens').select('name').where('id', '=', token.id).executeTakeFirstOrThrow()).name).toBe('renamed after reading');
   });
 
   test('counts entries being written as pending until they are stored, so that stored + pending never loses them', async ({ app: h, owner }) => {
@@ -92,7 +92,7 @@ describe('access log', () => {
     await h.ctx.accessLog.flush();
     for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     let flushed: Promise<void> | undefined;
-    await h.ctx.db.transaction().execute(async (trx) => {
+    await h.store.db.transaction().execute(async (trx) => {
       // Holds the write lock (SQLite) or a lock on the table (PostgreSQL): the flush's insert waits.
       await trx.updateTable('tokens').set({ name: 'holding the lock' }).where('id', '=', token.id).execute();
       if (DIALECT === 'postgres') await sql`lock table access_logs in share mode`.execute(trx);
@@ -110,7 +110,7 @@ describe('access log', () => {
     await h.ctx.accessLog.flush();
     for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     let flushed: Promise<void> | undefined;
-    await h.ctx.db
+    await h.store.db
       .transaction()
       .execute(async (trx) => {
         await trx.updateTable('tokens').set({ name: 'renamed, then rolled back' }).where('id', '=', token.id).execute();
@@ -120,7 +120,7 @@ describe('access log', () => {
       })
       .catch(() => undefined);
     await flushed;
-    const rows = await h.ctx.db.selectFrom('access_logs').select('id').where('token_id', '=', token.id).execute();
+    const rows = await h.store.db.selectFrom('access_logs').select('id').where('token_id', '=', token.id).execute();
     expect(rows).toHaveLength(3);
   });
 
@@ -183,7 +183,7 @@ describe('access log', () => {
       expect((await small.request({ method: 'GET', url: '/metrics' })).body).toMatch(/^latchkey_access_log_dropped_total 30$/m);
       await small.app.close();
       await small.ctx.accessLog.stop();
-      const rows = await small.ctx.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const rows = await small.store.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       expect(Number(rows.n)).toBe(100);
     } finally {
       await small.close().catch(() => undefined);
@@ -194,11 +194,11 @@ describe('access log', () => {
     const { secret } = await createToken(h, asSession(owner), { name: 'old traffic', scopes: ['domains:read'] });
     await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     await h.ctx.accessLog.flush();
-    const total = async () => Number((await h.ctx.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const total = async () => Number((await h.store.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     expect(await total()).toBeGreaterThan(0);
-    expect(await purgeAccessLogs(h.ctx.db, h.clock, 90)).toBe(0);
+    expect(await purgeAccessLogs(h.store.db, h.clock, 90)).toBe(0);
     h.clock.advance(91 * 86_400_000);
-    expect(await purgeAccessLogs(h.ctx.db, h.clock, 90)).toBeGreaterThan(0);
+    expect(await purgeAccessLogs(h.store.db, h.clock, 90)).toBeGreaterThan(0);
     expect(await total()).toBe(0);
   });
 });

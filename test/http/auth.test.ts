@@ -35,7 +35,7 @@ describe('signing in', () => {
     h.clock.advance(43_200_000);
     expectError(await h.request({ method: 'GET', url: '/v1/auth/session', headers: asSession(s) }), 401, 'unauthorized');
     expect(await h.ctx.accounts.purgeExpiredSessions()).toBeGreaterThanOrEqual(1);
-    const left = await h.ctx.db.selectFrom('sessions').select('expires_at').execute();
+    const left = await h.store.db.selectFrom('sessions').select('expires_at').execute();
     expect(left.every((row) => Date.parse(row.expires_at) > h.clock.now())).toBe(true);
   });
 

@@ -59,15 +59,15 @@ describe('audit log', () => {
     expect(ok).toMatchObject({ valid: true, first_broken: null });
     expect(ok.checked).toBeGreaterThanOrEqual(5);
 
-    const events = await h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', s.accountId).orderBy('seq').execute();
+    const events = await h.store.db.selectFrom('audit_events').selectAll().where('account_id', '=', s.accountId).orderBy('seq').execute();
     const target = events[2]!;
-    await h.ctx.db.updateTable('audit_events').set({ details: '{"scopes":["*"]}' }).where('id', '=', target.id).execute();
+    await h.store.db.updateTable('audit_events').set({ details: '{"scopes":["*"]}' }).where('id', '=', target.id).execute();
     expect(await verify()).toEqual({ valid: false, checked: 2, unsigned: 0, broken: 1, first_broken: { id: target.id, seq: target.seq, reason: 'hash_mismatch' } });
-    await h.ctx.db.updateTable('audit_events').set({ details: target.details }).where('id', '=', target.id).execute();
+    await h.store.db.updateTable('audit_events').set({ details: target.details }).where('id', '=', target.id).execute();
     expect((await verify()).valid).toBe(true);
 
     const last = events[events.length - 1]!;
-    await h.ctx.db.deleteFrom('audit_events').where('id', '=', last.id).execute();
+    await h.store.db.deleteFrom('audit_events').where('id', '=', last.id).execute();
     expect(await verify()).toMatchObject({ valid: false, first_broken: { id: null, seq: last.seq, reason: 'missing' } });
   });
 

@@ -53,7 +53,7 @@ describe('domain tokens', () => {
     const codes = results.map((r) => r.statusCode);
     expect(codes.filter((c) => c === 204)).toHaveLength(4);
     expect(codes.filter((c) => c === 409)).toHaveLength(1);
-    const live = await h.ctx.db.selectFrom('tokens').select('id').where('id', 'in', ids).where('deleted_at', 'is', null).execute();
+    const live = await h.store.db.selectFrom('tokens').select('id').where('id', 'in', ids).where('deleted_at', 'is', null).execute();
     expect(live).toHaveLength(1);
   });
 

@@ -125,7 +125,7 @@ describe('documentation', () => {
 
   it('answers /readyz with 503 when the database is gone', async () => {
     const lost = await startHarness();
-    await lost.ctx.db.destroy();
+    await lost.store.db.destroy();
     const response = await lost.request({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ error: { code: 'internal_error' } });

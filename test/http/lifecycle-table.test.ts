@@ -54,7 +54,7 @@ async function snapshot(id: string) {
   return rest;
 }
 
-const auditCount = async () => (await h.ctx.db.selectFrom('audit_events').select('id').where('account_id', '=', owner.accountId).execute()).length;
+const auditCount = async () => (await h.store.db.selectFrom('audit_events').select('id').where('account_id', '=', owner.accountId).execute()).length;
 const use = (secret: string) => h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
 
 /** What a successful action leaves behind, as the owner and the token's own secret see it. */

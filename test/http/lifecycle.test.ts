@@ -97,7 +97,7 @@ describe('rotation', () => {
     const codes = responses.map((r) => r.statusCode).sort();
     expect(codes.filter((c) => c === 200)).toHaveLength(1);
     expect(codes.filter((c) => c === 409)).toHaveLength(19);
-    const successors = await h.ctx.db.selectFrom('tokens').select('id').where('rotated_from', '=', token.id).execute();
+    const successors = await h.store.db.selectFrom('tokens').select('id').where('rotated_from', '=', token.id).execute();
     expect(successors).toHaveLength(1);
   });
 
@@ -111,8 +111,8 @@ describe('rotation', () => {
       await removeFault();
     }
     expectStatus(await use(secret), 200);
-    expect(await h.ctx.db.selectFrom('tokens').select('id').where('rotated_from', '=', token.id).execute()).toEqual([]);
-    const row = await h.ctx.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();
+    expect(await h.store.db.selectFrom('tokens').select('id').where('rotated_from', '=', token.id).execute()).toEqual([]);
+    const row = await h.store.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ rotated_to: null, expires_at: null });
     expectStatus(await post(`/v1/tokens/${token.id}/rotate`), 200);
   });
@@ -154,7 +154,7 @@ describe('expiry and retention', () => {
     }
     h.clock.advance(31 * DAY);
     const counts = await Promise.all([h.ctx.lifecycle.purgeExpired(), h.ctx.lifecycle.purgeExpired(), h.ctx.lifecycle.purgeExpired()]);
-    const events = await h.ctx.db.selectFrom('audit_events').select('target_id').where('account_id', '=', s.accountId).where('action', '=', 'token.purged').execute();
+    const events = await h.store.db.selectFrom('audit_events').select('target_id').where('account_id', '=', s.accountId).where('action', '=', 'token.purged').execute();
     expect(events).toHaveLength(5);
     expect(new Set(events.map((e) => e.target_id)).size).toBe(5);
     expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5);
@@ -208,7 +208,7 @@ describe('brute force', () => {
       const err = expectError(throttled, 429, 'rate_limited');
       expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
       expect(err.details?.retry_after).toBe(Number(throttled.headers['retry-after']));
-      const row = await limited.ctx.db.selectFrom('audit_events').select('action').where('action', '=', 'auth.login_throttled').execute();
+      const row = await limited.store.db.selectFrom('audit_events').select('action').where('action', '=', 'auth.login_throttled').execute();
       expect(row).toHaveLength(1);
     } finally {
       await limited.close();

@@ -139,10 +139,10 @@ describe.skipIf(redisMissing !== null)('shared counters in Redis', () => {
     const s = await ownerSession(a);
     const { secret, token } = await createToken(a, asSession(s), { name: 'shared limit', scopes: ['domains:read'], rate_limit: { requests: 4, per: '1m' } });
     // The same token on a second node: its row, as a shared database would hold it.
-    const account = await a.ctx.db.selectFrom('accounts').selectAll().where('id', '=', s.accountId).executeTakeFirstOrThrow();
-    const row = await a.ctx.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();
-    await b.ctx.db.insertInto('accounts').values(account).execute();
-    await b.ctx.db.insertInto('tokens').values(row).execute();
+    const account = await a.store.db.selectFrom('accounts').selectAll().where('id', '=', s.accountId).executeTakeFirstOrThrow();
+    const row = await a.store.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();
+    await b.store.db.insertInto('accounts').values(account).execute();
+    await b.store.db.insertInto('tokens').values(row).execute();
     for (const node of [a, b, a, b]) expectStatus(await node.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
     expectError(await b.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 429, 'rate_limited');
     expectError(await a.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 429, 'rate_limited');

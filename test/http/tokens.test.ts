@@ -35,12 +35,12 @@ describe('creating a token', () => {
     expect(fetched).not.toHaveProperty('secret');
     expect(fetched).not.toHaveProperty('hash');
 
-    const row = await h.ctx.db.selectFrom('tokens').selectAll().where('id', '=', body.token.id).executeTakeFirstOrThrow();
+    const row = await h.store.db.selectFrom('tokens').selectAll().where('id', '=', body.token.id).executeTakeFirstOrThrow();
     expect(row.hash).toBe(hashSecret(body.secret));
     await h.ctx.usage.flush();
     // No column of any row holds the secret or a long piece of it...
     for (const table of ['tokens', 'audit_events', 'access_logs'] as const) {
-      const rows = JSON.stringify(await h.ctx.db.selectFrom(table).selectAll().execute());
+      const rows = JSON.stringify(await h.store.db.selectFrom(table).selectAll().execute());
       expect(rows, table).not.toContain(body.secret.slice(8, 40));
     }
     // ...and on SQLite, no byte of the database files (main file and WAL) does either.
@@ -112,10 +112,10 @@ describe('creating a token', () => {
     [{ name: 'x', scopes: ['domains:read'], created_by: 'me' }, 'created_by'],
     [{ name: 'x', scopes: ['domains:read'], type: 'root' }, 'type'],
   ])('refuses bad input %j with 400 naming %s, and writes nothing', async (payload, field) => {
-    const before = await h.ctx.db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await h.store.db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const err = expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload }), 400, 'invalid_request');
     expect(err.details?.field).toBe(field);
-    const after = await h.ctx.db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await h.store.db.selectFrom('tokens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });
 

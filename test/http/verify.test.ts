@@ -54,7 +54,7 @@ describe('the verify cache', () => {
   it('never caches what another request has written but not committed', async () => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'mid-change', scopes: ['domains:read'] });
     let answer: Promise<Awaited<ReturnType<typeof verify>>> | undefined;
-    await h.ctx.db
+    await h.store.db
       .transaction()
       .execute(async (trx) => {
         await trx.updateTable('tokens').set({ revoked_at: Date.now() }).where('id', '=', token.id).execute();
@@ -156,7 +156,7 @@ describe('the cache’s maximum age', () => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'missed notice', scopes: ['domains:read'] });
     expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
     // A change this node never hears about, as when another node's notice is lost.
-    await h.ctx.db.updateTable('tokens').set({ revoked_at: h.clock.now() }).where('id', '=', token.id).execute();
+    await h.store.db.updateTable('tokens').set({ revoked_at: h.clock.now() }).where('id', '=', token.id).execute();
     expectStatus(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 200);
     h.clock.advance(60_001);
     expectError(await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) }), 401, 'token_revoked');
@@ -181,19 +181,19 @@ describe('last use', () => {
     expect(expectStatus(await get(), 200).token).toMatchObject({ first_used_at: firstAt, last_used_at: lastAt, last_used_ip: '127.0.0.9' });
 
     await h.ctx.usage.flush();
-    const row = await h.ctx.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();
+    const row = await h.store.db.selectFrom('tokens').selectAll().where('id', '=', token.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ first_used_at: Date.parse(firstAt), last_used_at: Date.parse(lastAt), last_used_ip: '127.0.0.9' });
     // One statement for the token's whole use in the interval.
     expect(h.queries.slice(before).filter((q) => /^update "tokens"/.test(q))).toHaveLength(1);
 
     // A late flush from another node with an older use does not move last use backwards.
     const later = Date.parse('2099-01-01T00:00:00.000Z');
-    await h.ctx.db.updateTable('tokens').set({ last_used_at: later }).where('id', '=', token.id).execute();
+    await h.store.db.updateTable('tokens').set({ last_used_at: later }).where('id', '=', token.id).execute();
     await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     await h.ctx.usage.flush();
-    const after = await h.ctx.db.selectFrom('tokens').select(['last_used_at', 'first_used_at']).where('id', '=', token.id).executeTakeFirstOrThrow();
+    const after = await h.store.db.selectFrom('tokens').select(['last_used_at', 'first_used_at']).where('id', '=', token.id).executeTakeFirstOrThrow();
     expect(after).toEqual({ last_used_at: later, first_used_at: Date.parse(firstAt) });
-    expect((await h.ctx.db.selectFrom('tokens').select('last_used_ip').where('id', '=', token.id).executeTakeFirstOrThrow()).last_used_ip).toBe('127.0.0.9');
+    expect((await h.store.db.selectFrom('tokens').select('last_used_ip').where('id', '=', token.id).executeTakeFirstOrThrow()).last_used_ip).toBe('127.0.0.9');
   });
 
   it('is flushed on shutdown', async () => {
@@ -203,7 +203,7 @@ describe('last use', () => {
     await other.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
     await other.app.close();
     await other.ctx.usage.stop();
-    const row = await other.ctx.db.selectFrom('tokens').select('last_used_at').where('id', '=', token.id).executeTakeFirstOrThrow();
+    const row = await other.store.db.selectFrom('tokens').select('last_used_at').where('id', '=', token.id).executeTakeFirstOrThrow();
     expect(row.last_used_at).not.toBeNull();
     await other.close().catch(() => undefined);
   });

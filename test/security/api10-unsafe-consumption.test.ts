@@ -19,7 +19,7 @@ afterAll(() => h.close());
 
 /** Sent from outside the app, on the channel of this app's schema only. */
 async function notify(payload: string): Promise<void> {
-  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(h.ctx.db);
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(h.store.db);
   await adminQuery('select pg_notify($1, $2)', [channelFor(rows[0]!.schema), payload]);
 }
 

@@ -31,9 +31,9 @@ describe('API3 broken object property level authorization', () => {
     ['revoked_at', null],
     ['secret', 'lk_live_chosen'],
   ])('refuses %s in a new token’s body (mass assignment)', async (field, value) => {
-    const before = (await h.ctx.db.selectFrom('tokens').select('id').execute()).length;
+    const before = (await h.store.db.selectFrom('tokens').select('id').execute()).length;
     expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: a.session, payload: { name: 'mass', scopes: ['domains:read'], [field]: value } }), 400, 'invalid_request');
-    expect((await h.ctx.db.selectFrom('tokens').select('id').execute()).length).toBe(before);
+    expect((await h.store.db.selectFrom('tokens').select('id').execute()).length).toBe(before);
   });
 
   it.each([
@@ -44,7 +44,7 @@ describe('API3 broken object property level authorization', () => {
     ['type', 'mcp'],
     ['created_by', { type: 'user', id: 'usr_x', name: 'x' }],
   ])('refuses %s in a token update, and the stored row keeps its value', async (field, value) => {
-    const row = () => h.ctx.db.selectFrom('tokens').selectAll().where('id', '=', a.reader.token.id).executeTakeFirstOrThrow();
+    const row = () => h.store.db.selectFrom('tokens').selectAll().where('id', '=', a.reader.token.id).executeTakeFirstOrThrow();
     const before = await row();
     expectError(await h.request({ method: 'PATCH', url: `/v1/tokens/${a.reader.token.id}`, headers: a.session, payload: { [field]: value } }), 400, 'invalid_request');
     expect(await row()).toEqual(before);

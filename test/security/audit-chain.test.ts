@@ -22,7 +22,7 @@ afterAll(() => h.close());
 async function accountWithEvents(): Promise<{ owner: Session; events: AuditEventsTable[] }> {
   const owner = await ownerSession(h);
   for (let i = 0; i < 3; i += 1) await createToken(h, asSession(owner), { name: `audited ${i}`, scopes: ['domains:read'] });
-  const events = await h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', owner.accountId).orderBy('seq').execute();
+  const events = await h.store.db.selectFrom('audit_events').selectAll().where('account_id', '=', owner.accountId).orderBy('seq').execute();
   return { owner, events };
 }
 
@@ -49,15 +49,15 @@ const plainHash = (row: Omit<AuditEventsTable, 'hash'>, withKeyId: boolean): str
 
 /** Rewrites an account's chain from its first event, as a database writer could: every hash and the head. */
 async function recompute(accountId: string, change: (row: AuditEventsTable) => AuditEventsTable, hash: (row: AuditEventsTable) => string): Promise<void> {
-  const rows = await h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('seq').execute();
+  const rows = await h.store.db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('seq').execute();
   let prev = '';
   for (const original of rows) {
     const row = { ...change(original), prev_hash: prev };
     row.hash = hash(row);
-    await h.ctx.db.updateTable('audit_events').set(row).where('id', '=', original.id).execute();
+    await h.store.db.updateTable('audit_events').set(row).where('id', '=', original.id).execute();
     prev = row.hash;
   }
-  await h.ctx.db.updateTable('accounts').set({ audit_head: prev }).where('id', '=', accountId).execute();
+  await h.store.db.updateTable('accounts').set({ audit_head: prev }).where('id', '=', accountId).execute();
 }
 
 describe('the audit chain', () => {
@@ -66,11 +66,11 @@ describe('the audit chain', () => {
     const target = events[2]!;
     expect(await verify(owner)).toMatchObject({ valid: true, checked: events.length });
     for (const field of FIELDS) {
-      await h.ctx.db.updateTable('audit_events').set({ [field]: tampered(field, target) }).where('id', '=', target.id).execute();
+      await h.store.db.updateTable('audit_events').set({ [field]: tampered(field, target) }).where('id', '=', target.id).execute();
       const answer = await verify(owner);
       expect(answer.valid, field).toBe(false);
       expect(answer.first_broken.seq, field).toBe(target.seq);
-      await h.ctx.db.updateTable('audit_events').set({ [field]: target[field] }).where('id', '=', field === 'id' ? String(tampered(field, target)) : target.id).execute();
+      await h.store.db.updateTable('audit_events').set({ [field]: target[field] }).where('id', '=', field === 'id' ? String(tampered(field, target)) : target.id).execute();
       expect((await verify(owner)).valid, `${field} restored`).toBe(true);
     }
   });
@@ -102,9 +102,9 @@ describe('the audit chain', () => {
 
   it('counts every break, so that one cannot hide another behind it', async () => {
     const { owner, events } = await accountWithEvents();
-    for (const event of [events[1]!, events[3]!]) await h.ctx.db.updateTable('audit_events').set({ details: '{"forged":true}' }).where('id', '=', event.id).execute();
+    for (const event of [events[1]!, events[3]!]) await h.store.db.updateTable('audit_events').set({ details: '{"forged":true}' }).where('id', '=', event.id).execute();
     expect(await verify(owner)).toMatchObject({ valid: false, broken: 2, first_broken: { seq: events[1]!.seq, reason: 'hash_mismatch' } });
-    await h.ctx.db.updateTable('audit_events').set({ details: events[1]!.details }).where('id', '=', events[1]!.id).execute();
+    await h.store.db.updateTable('audit_events').set({ details: events[1]!.details }).where('id', '=', events[1]!.id).execute();
     expect(await verify(owner)).toMatchObject({ valid: false, broken: 1, first_broken: { seq: events[3]!.seq } });
   });
 
@@ -115,7 +115,7 @@ describe('the audit chain', () => {
     expect(lone.statusCode).toBe(400);
     expect(lone.json().error.code).toBe('invalid_request');
     // Past the API, as another caller of the audit log might: the event still verifies once stored.
-    await h.ctx.db.transaction().execute((trx) =>
+    await h.store.db.transaction().execute((trx) =>
       h.ctx.audit.append(trx, owner.accountId, { action: 'test.odd_text', actor: { type: 'system', id: null, name: 'x\ud800' }, meta: null }, h.clock.now()));
     expect((await verify(owner)).valid).toBe(true);
   });
@@ -138,9 +138,9 @@ describe('the audit chain', () => {
     const whole = await verify(owner);
     expect(whole.head).toEqual({ seq: events.length, hash: events[events.length - 1]!.hash });
     const cut = async (keep: number) => {
-      await h.ctx.db.deleteFrom('audit_events').where('account_id', '=', owner.accountId).where('seq', '>', keep).execute();
-      const last = keep === 0 ? '' : (await h.ctx.db.selectFrom('audit_events').select('hash').where('account_id', '=', owner.accountId).where('seq', '=', keep).executeTakeFirstOrThrow()).hash;
-      await h.ctx.db.updateTable('accounts').set({ audit_seq: keep, audit_head: last }).where('id', '=', owner.accountId).execute();
+      await h.store.db.deleteFrom('audit_events').where('account_id', '=', owner.accountId).where('seq', '>', keep).execute();
+      const last = keep === 0 ? '' : (await h.store.db.selectFrom('audit_events').select('hash').where('account_id', '=', owner.accountId).where('seq', '=', keep).executeTakeFirstOrThrow()).hash;
+      await h.store.db.updateTable('accounts').set({ audit_seq: keep, audit_head: last }).where('id', '=', owner.accountId).execute();
     };
     await cut(2);
     expect(await verify(owner)).toMatchObject({ valid: false, checked: 2, first_broken: { id: null, seq: 3, reason: 'missing' } });
@@ -153,12 +153,12 @@ describe('the audit chain', () => {
     const oldKeyId = auditKeys([TEST_AUDIT_KEY]).signing.id;
     expect(new Set(events.map((e) => e.key_id))).toEqual(new Set([oldKeyId]));
     const rotated = new AuditLog(auditKeys(['the next audit key, at least 32 characters', TEST_AUDIT_KEY]), identityRedactor);
-    await h.ctx.db.transaction().execute((trx) =>
+    await h.store.db.transaction().execute((trx) =>
       rotated.append(trx, owner.accountId, { action: 'test.after_rotation', actor: { type: 'system', id: null, name: 'test' }, meta: null }, h.clock.now()));
-    expect(await rotated.verify(h.ctx.db, owner.accountId)).toMatchObject({ valid: true, checked: events.length + 1 });
+    expect(await rotated.verify(h.store.db, owner.accountId)).toMatchObject({ valid: true, checked: events.length + 1 });
     const withoutOld = new AuditLog(auditKeys(['the next audit key, at least 32 characters']), identityRedactor);
-    expect(await withoutOld.verify(h.ctx.db, owner.accountId)).toMatchObject({ valid: false, first_broken: { seq: 1, reason: 'unknown_key' } });
-    expect(await h.ctx.audit.verify(h.ctx.db, owner.accountId)).toMatchObject({ valid: false, first_broken: { seq: events.length + 1, reason: 'unknown_key' } });
+    expect(await withoutOld.verify(h.store.db, owner.accountId)).toMatchObject({ valid: false, first_broken: { seq: 1, reason: 'unknown_key' } });
+    expect(await h.ctx.audit.verify(h.store.db, owner.accountId)).toMatchObject({ valid: false, first_broken: { seq: events.length + 1, reason: 'unknown_key' } });
   });
 
   it('accepts events from before signing only as a prefix closed by a signed event when signing begins', async () => {
@@ -166,13 +166,13 @@ describe('the audit chain', () => {
     // As a deployment from before signing left it: the same events, hashed the old way.
     await recompute(owner.accountId, (row) => ({ ...row, key_id: null }), (row) => plainHash(row, false));
     expect(await verify(owner)).toMatchObject({ valid: false, first_broken: { seq: 1, reason: 'unsigned' } });
-    expect(await h.ctx.db.transaction().execute((trx) => h.ctx.audit.closeUnsignedChains(trx, h.clock.now()))).toBeGreaterThanOrEqual(1);
+    expect(await h.store.db.transaction().execute((trx) => h.ctx.audit.closeUnsignedChains(trx, h.clock.now()))).toBeGreaterThanOrEqual(1);
     const closed = await verify(owner);
     expect(closed).toMatchObject({ valid: true, unsigned: closed.checked - 1 });
     await createToken(h, asSession(owner), { name: 'after the upgrade', scopes: ['domains:read'] });
     expect(await verify(owner)).toMatchObject({ valid: true, unsigned: closed.checked - 1, checked: closed.checked + 1 });
     // Changing an old event breaks the link the signed closing event holds.
-    const first = await h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', owner.accountId).where('seq', '=', 1).executeTakeFirstOrThrow();
+    const first = await h.store.db.selectFrom('audit_events').selectAll().where('account_id', '=', owner.accountId).where('seq', '=', 1).executeTakeFirstOrThrow();
     await recompute(owner.accountId, (row) => (row.seq === 1 ? { ...row, actor_name: 'someone else' } : row), (row) => (row.key_id === null ? plainHash(row, false) : row.hash));
     expect((await verify(owner)).valid).toBe(false);
     expect(first.actor_name).not.toBe('someone else');
@@ -192,8 +192,8 @@ describe('events beyond the signed head', () => {
     expect(response.statusCode).toBe(200);
     return response.body;
   };
-  const eventsOf = (accountId: string) => h.ctx.db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('seq').execute();
-  const headOf = (accountId: string) => h.ctx.db.selectFrom('accounts').select(['audit_seq', 'audit_head']).where('id', '=', accountId).executeTakeFirstOrThrow();
+  const eventsOf = (accountId: string) => h.store.db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).orderBy('seq').execute();
+  const headOf = (accountId: string) => h.store.db.selectFrom('accounts').select(['audit_seq', 'audit_head']).where('id', '=', accountId).executeTakeFirstOrThrow();
 
   /** As a database writer without the key would: the next event after the head, linked to it, under the key's (public) id, the head left alone. */
   async function forge(accountId: string, seq: number, overrides: Partial<AuditEventsTable> = {}): Promise<AuditEventsTable> {
@@ -205,7 +205,7 @@ describe('events beyond the signed head', () => {
       ...overrides,
     };
     const event = { ...row, hash: plainHash(row, true) };
-    await h.ctx.db.insertInto('audit_events').values(event).execute();
+    await h.store.db.insertInto('audit_events').values(event).execute();
     return event;
   }
 
@@ -248,11 +248,11 @@ describe('events beyond the signed head', () => {
     expect(await verify(owner)).toEqual({ valid: false, checked: events.length, unsigned: 0, broken: 2, first_broken: { id: next.id, seq: head + 1, reason: 'unanchored' } });
     expect(expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log/verify', headers: bearer(secret) }), 200)).toEqual({ valid: false });
     // Behind an earlier break, they are still counted.
-    await h.ctx.db.updateTable('audit_events').set({ details: '{"scopes":["*"]}' }).where('id', '=', events[1]!.id).execute();
+    await h.store.db.updateTable('audit_events').set({ details: '{"scopes":["*"]}' }).where('id', '=', events[1]!.id).execute();
     expect(await verify(owner)).toMatchObject({ valid: false, broken: 3, first_broken: { seq: events[1]!.seq, reason: 'hash_mismatch' } });
-    await h.ctx.db.updateTable('audit_events').set({ details: events[1]!.details }).where('id', '=', events[1]!.id).execute();
+    await h.store.db.updateTable('audit_events').set({ details: events[1]!.details }).where('id', '=', events[1]!.id).execute();
     // Taken out again, the chain holds as before.
-    await h.ctx.db.deleteFrom('audit_events').where('id', 'in', forged.map((e) => e.id)).execute();
+    await h.store.db.deleteFrom('audit_events').where('id', 'in', forged.map((e) => e.id)).execute();
     expect(await verify(owner)).toMatchObject({ valid: true, checked: events.length });
   });
 
@@ -272,7 +272,7 @@ describe('events beyond the signed head', () => {
     // Appends inside a transaction that has not committed yet, with readers waiting on it
     // (SQLite) or reading beside it (PostgreSQL); and readers inside it.
     const committed = (await eventsOf(owner.accountId)).length;
-    const during = await h.ctx.db.transaction().execute(async (trx) => {
+    const during = await h.store.db.transaction().execute(async (trx) => {
       for (const n of [1, 2]) await h.ctx.audit.append(trx, owner.accountId, { action: `test.in_transaction_${n}`, actor: { type: 'system', id: null, name: 'test' }, meta: null }, h.clock.now());
       expect(await h.ctx.audit.verify(trx, owner.accountId)).toMatchObject({ valid: true, checked: committed + 2 });
       expect((await listAudit(trx, owner.accountId, { limit: 100 })).data).toHaveLength(committed + 2);

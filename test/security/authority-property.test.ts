@@ -213,7 +213,7 @@ const step: fc.Arbitrary<Step> = fc.record({ actor: fc.nat(), byOwner: fc.nat(2)
 const counts = { cases: 0, actorChanged: 0, yielded: 0, deepChecked: 0, refusedUnrelated: 0, cascadeChecked: 0, rotatedOutRefused: 0, pausedAbove: 0 };
 
 async function rows(ids: Set<string>, after: string): Promise<Map<string, TokensTable>> {
-  const found = await h.ctx.db.selectFrom('tokens').selectAll().where('account_id', '=', owner.accountId)
+  const found = await h.store.db.selectFrom('tokens').selectAll().where('account_id', '=', owner.accountId)
     .where((eb) => eb.or([eb('id', '>', after), ...(ids.size ? [eb('id', 'in', [...ids])] : [])])).execute();
   return new Map(found.map((row) => [row.id, row]));
 }
@@ -233,7 +233,7 @@ describe('the authority rule, over random trees, actors and actions', () => {
         counts.cases += 1;
         const reached = { actorChanged: false, yielded: false, deepChecked: false, refusedUnrelated: false, cascadeChecked: false, rotatedOutRefused: false, pausedAbove: false };
         const model = new Model();
-        const start = (await h.ctx.db.selectFrom('tokens').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst())?.id ?? '';
+        const start = (await h.store.db.selectFrom('tokens').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst())?.id ?? '';
         const r = random(treeSeed);
 
         const perform = async (s: Step): Promise<void> => {

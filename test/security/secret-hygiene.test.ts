@@ -15,7 +15,7 @@ describe('secret hygiene', () => {
     const { secret } = await createToken(h, owner, { name: 'leaked', scopes: ['domains:read'] });
     const { token } = await createToken(h, owner, { name: 'carrier', scopes: ['domains:read'] });
     // Past the API, which would have redacted it: as a bug writing raw request text would.
-    await h.ctx.db.updateTable('tokens').set({ description: secret }).where('id', '=', token.id).execute();
+    await h.store.db.updateTable('tokens').set({ description: secret }).where('id', '=', token.id).execute();
     await expect(h.close()).rejects.toThrow(/secrets leaked:\nstore: lk_live_/);
   });
 

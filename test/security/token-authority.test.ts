@@ -145,10 +145,10 @@ describe('a token acts as it is now, not as a cache remembers it', () => {
     const child = await mint(parent.secret, { name: 'child', scopes: ['domains:read'] });
     expectStatus(await as(parent.secret).get(child.token.id), 200);
     // As another node would: the row changes, and this node hears nothing.
-    await h.ctx.db.updateTable('tokens').set({ scopes: JSON.stringify(['domains:read']) }).where('id', '=', parent.token.id).execute();
+    await h.store.db.updateTable('tokens').set({ scopes: JSON.stringify(['domains:read']) }).where('id', '=', parent.token.id).execute();
     expectStatus(await use(parent.secret), 200);
     expect(expectError(await as(parent.secret).post(child.token.id, 'revoke'), 403, 'insufficient_scope').details).toEqual({ scope: 'tokens:full' });
-    await h.ctx.db.updateTable('tokens').set({ scopes: JSON.stringify(['tokens:full', 'domains:read']), ip_allowlist: JSON.stringify(['192.0.2.1']) }).where('id', '=', parent.token.id).execute();
+    await h.store.db.updateTable('tokens').set({ scopes: JSON.stringify(['tokens:full', 'domains:read']), ip_allowlist: JSON.stringify(['192.0.2.1']) }).where('id', '=', parent.token.id).execute();
     expectError(await as(parent.secret).post(child.token.id, 'revoke'), 403, 'ip_not_allowed');
     expect((await ownerView(child.token.id)).status).toBe('active');
   });

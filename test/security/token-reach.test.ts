@@ -30,7 +30,7 @@ const use = (secret: string) => h.request({ method: 'GET', url: '/v1/domains', h
 const ownerView = async (id: string) => expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${id}`, headers: session() }), 200).token;
 const deleteDomain = (auth: Record<string, string>, id: string) => h.request({ method: 'DELETE', url: `/v1/domains/${id}`, headers: auth });
 /** As another node would change a row: this node's cache hears nothing. */
-const elsewhere = (id: string, fields: Record<string, unknown>) => h.ctx.db.updateTable('tokens').set(fields).where('id', '=', id).execute();
+const elsewhere = (id: string, fields: Record<string, unknown>) => h.store.db.updateTable('tokens').set(fields).where('id', '=', id).execute();
 
 describe('a paused token stops everything below it', () => {
   it('refuses the tokens below while it is paused, and gives each back its own state when resumed', async () => {

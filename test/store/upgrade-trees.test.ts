@@ -184,29 +184,29 @@ describe('migration 004, on a store the first release of token trees upgraded', 
     const grandchild = await mint(expiredChild.secret, 'grandchild');
     // As that upgrade left them: the tokens above ended, those below as they were before the rule.
     const past = h.clock.now() - 86_400_000;
-    await h.ctx.db.updateTable('tokens').set({ expires_at: past }).where('id', '=', expiring.token.id).execute();
-    await h.ctx.db.updateTable('tokens').set({ revoked_at: past, revoke_reason: 'leaked' }).where('id', '=', revoked.token.id).execute();
-    await h.ctx.db.updateTable('tokens').set({ expires_at: null }).where('id', 'in', [expiredChild.token.id, revokedChild.token.id, grandchild.token.id]).execute();
-    await h.ctx.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '004-token-trees' as never).execute();
-    const untouched = await h.ctx.db.selectFrom('tokens').selectAll().where('id', 'in', [fine.token.id, fineChild.token.id]).orderBy('id').execute();
-    const eventsBefore = (await h.ctx.db.selectFrom('audit_events').select('id').execute()).length;
+    await h.store.db.updateTable('tokens').set({ expires_at: past }).where('id', '=', expiring.token.id).execute();
+    await h.store.db.updateTable('tokens').set({ revoked_at: past, revoke_reason: 'leaked' }).where('id', '=', revoked.token.id).execute();
+    await h.store.db.updateTable('tokens').set({ expires_at: null }).where('id', 'in', [expiredChild.token.id, revokedChild.token.id, grandchild.token.id]).execute();
+    await h.store.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '004-token-trees' as never).execute();
+    const untouched = await h.store.db.selectFrom('tokens').selectAll().where('id', 'in', [fine.token.id, fineChild.token.id]).orderBy('id').execute();
+    const eventsBefore = (await h.store.db.selectFrom('audit_events').select('id').execute()).length;
 
-    await migrate(h.ctx.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], h.clock));
+    await migrate(h.store.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], h.clock));
     h.ctx.verifier.clear();
     const use = async (secret: string) => (await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) })).json().error?.code ?? 'ok';
     expect(await use(expiredChild.secret)).toBe('token_expired');
     expect(await use(grandchild.secret)).toBe('token_expired');
     expect(await use(revokedChild.secret)).toBe('token_revoked');
     expect(await use(fineChild.secret)).toBe('ok');
-    expect(await h.ctx.db.selectFrom('tokens').selectAll().where('id', 'in', [fine.token.id, fineChild.token.id]).orderBy('id').execute()).toEqual(untouched);
+    expect(await h.store.db.selectFrom('tokens').selectAll().where('id', 'in', [fine.token.id, fineChild.token.id]).orderBy('id').execute()).toEqual(untouched);
     // Two narrowed, one revoked, each audited, in a chain that verifies.
-    expect((await h.ctx.db.selectFrom('audit_events').select('id').execute()).length).toBe(eventsBefore + 3);
+    expect((await h.store.db.selectFrom('audit_events').select('id').execute()).length).toBe(eventsBefore + 3);
     expect((await h.request({ method: 'GET', url: '/v1/audit-log/verify', headers: owner })).json()).toMatchObject({ valid: true });
 
     // Run again (a start stopped before the record, on SQLite): nothing changes.
-    const after = await h.ctx.db.selectFrom('tokens').selectAll().orderBy('id').execute();
-    await h.ctx.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '004-token-trees' as never).execute();
-    await migrate(h.ctx.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], h.clock));
-    expect(await h.ctx.db.selectFrom('tokens').selectAll().orderBy('id').execute()).toEqual(after);
+    const after = await h.store.db.selectFrom('tokens').selectAll().orderBy('id').execute();
+    await h.store.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '004-token-trees' as never).execute();
+    await migrate(h.store.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], h.clock));
+    expect(await h.store.db.selectFrom('tokens').selectAll().orderBy('id').execute()).toEqual(after);
   }));
 });

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError } from '../../core/errors.js';
-import { accessLogsToCsv, queryAccessLogs } from '../../services/access-log.js';
+import { accessLogsToCsv } from '../../services/access-log.js';
 import { principalOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
@@ -39,7 +39,7 @@ export function accessLogRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { format, ...filter } = request.query;
       const principal = accountWidePrincipal(request, ctx);
       checkExportLimit(format, filter.limit);
-      const result = await queryAccessLogs(ctx.db, principal.accountId, filter, await ctx.management.accountWideReader(ctx.db, principal));
+      const result = await ctx.logs.accessLog(principal, filter);
       if (format !== 'csv') return result;
       return sendCsv(reply, 'latchkey-access-log.csv', accessLogsToCsv(result.data, ctx.redact), result.next_cursor);
     },

@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { checkExportLimit, CSV_MAX_ROWS, sendCsv } from '../csv.js';
 import { toCsv } from '../../services/access-log.js';
-import { listAudit } from '../../services/audit.js';
 import { accountWidePrincipal } from './access-logs.js';
 import { auditEventPage, chainCheckSchema, EXPORT_FORMAT, jsonOrCsv, query, ref, text } from '../schemas.js';
 import type { AppContext } from '../context.js';
@@ -31,7 +30,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { format, ...filter } = request.query;
       const principal = accountWidePrincipal(request, ctx);
       checkExportLimit(format, filter.limit);
-      const page = await listAudit(ctx.db, principal.accountId, filter, await ctx.management.accountWideReader(ctx.db, principal));
+      const page = await ctx.logs.auditLog(principal, filter);
       if (format !== 'csv') return page;
       const csv = toCsv(AUDIT_COLUMNS, page.data, (event, column) => {
         if (column === 'actor') return `${event.actor.type}:${event.actor.name}`;
@@ -45,7 +44,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   api.get('/v1/audit-log/verify', { config: { auth: MANAGE }, schema: { summary: 'Re-walk the signed audit chain and report where it breaks', tags: ['logs'], response: { 200: chainCheckSchema } } }, async (request) => {
     const principal = accountWidePrincipal(request, ctx);
-    const result = await ctx.audit.verify(ctx.db, principal.accountId);
+    const result = await ctx.logs.verifyAuditChain(principal);
     // A token learns whether the chain holds, not how long it is or where it breaks: that would
     // count and place the events it may not read.
     return principal.grant === null ? result : { valid: result.valid };

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { errorBody } from '../errors.js';
@@ -7,13 +6,9 @@ export function systemRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    try {
-      await sql`select 1`.execute(ctx.db);
-      return { status: 'ready' };
-    } catch {
-      // Not ready is a state, not a bug: 503 so that a load balancer takes the node out.
-      return reply.code(503).send(errorBody('internal_error', 'the database is not reachable'));
-    }
+    if (await ctx.storeReachable()) return { status: 'ready' };
+    // Not ready is a state, not a bug: 503 so that a load balancer takes the node out.
+    return reply.code(503).send(errorBody('internal_error', 'the database is not reachable'));
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

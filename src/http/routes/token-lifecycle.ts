@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type TProperties } from 'typebox';
-import { queryAccessLogs } from '../../services/access-log.js';
 import { principalOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { accessLogPage, accessLogQuery, idParams, NO_CONTENT, nullable, query, REASON, ref, single, text, tokenRef } from '../schemas.js';
@@ -73,9 +72,7 @@ export function tokenLifecycleRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async (request) => {
-      const p = principal(request);
-      const token = await ctx.tokens.get(p, request.params.id);
-      return queryAccessLogs(ctx.db, p.accountId, { ...request.query, token_id: token.id });
+      return ctx.logs.tokenActivity(principal(request), request.params.id, request.query);
     },
   );
 }

@@ -1,0 +1,42 @@
+import type { Manager } from '../core/authority.js';
+import { instantOf, instantText } from './columns.js';
+import type { Db } from './database.js';
+import type { AccessLogsTable } from './schema.js';
+import { relatedTokenIds } from './tokens.js';
+
+/** Every read of the access log (its writes are the sink's: `access-log-sink.ts`). */
+
+export interface AccessLogRecord extends Omit<AccessLogsTable, 'at'> {
+  at: number;
+}
+
+export interface AccessLogPageQuery {
+  token_id?: string | undefined;
+  status?: number | undefined;
+  method?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  /** Entries with ids below this one. */
+  before?: string | undefined;
+  limit: number;
+}
+
+/** The account's entries, newest first; for a token, only those of the tokens it is related to. */
+export async function accessLogPage(db: Db, accountId: string, reader: Manager, q: AccessLogPageQuery): Promise<AccessLogRecord[]> {
+  let query = db.selectFrom('access_logs').selectAll().where('account_id', '=', accountId);
+  if (reader.kind === 'token') query = query.where('token_id', 'in', relatedTokenIds(db, accountId, reader));
+  if (q.token_id) query = query.where('token_id', '=', q.token_id);
+  if (q.status !== undefined) query = query.where('status', '=', q.status);
+  if (q.method) query = query.where('method', '=', q.method);
+  if (q.since !== undefined) query = query.where('at', '>=', instantText(q.since));
+  if (q.until !== undefined) query = query.where('at', '<', instantText(q.until));
+  if (q.before) query = query.where('id', '<', q.before);
+  const rows = await query.orderBy('id', 'desc').limit(q.limit).execute();
+  return rows.map((row) => ({ ...row, at: instantOf(row.at) }));
+}
+
+/** Removes every entry older than `cutoff`; returns how many. */
+export async function purgeAccessLogsBefore(db: Db, cutoff: number): Promise<number> {
+  const result = await db.deleteFrom('access_logs').where('at', '<', instantText(cutoff)).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
