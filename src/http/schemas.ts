@@ -8,7 +8,8 @@ import { Type, type Static, type TObject, type TProperties, type TSchema } from 
 import { PLAN_NAMES } from '../core/catalog.js';
 import type { TokenStatus } from '../core/policy.js';
 import { TOKEN_TYPES } from '../core/token-format.js';
-import type { Role } from '../core/roles.js';
+import { ACTOR_TYPES, ROLES } from '../core/roles.js';
+import { ACTIVITY_EVENTS, DIRECTIONS } from '../store/domains.js';
 
 /**
  * Every text input refuses NUL: PostgreSQL cannot store it (a 500 the fuzzer found), and no name,
@@ -74,7 +75,7 @@ export const listQuery = query(pageQuery);
 const pageOf = <T extends TSchema>(item: T) =>
   named(`${(item as { $id?: string }).$id}Page`, Type.Object({ data: Type.Array(ref(item)), next_cursor: nullable(text(64)) }));
 
-const actor = Type.Object({ type: STRING, id: nullable(STRING), name: STRING });
+const actor = Type.Object({ type: oneOf(ACTOR_TYPES), id: nullable(STRING), name: STRING });
 
 export const tokenSchema = named('Token', Type.Object({
   id: STRING,
@@ -129,7 +130,7 @@ export const accessLogQuery = {
 export const NO_CONTENT = { 204: Type.Null({ description: 'Done; there is nothing to return' }) };
 
 export const activitySchema = named('Activity', Type.Object({
-  id: STRING, domain_id: STRING, event: Type.String({ enum: ['accepted', 'delivered'] }),
+  id: STRING, domain_id: STRING, event: oneOf(ACTIVITY_EVENTS),
   from: STRING, to: STRING, subject: STRING, at: INSTANT,
 }));
 
@@ -164,11 +165,11 @@ export const jsonOrCsv = <T extends TSchema>(schema: T) => ({
 export const domainSchema = named('Domain', Type.Object({ id: STRING, name: STRING, created_at: INSTANT }));
 export const mailboxSchema = named('Mailbox', Type.Object({ id: STRING, domain_id: STRING, address: STRING, created_at: INSTANT }));
 export const messageSchema = named('Message', Type.Object({
-  id: STRING, mailbox_id: STRING, direction: Type.String({ enum: ['inbound', 'outbound'] }), from: STRING,
+  id: STRING, mailbox_id: STRING, direction: oneOf(DIRECTIONS), from: STRING,
   to: STRING, subject: STRING, text: STRING, created_at: INSTANT,
 }));
 export const accountSchema = named('Account', Type.Object({ id: STRING, name: STRING, plan: oneOf(PLAN_NAMES), created_at: INSTANT }));
-export const ROLES = ['owner', 'admin', 'member'] as const satisfies readonly Role[];
+export { ROLES };
 export const userSchema = named('User', Type.Object({
   id: STRING, account_id: STRING, email: STRING, name: STRING, role: oneOf(ROLES), created_at: INSTANT,
 }));

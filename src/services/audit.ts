@@ -4,6 +4,7 @@ import { newId } from '../core/ids.js';
 import { redactDeep, type Redactor } from '../core/redaction.js';
 import { ACCOUNT_READER, type Manager } from '../core/authority.js';
 import type { Db, Trx } from '../store/database.js';
+import type { ActorType } from '../core/roles.js';
 import {
   advanceHead, beyondHead, chainHead, chainUpTo, eventPage, insertEvent, latestSigningKeyId, setHead, unsignedChainEnds,
   type AuditEventRecord, type AuditEventRow, type ChainHead,
@@ -24,7 +25,7 @@ export interface AuditEventView {
   seq: number;
   at: string;
   action: string;
-  actor: { type: string; id: string | null; name: string };
+  actor: { type: ActorType; id: string | null; name: string };
   target: { type: string; id: string | null; name: string | null } | null;
   ip: string | null;
   user_agent: string | null;
@@ -268,7 +269,7 @@ async function maskedFor(db: Db, accountId: string, reader: Manager, rows: Audit
   const seen = await seenBy(db, accountId, reader, mentionedTokens(rows.flatMap((row) => [row.actor_id, row.target_id, JSON.stringify(row.details)])));
   const unseen = (type: string | null, id: string | null) => type !== 'token' || !seen.has(id ?? '');
   // A person is named to no token; a token only to one related to it. Each keeps its kind.
-  const hidden = (type: string) => ({ type, id: null, name: type === 'token' ? UNSEEN_TOKEN : UNSEEN_PERSON });
+  const hidden = (type: ActorType) => ({ type, id: null, name: type === 'token' ? UNSEEN_TOKEN : UNSEEN_PERSON });
   return views.map((view, i) => ({
     ...view,
     ...(unseen(view.actor.type, view.actor.id) ? { actor: hidden(view.actor.type), ip: null, user_agent: null } : {}),

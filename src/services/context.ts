@@ -1,4 +1,5 @@
 import type { TokenGrant } from '../core/policy.js';
+import type { ActorType } from '../core/roles.js';
 
 export interface RequestMeta {
   ip: string;
@@ -7,7 +8,7 @@ export interface RequestMeta {
 
 /** Who did something, as the audit log and `created_by` record it. */
 export interface Actor {
-  type: 'user' | 'token' | 'operator' | 'system';
+  type: ActorType;
   id: string | null;
   name: string;
 }

@@ -6,7 +6,7 @@ import { transact } from '../store/transactions.js';
 import {
   activityPage, domainPage, insertActivity, insertDomain, insertMailbox, insertMessage, liveDomain, liveDomainNamed, liveMailbox,
   liveMailboxesAt, mailboxAddressTaken, mailboxPage, markDomainDeleted, messagePage,
-  type ActivityRecord, type DomainRecord, type MailboxRecord, type MessageRecord,
+  type ActivityRecord, type Direction, type DomainRecord, type MailboxRecord, type MessageRecord,
 } from '../store/domains.js';
 import { PLANS } from '../core/catalog.js';
 import type { AuditLog } from './audit.js';
@@ -41,7 +41,7 @@ export interface MailboxView {
 export interface MessageView {
   id: string;
   mailbox_id: string;
-  direction: string;
+  direction: Direction;
   from: string;
   to: string;
   subject: string;

@@ -3,6 +3,7 @@ import { statusOf, type TokenStatus } from '../../core/policy.js';
 import { effectiveScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { PlanName } from '../../core/catalog.js';
+import type { ActorType } from '../../core/roles.js';
 import type { TokenRecord } from '../../store/token-codec.js';
 import { hideUnseen, UNSEEN_TOKEN } from './disclosure.js';
 
@@ -20,7 +21,7 @@ export interface TokenView {
   visible_prefix: string;
   last4: string;
   created_at: string;
-  created_by: { type: string; id: string | null; name: string };
+  created_by: { type: ActorType; id: string | null; name: string };
   expires_at: string | null;
   paused_at: string | null;
   first_used_at: string | null;
