@@ -499,7 +499,8 @@ export interface components {
             /** @description an RFC 3339 instant, UTC */
             created_at: string;
             created_by: {
-                type: string;
+                /** @enum {string} */
+                type: "user" | "token" | "operator" | "system";
                 id: string | null;
                 name: string;
             };
@@ -556,7 +557,8 @@ export interface components {
             at: string;
             action: string;
             actor: {
-                type: string;
+                /** @enum {string} */
+                type: "user" | "token" | "operator" | "system";
                 id: string | null;
                 name: string;
             };
