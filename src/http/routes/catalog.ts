@@ -35,7 +35,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request) => {
       const caller = request.caller!;
       const accountId = caller.kind === 'token' ? caller.grant.accountId : caller.kind === 'session' ? caller.session.account.id : '';
-      const plan = (await ctx.accounts.getAccount(accountId)).plan as PlanName;
+      const { plan } = await ctx.accounts.getAccount(accountId);
       const types = request.query.type ? [request.query.type] : TOKEN_TYPES;
       const data = types.flatMap((type) =>
         scopesOfType(type).map((info) => ({ ...info, implies: [...info.implies], requires: [...info.requires], available: planAllows(plan, info), unlocked_by: unlockedBy(info) })),
