@@ -6,34 +6,25 @@ import type { AccountsTable, SessionsTable, UsersTable } from './schema.js';
 
 /** Every query of accounts, the people in them, and their sessions. */
 
-export interface AccountRecord {
-  id: string;
-  name: string;
+// Records are their table's rows (schema.ts) with instants as milliseconds and words as unions.
+
+/** An account, without its audit chain's head (audit.ts keeps that). */
+export interface AccountRecord extends Pick<AccountsTable, 'id' | 'name'> {
   plan: PlanName;
   created_at: number;
 }
 
-export interface UserRecord {
-  id: string;
-  account_id: string;
-  email: string;
-  name: string;
+/** A person, without their password's hash: that is read only to check a password. */
+export interface UserRecord extends Omit<UsersTable, 'password_hash' | 'role' | 'created_at'> {
   role: Role;
   created_at: number;
 }
 
-export interface SessionRecord {
-  id: string;
-  /** The hashes of the session's secret and of its CSRF token: neither secret is stored. */
-  hash: string;
-  csrf_hash: string;
-  user_id: string;
-  account_id: string;
+/** A session holds the hashes of its secret and of its CSRF token: neither secret is stored. */
+export interface SessionRecord extends Omit<SessionsTable, 'created_at' | 'expires_at' | 'reauth_at'> {
   created_at: number;
   expires_at: number;
   reauth_at: number;
-  ip: string;
-  user_agent: string;
 }
 
 const planName = oneOf(PLAN_NAMES, 'accounts.plan');

@@ -4,34 +4,22 @@ import type { DbOrTrx, Trx } from './database.js';
 
 /** Every query of the platform's own resources: domains, their mailboxes, messages and activity. */
 
-export interface DomainRecord {
-  id: string;
-  account_id: string;
-  name: string;
+// Records are their table's rows (schema.ts) with instants as milliseconds and words as unions.
+
+export interface DomainRecord extends Omit<DomainsTable, 'created_at' | 'deleted_at'> {
   created_at: number;
   deleted_at: number | null;
 }
 
-export interface MailboxRecord {
-  id: string;
-  account_id: string;
-  domain_id: string;
-  address: string;
+export interface MailboxRecord extends Omit<MailboxesTable, 'created_at'> {
   created_at: number;
 }
 
 export const DIRECTIONS = ['inbound', 'outbound'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
-export interface MessageRecord {
-  id: string;
-  account_id: string;
-  mailbox_id: string;
+export interface MessageRecord extends Omit<MessagesTable, 'direction' | 'created_at'> {
   direction: Direction;
-  from_address: string;
-  to_address: string;
-  subject: string;
-  body: string;
   created_at: number;
 }
 
@@ -39,14 +27,8 @@ export interface MessageRecord {
 export const ACTIVITY_EVENTS = ['accepted', 'delivered'] as const;
 export type ActivityEvent = (typeof ACTIVITY_EVENTS)[number];
 
-export interface ActivityRecord {
-  id: string;
-  account_id: string;
-  domain_id: string;
+export interface ActivityRecord extends Omit<ActivityTable, 'event' | 'created_at'> {
   event: ActivityEvent;
-  from_address: string;
-  to_address: string;
-  subject: string;
   created_at: number;
 }
 

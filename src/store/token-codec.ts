@@ -9,42 +9,20 @@ export interface StoredRateLimit {
   readonly per: string;
 }
 
+type DecodedColumns = 'type' | 'scopes' | 'domains' | 'ip_allowlist' | 'created_by_type' | 'ancestry' | 'rate_limit';
+
 /**
- * A token as the store hands it out: its row's column names, its values decoded. Lists are lists,
- * the rate limit an object, the lineages above it a list (root first), instants milliseconds.
+ * A token as the store hands it out: its row's columns (see `TokensTable`), those stored encoded
+ * decoded: lists as lists, the rate limit as an object, the lineages above it as a list (root
+ * first, empty for a token a person made), its type and its creator's kind as unions.
  */
-export interface TokenRecord {
-  id: string;
-  account_id: string;
-  name: string;
-  description: string;
+export interface TokenRecord extends Omit<TokensTable, DecodedColumns> {
   type: TokenType;
-  hash: string;
-  visible_prefix: string;
-  last4: string;
   scopes: readonly string[];
-  /** Domain ids; a message token holds its mailbox's domain. null: every domain. */
   domains: readonly string[] | null;
-  mailbox_id: string | null;
   ip_allowlist: readonly string[] | null;
-  created_at: number;
   created_by_type: ActorType;
-  created_by_id: string | null;
-  created_by_name: string;
-  /** Shared by a token and its rotation successors. */
-  lineage_id: string;
-  /** The lineages above this token, root first (each named by its first token); empty for one a person made. */
   ancestry: readonly string[];
-  expires_at: number | null;
-  paused_at: number | null;
-  revoked_at: number | null;
-  revoke_reason: string | null;
-  deleted_at: number | null;
-  first_used_at: number | null;
-  last_used_at: number | null;
-  last_used_ip: string | null;
-  rotated_from: string | null;
-  rotated_to: string | null;
   rate_limit: StoredRateLimit | null;
 }
 

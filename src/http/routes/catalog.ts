@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { PLAN_NAMES, type PlanName } from '../../core/catalog.js';
+import { PLAN_NAMES } from '../../core/catalog.js';
 import { planAllows, scopesOfType, unlockedBy } from '../../core/scopes.js';
 import { TOKEN_TYPES } from '../../core/token-format.js';
 import type { AuthRule } from '../auth.js';

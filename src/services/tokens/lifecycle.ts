@@ -1,8 +1,6 @@
-import type { Clock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
 import { mayRevokeInPassing, sees, type Manager } from '../../core/authority.js';
 import { ApiError, forbidden, invalidRequest } from '../../core/errors.js';
-import type { Db } from '../../store/database.js';
 import { transact } from '../../store/transactions.js';
 import type { TokenRecord } from '../../store/token-codec.js';
 import {
@@ -10,25 +8,15 @@ import {
   updateToken, type Trx,
 } from '../../store/tokens.js';
 import { liveDomainsAmong } from '../../store/domains.js';
-import type { AuditLog } from '../audit.js';
 import type { Actor, Principal } from '../context.js';
-import type { Verifier } from '../verifier.js';
 import { issueToken } from './issue.js';
-import type { TokenManagement } from './management.js';
-import type { TokenPresenter } from './presenter.js';
 import { accessOf, placeOf, specOf } from './token-access.js';
 import { requireFreshAuth } from './token-input.js';
 import { tokenStatus, type TokenView } from './token-view.js';
 import { revokeSubtree } from './tree.js';
+import type { TokenChangeDeps } from './token-service.js';
 
-export interface LifecycleDeps {
-  db: Db;
-  clock: Clock;
-  verifier: Verifier;
-  audit: AuditLog;
-  management: TokenManagement;
-  presenter: TokenPresenter;
-  tokenPrefix: string;
+export interface LifecycleDeps extends TokenChangeDeps {
   defaultGraceSeconds: number;
   retentionDays: number;
 }

@@ -1,7 +1,7 @@
 import { firstWidening } from '../../core/access.js';
 import { ancestryUnder, sees } from '../../core/authority.js';
 import { PLANS } from '../../core/catalog.js';
-import { iso, type Clock } from '../../core/clock.js';
+import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { normaliseScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
@@ -37,16 +37,8 @@ export interface CreateTokenInput {
   rate_limit?: RateLimitInput | null;
 }
 
-export interface UpdateTokenInput {
-  name?: string;
-  description?: string;
-  scopes?: string[];
-  domains?: string[] | null;
-  ip_allowlist?: string[] | null;
-  expires_in?: string;
-  expires_at?: string | null;
-  rate_limit?: RateLimitInput | null;
-}
+/** What an edit may change: everything a token is created with but its type, each optional. */
+export type UpdateTokenInput = Partial<Omit<CreateTokenInput, 'type'>>;
 
 export interface ListTokensFilter {
   status?: StatusFilter;
@@ -56,7 +48,8 @@ export interface ListTokensFilter {
   cursor?: string;
 }
 
-export interface TokenServiceDeps {
+/** What every service that changes tokens is built from. */
+export interface TokenChangeDeps {
   db: Db;
   clock: Clock;
   verifier: Verifier;
@@ -64,6 +57,9 @@ export interface TokenServiceDeps {
   management: TokenManagement;
   presenter: TokenPresenter;
   tokenPrefix: string;
+}
+
+export interface TokenServiceDeps extends TokenChangeDeps {
   allowScopeEdits: boolean;
   maxLifetimeSeconds: number | null;
 }
