@@ -23,6 +23,8 @@ import { adminRoutes } from './http/routes/admin.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { catalogRoutes } from './http/routes/catalog.js';
 import { platformRoutes } from './http/routes/platform.js';
+import { messageRoutes } from './http/routes/messages.js';
+import { MailService } from './services/mail.js';
 import { sessionRoutes } from './http/routes/session.js';
 import { systemRoutes } from './http/routes/system.js';
 import { tokenRoutes } from './http/routes/tokens.js';
@@ -122,9 +124,10 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   });
   const platform = new PlatformService({ db, clock, audit, management, domains, presenter, lifecycle, tokenPrefix: config.tokenPrefix, maxLifetimeSeconds });
   const gate = new TimedTokenGate({ verifier, clock, usage, rateLimiter: tokenRateLimiter, domains, onDecision: metrics.recordDecision }, metrics.verifyDecision);
+  const mail = new MailService({ db, clock, platform });
   const logs = new LogReader({ db, management, audit, tokens });
   const ctx: AppContext = {
-    config, clock, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, logs, accessLog, metrics, gate, redact,
+    config, clock, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, mail, logs, accessLog, metrics, gate, redact,
     storeReachable: () => reachable(db),
   };
   const sendError = errorSender(redact);
@@ -193,6 +196,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   tokenRoutes(app, ctx);
   tokenLifecycleRoutes(app, ctx);
   platformRoutes(app, ctx);
+  messageRoutes(app, ctx);
   auditRoutes(app, ctx);
   accessLogRoutes(app, ctx);
   verifyRoutes(app, ctx);

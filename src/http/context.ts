@@ -12,6 +12,7 @@ import type { TokenService } from '../services/tokens/token-service.js';
 import type { UsageRecorder } from '../services/usage.js';
 import type { Verifier } from '../services/verifier.js';
 import type { LogReader } from '../services/logs.js';
+import type { MailService } from '../services/mail.js';
 import type { Metrics } from './metrics.js';
 import type { Redactor } from '../core/redaction.js';
 
@@ -27,6 +28,7 @@ export interface AppContext {
   tokens: TokenService;
   lifecycle: TokenLifecycle;
   platform: PlatformService;
+  mail: MailService;
   logs: LogReader;
   /** Whether the database answers: what `/readyz` reports. */
   storeReachable(): Promise<boolean>;

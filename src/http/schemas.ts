@@ -9,7 +9,7 @@ import { PLAN_NAMES } from '../core/catalog.js';
 import type { TokenStatus } from '../core/policy.js';
 import { TOKEN_TYPES } from '../core/token-format.js';
 import { ACTOR_TYPES, ROLES } from '../core/roles.js';
-import { ACTIVITY_EVENTS, DIRECTIONS } from '../store/domains.js';
+import { ACTIVITY_EVENTS, DIRECTIONS, FOLDERS } from '../store/domains.js';
 
 /**
  * Every text input refuses NUL: PostgreSQL cannot store it (a 500 the fuzzer found), and no name,
@@ -165,7 +165,7 @@ export const jsonOrCsv = <T extends TSchema>(schema: T) => ({
 export const domainSchema = named('Domain', Type.Object({ id: STRING, name: STRING, created_at: INSTANT }));
 export const mailboxSchema = named('Mailbox', Type.Object({ id: STRING, domain_id: STRING, address: STRING, created_at: INSTANT }));
 export const messageSchema = named('Message', Type.Object({
-  id: STRING, mailbox_id: STRING, direction: oneOf(DIRECTIONS), from: STRING,
+  id: STRING, mailbox_id: STRING, direction: oneOf(DIRECTIONS), folder: oneOf(FOLDERS), read: Type.Boolean(), from: STRING,
   to: STRING, subject: STRING, text: STRING, created_at: INSTANT,
 }));
 export const accountSchema = named('Account', Type.Object({ id: STRING, name: STRING, plan: oneOf(PLAN_NAMES), created_at: INSTANT }));

@@ -21,6 +21,12 @@ export interface Visibility {
 
 export const SEES_EVERYTHING: Visibility = { domains: null, mailboxId: null };
 
+export const seesDomain = (visibility: Visibility, domainId: string): boolean => visibility.domains === null || visibility.domains.has(domainId);
+
+/** A mailbox is seen when its domain is, and a message token sees only its own. */
+export const seesMailbox = (visibility: Visibility, mailbox: { id: string; domain_id: string }): boolean =>
+  seesDomain(visibility, mailbox.domain_id) && (visibility.mailboxId === null || visibility.mailboxId === mailbox.id);
+
 /**
  * A caller acting on one account, as services see it. The HTTP layer builds it from a session or
  * a token; services never look at HTTP.

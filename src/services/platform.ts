@@ -4,14 +4,13 @@ import { newId } from '../core/ids.js';
 import type { Db, DbOrTrx } from '../store/database.js';
 import { transact } from '../store/transactions.js';
 import {
-  activityPage, domainPage, insertActivity, insertDomain, insertMailbox, insertMessage, liveDomain, liveDomainNamed, liveMailbox,
-  liveMailboxesAt, mailboxAddressTaken, mailboxPage, markDomainDeleted, messagePage,
-  type ActivityRecord, type Direction, type DomainRecord, type MailboxRecord, type MessageRecord,
+  activityPage, domainPage, insertDomain, insertMailbox, liveDomain, liveDomainNamed, liveMailbox, mailboxAddressTaken, mailboxPage,
+  markDomainDeleted, type ActivityRecord, type DomainRecord, type MailboxRecord,
 } from '../store/domains.js';
 import { PLANS } from '../core/catalog.js';
 import type { AuditLog } from './audit.js';
 import type { DomainDirectory } from './domain-directory.js';
-import type { Principal, Visibility } from './context.js';
+import { seesDomain, seesMailbox, type Principal } from './context.js';
 import { mintDomainToken, mintMessageToken, type DerivedDeps, type MessageTokenInput } from './tokens/derived-tokens.js';
 import type { TokenLifecycle } from './tokens/lifecycle.js';
 import type { TokenManagement } from './tokens/management.js';
@@ -38,17 +37,6 @@ export interface MailboxView {
   created_at: string;
 }
 
-export interface MessageView {
-  id: string;
-  mailbox_id: string;
-  direction: Direction;
-  from: string;
-  to: string;
-  subject: string;
-  text: string;
-  created_at: string;
-}
-
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
@@ -59,16 +47,12 @@ const LOCAL_PART = /^[a-z0-9._%+-]{1,64}$/;
 
 const domainView = (row: DomainRecord): DomainView => ({ id: row.id, name: row.name, created_at: iso(row.created_at) });
 const mailboxView = (row: MailboxRecord): MailboxView => ({ id: row.id, domain_id: row.domain_id, address: row.address, created_at: iso(row.created_at) });
-const messageView = (row: MessageRecord): MessageView => ({
-  id: row.id, mailbox_id: row.mailbox_id, direction: row.direction, from: row.from_address, to: row.to_address,
-  subject: row.subject, text: row.body, created_at: iso(row.created_at),
-});
 const activityView = (row: ActivityRecord) => ({
   id: row.id, domain_id: row.domain_id, event: row.event, from: row.from_address, to: row.to_address, subject: row.subject, at: iso(row.created_at),
 });
 
 /** One page of views: one more record than asked is read, to know whether another page follows. */
-async function paged<R extends { id: string }, V>(
+export async function paged<R extends { id: string }, V>(
   read: (page: { before?: string | undefined; limit: number }) => Promise<R[]>, limit: number, cursor: string | undefined, view: (record: R) => V,
 ): Promise<Page<V>> {
   const rows = await read({ before: cursor, limit: limit + 1 });
@@ -112,17 +96,13 @@ export class PlatformService {
     this.derived = { audit: deps.audit, management: deps.management, tokenPrefix: deps.tokenPrefix, maxLifetimeSeconds: deps.maxLifetimeSeconds };
   }
 
-  private seesDomain(visibility: Visibility, domainId: string): boolean {
-    return visibility.domains === null || visibility.domains.has(domainId);
-  }
-
   async listDomains(principal: Principal, limit: number, cursor?: string): Promise<Page<DomainView>> {
     return paged((page) => domainPage(this.db, principal.accountId, principal.visibility.domains, page), limit, cursor, domainView);
   }
 
   async getDomain(principal: Principal, id: string): Promise<DomainView> {
     const row = await liveDomain(this.db, principal.accountId, id);
-    if (!row || !this.seesDomain(principal.visibility, row.id)) throw notFound('domain');
+    if (!row || !seesDomain(principal.visibility, row.id)) throw notFound('domain');
     return domainView(row);
   }
 
@@ -213,58 +193,8 @@ export class PlatformService {
   /** A mailbox the principal may see: its domain must be live and visible, and a message token sees only its own. */
   async getMailbox(principal: Principal, id: string, db: DbOrTrx = this.db): Promise<MailboxView> {
     const row = await liveMailbox(db, principal.accountId, id);
-    if (!row || !this.seesMailbox(principal.visibility, row)) throw notFound('mailbox');
+    if (!row || !seesMailbox(principal.visibility, row)) throw notFound('mailbox');
     return mailboxView(row);
-  }
-
-  private seesMailbox(visibility: Visibility, mailbox: { id: string; domain_id: string }): boolean {
-    return this.seesDomain(visibility, mailbox.domain_id) && (visibility.mailboxId === null || visibility.mailboxId === mailbox.id);
-  }
-
-  async listMessages(principal: Principal, mailboxId: string, limit: number, cursor?: string): Promise<Page<MessageView>> {
-    await this.getMailbox(principal, mailboxId);
-    return paged((page) => messagePage(this.db, mailboxId, page), limit, cursor, messageView);
-  }
-
-  /**
-   * Submission: the sender's domain must be one the caller sees; each recipient that is a mailbox
-   * of this account receives the message, and every recipient gets an activity row. The answer
-   * names as delivered locally only the mailboxes the caller sees: to a caller bound to one domain
-   * or mailbox, the others are as any outside address.
-   */
-  async submit(principal: Principal, input: { from: string; to: string[]; subject: string; text: string }, fromMailboxId?: string) {
-    const sender = splitAddress(input.from, 'from');
-    const recipients = input.to.map((address) => ({ address: address.toLowerCase(), ...splitAddress(address, 'to') }));
-    const domain = await liveDomainNamed(this.db, principal.accountId, sender.domain);
-    if (!domain || !this.seesDomain(principal.visibility, domain.id)) {
-      throw new ApiError('not_found', `the sending domain ${sender.domain} was not found`, { field: 'from' });
-    }
-    const now = this.clock.now();
-    const fromAddress = input.from.toLowerCase();
-    return transact(this.db, async (trx) => {
-      const local = await liveMailboxesAt(trx, principal.accountId, [...recipients.map((r) => r.address), fromAddress]);
-      const byAddress = new Map(local.map((m) => [m.address, m]));
-      const delivered: string[] = [];
-      const base = { account_id: principal.accountId, from_address: fromAddress, subject: input.subject, body: input.text, created_at: now };
-      const outbox = fromMailboxId ?? byAddress.get(fromAddress)?.id;
-      if (outbox) {
-        await insertMessage(trx, { ...base, id: newId('msg'), mailbox_id: outbox, direction: 'outbound', to_address: recipients.map((r) => r.address).join(', ') });
-      }
-      for (const recipient of recipients) {
-        const mailbox = byAddress.get(recipient.address);
-        if (mailbox) {
-          await insertMessage(trx, { ...base, id: newId('msg'), mailbox_id: mailbox.id, direction: 'inbound', to_address: recipient.address });
-          if (this.seesMailbox(principal.visibility, mailbox)) delivered.push(recipient.address);
-        }
-        // Each domain's activity tells its own side: a message to another domain of the account
-        // was accepted by the sender's, and delivered in the recipient's.
-        const activity = { account_id: principal.accountId, from_address: fromAddress, to_address: recipient.address, subject: input.subject, created_at: now };
-        const within = mailbox?.domain_id === domain.id;
-        await insertActivity(trx, { ...activity, id: newId('act'), domain_id: domain.id, event: within ? 'delivered' : 'accepted' });
-        if (mailbox && !within) await insertActivity(trx, { ...activity, id: newId('act'), domain_id: mailbox.domain_id, event: 'delivered' });
-      }
-      return { accepted: recipients.map((r) => r.address), delivered_locally: delivered };
-    });
   }
 
   async listActivity(principal: Principal, limit: number, cursor?: string) {

@@ -22,6 +22,8 @@ export const instantText = (ms: number): string => iso(ms);
 
 export const instantOrNullOf = (text: string | null): number | null => (text === null ? null : Date.parse(text));
 
+export const instantOrNullText = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
 /** A word from a closed set; anything else in a row means the row was not written by this code. */
 export function oneOf<const T extends string>(words: readonly T[], column: string): (text: string) => T {
   const known: ReadonlySet<string> = new Set(words);

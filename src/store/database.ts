@@ -8,6 +8,7 @@ import * as initial from './migrations/001-initial.js';
 import * as tokenRateLimit from './migrations/002-token-rate-limit.js';
 import { tokenAuthority } from './migrations/003-token-authority.js';
 import { tokenTrees } from './migrations/004-token-trees.js';
+import { messageFolders } from './migrations/005-message-folders.js';
 import type { Database } from './schema.js';
 import { setUpSqliteConnection } from './sqlite-connection.js';
 
@@ -33,6 +34,7 @@ const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHook
   // gets one; on SQLite, Kysely records it as applied just after that commits.
   '003-token-authority': tokenAuthority(dialect, hooks.afterTokenAuthority && ((db) => hooks.afterTokenAuthority!(db as Transaction<Database>))),
   '004-token-trees': tokenTrees(dialect, hooks.afterTokenTrees && ((db) => hooks.afterTokenTrees!(db as Transaction<Database>))),
+  '005-message-folders': messageFolders(dialect),
 });
 
 /**

@@ -1,4 +1,6 @@
-import { instantOf, instantOrNullOf, instantText, oneOf } from './columns.js';
+import { sql } from 'kysely';
+import { instantOf, instantOrNullOf, instantOrNullText, instantText, oneOf } from './columns.js';
+import { likeEscaped } from './token-codec.js';
 import type { ActivityTable, DomainsTable, MailboxesTable, MessagesTable } from './schema.js';
 import type { DbOrTrx, Trx } from './database.js';
 
@@ -18,8 +20,14 @@ export interface MailboxRecord extends Omit<MailboxesTable, 'created_at'> {
 export const DIRECTIONS = ['inbound', 'outbound'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
-export interface MessageRecord extends Omit<MessagesTable, 'direction' | 'created_at'> {
+/** Where a message lies in its mailbox: received mail comes to the inbox, sent mail goes to sent, drafts wait in drafts. */
+export const FOLDERS = ['inbox', 'archive', 'trash', 'sent', 'drafts'] as const;
+export type Folder = (typeof FOLDERS)[number];
+
+export interface MessageRecord extends Omit<MessagesTable, 'direction' | 'folder' | 'read_at' | 'created_at'> {
   direction: Direction;
+  folder: Folder;
+  read_at: number | null;
   created_at: number;
 }
 
@@ -43,10 +51,13 @@ export interface PageQuery {
 
 const direction = oneOf(DIRECTIONS, 'messages.direction');
 const activityEvent = oneOf(ACTIVITY_EVENTS, 'activity.event');
+const folder = oneOf(FOLDERS, 'messages.folder');
 
 const toDomain = (row: DomainsTable): DomainRecord => ({ ...row, created_at: instantOf(row.created_at), deleted_at: instantOrNullOf(row.deleted_at) });
 const toMailbox = (row: MailboxesTable): MailboxRecord => ({ ...row, created_at: instantOf(row.created_at) });
-const toMessage = (row: MessagesTable): MessageRecord => ({ ...row, direction: direction(row.direction), created_at: instantOf(row.created_at) });
+const toMessage = (row: MessagesTable): MessageRecord => ({
+  ...row, direction: direction(row.direction), folder: folder(row.folder), read_at: instantOrNullOf(row.read_at), created_at: instantOf(row.created_at),
+});
 const toActivity = (row: ActivityTable): ActivityRecord => ({ ...row, event: activityEvent(row.event), created_at: instantOf(row.created_at) });
 
 export async function liveDomainIds(db: DbOrTrx, accountId: string): Promise<Set<string>> {
@@ -125,14 +136,66 @@ export async function liveMailboxesAt(trx: Trx, accountId: string, addresses: re
   return rows.map(toMailbox);
 }
 
-export async function messagePage(db: DbOrTrx, mailboxId: string, page: PageQuery): Promise<MessageRecord[]> {
-  let query = db.selectFrom('messages').selectAll().where('mailbox_id', '=', mailboxId);
-  if (page.before) query = query.where('id', '<', page.before);
-  return (await query.orderBy('id', 'desc').limit(page.limit).execute()).map(toMessage);
+export interface MessageSearch extends PageQuery {
+  /** Only the domains a caller sees (null: all), and within them only this mailbox, if given. */
+  domains: DomainScope;
+  mailboxId?: string | null | undefined;
+  folder?: Folder | undefined;
+  /** Part of the sender's address. */
+  from?: string | undefined;
+  /** Part of the subject or the body, in any case. */
+  text?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+}
+
+const containing = (text: string) => sql<string>`${`%${likeEscaped(text.toLowerCase())}%`} escape '\\'`;
+
+/** The account's messages in live mailboxes, newest first, by filter. */
+export async function messageSearch(db: DbOrTrx, accountId: string, q: MessageSearch): Promise<MessageRecord[]> {
+  let query = db.selectFrom('messages').innerJoin('mailboxes', 'mailboxes.id', 'messages.mailbox_id').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
+    .selectAll('messages').where('messages.account_id', '=', accountId).where('domains.deleted_at', 'is', null);
+  if (q.domains !== null) query = q.domains.size === 0 ? query.where('domains.id', '=', '') : query.where('domains.id', 'in', [...q.domains]);
+  if (q.mailboxId) query = query.where('messages.mailbox_id', '=', q.mailboxId);
+  if (q.folder) query = query.where('messages.folder', '=', q.folder);
+  if (q.from) query = query.where((eb) => eb(eb.fn('lower', ['messages.from_address']), 'like', containing(q.from!)));
+  if (q.text) {
+    const pattern = containing(q.text);
+    query = query.where((eb) => eb.or([eb(eb.fn('lower', ['messages.subject']), 'like', pattern), eb(eb.fn('lower', ['messages.body']), 'like', pattern)]));
+  }
+  if (q.since !== undefined) query = query.where('messages.created_at', '>=', instantText(q.since));
+  if (q.until !== undefined) query = query.where('messages.created_at', '<', instantText(q.until));
+  if (q.before) query = query.where('messages.id', '<', q.before);
+  return (await query.orderBy('messages.id', 'desc').limit(q.limit).execute()).map(toMessage);
+}
+
+/** A message of the account in a live mailbox, and the domain it lies in. */
+export async function liveMessage(db: DbOrTrx, accountId: string, id: string): Promise<{ message: MessageRecord; domainId: string } | undefined> {
+  const row = await db.selectFrom('messages').innerJoin('mailboxes', 'mailboxes.id', 'messages.mailbox_id').innerJoin('domains', 'domains.id', 'mailboxes.domain_id')
+    .selectAll('messages').select('mailboxes.domain_id')
+    .where('messages.id', '=', id).where('messages.account_id', '=', accountId).where('domains.deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { domain_id: domainId, ...message } = row;
+  return { message: toMessage(message), domainId };
 }
 
 export async function insertMessage(trx: Trx, message: MessageRecord): Promise<void> {
-  await trx.insertInto('messages').values({ ...message, created_at: instantText(message.created_at) }).execute();
+  await trx.insertInto('messages').values(toMessageRow(message)).execute();
+}
+
+const toMessageRow = (message: MessageRecord): MessagesTable => ({
+  ...message, read_at: instantOrNullText(message.read_at), created_at: instantText(message.created_at),
+});
+
+/** Changes a message's folder, read mark or (for a draft) content and direction. */
+export async function updateMessage(trx: Trx, id: string, fields: Partial<Omit<MessageRecord, 'id' | 'account_id' | 'mailbox_id'>>): Promise<void> {
+  const { read_at: readAt, created_at: createdAt, ...plain } = fields;
+  await trx.updateTable('messages').set({
+    ...plain,
+    ...(readAt !== undefined ? { read_at: instantOrNullText(readAt) } : {}),
+    ...(createdAt !== undefined ? { created_at: instantText(createdAt) } : {}),
+  }).where('id', '=', id).execute();
 }
 
 export async function insertActivity(trx: Trx, activity: ActivityRecord): Promise<void> {

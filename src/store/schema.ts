@@ -62,6 +62,10 @@ export interface MessagesTable {
   to_address: string;
   subject: string;
   body: string;
+  /** inbox, archive, trash, sent or drafts. */
+  folder: string;
+  /** When it was marked read; null: unread. */
+  read_at: string | null;
   created_at: string;
 }
 

@@ -5,23 +5,14 @@ import { principalOf, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
 import {
   activityPage, created, DESCRIPTION, domainPage, domainSchema, EXPIRES_AT, EXPIRES_IN, idParams, listQuery, mailboxPage, mailboxSchema,
-  messagePage, NO_CONTENT, nullable, ref, SCOPE_LIST, text, TOKEN_NAME, tokenRef,
+  NO_CONTENT, nullable, ref, SCOPE_LIST, text, TOKEN_NAME, tokenRef,
 } from '../schemas.js';
 
-/** Which scope each token type needs: api tokens by resource, AI agents by read / write / send. */
-const rule = (api: string, mcp: string, message?: string): AuthRule => ({
+/** Which scope each token type needs: api tokens by resource, AI agents by read / write / send, message tokens by theirs. */
+export const rule = (api: string, mcp: string, message?: string): AuthRule => ({
   kind: 'account',
   scope: message ? { api, mcp, message } : { api, mcp },
 });
-
-const submission = Type.Object({ accepted: Type.Array(Type.String()), delivered_locally: Type.Array(Type.String()) });
-const ADDRESS = text(254, { minLength: 3 });
-const message = {
-  to: Type.Union([ADDRESS, Type.Array(ADDRESS, { minItems: 1, maxItems: 50 })]),
-  subject: text(998),
-  text: text(100_000),
-};
-const recipients = (to: string | string[]) => (Array.isArray(to) ? to : [to]);
 
 export function platformRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -85,28 +76,10 @@ export function platformRoutes(fastify: FastifyInstance, ctx: AppContext): void 
       reply.code(201).send({ mailbox: await ctx.platform.createMailbox(principal(request), request.params.id, request.body.local_part) }),
   );
 
-  app.post(
-    '/v1/email',
-    { config: { auth: rule('submission:full', 'mcp:send') }, schema: { summary: 'Submit a message; local mailboxes among the recipients receive it', tags: ['platform'], body: Type.Object({ from: ADDRESS, ...message }, { additionalProperties: false }), response: { 202: submission } } },
-    async (request, reply) => {
-      const { from, to, subject, text } = request.body;
-      return reply.code(202).send(await ctx.platform.submit(principal(request), { from, to: recipients(to), subject, text }));
-    },
-  );
-
   app.get(
     '/v1/activity',
     { config: { auth: rule('activity:read', 'mcp:read') }, schema: { summary: 'Mail activity of the domains the caller may see, newest first', tags: ['platform'], querystring: listQuery, response: { 200: ref(activityPage) } } },
     async (request) => ctx.platform.listActivity(principal(request), request.query.limit, request.query.cursor),
-  );
-
-  app.get(
-    '/v1/mailboxes/:id/messages',
-    {
-      config: { auth: rule('messages:read', 'mcp:read', 'messages:read') },
-      schema: { summary: 'List a mailbox’s messages', tags: ['platform'], params: idParams, querystring: listQuery, response: { 200: ref(messagePage) } },
-    },
-    async (request) => ctx.platform.listMessages(principal(request), request.params.id, request.query.limit, request.query.cursor),
   );
 
   app.post(
@@ -125,19 +98,5 @@ export function platformRoutes(fastify: FastifyInstance, ctx: AppContext): void 
     },
     async (request, reply) =>
       reply.code(201).header('cache-control', 'no-store').send(await ctx.platform.mintMessageToken(principal(request), request.params.id, request.body)),
-  );
-
-  app.post(
-    '/v1/mailboxes/:id/messages/send',
-    {
-      config: { auth: rule('submission:full', 'mcp:send', 'messages:send') },
-      schema: { summary: 'Send a message from this mailbox', tags: ['platform'], params: idParams, body: Type.Object(message, { additionalProperties: false }), response: { 202: submission } },
-    },
-    async (request, reply) => {
-      const p = principal(request);
-      const mailbox = await ctx.platform.getMailbox(p, request.params.id);
-      const { to, subject, text } = request.body;
-      return reply.code(202).send(await ctx.platform.submit(p, { from: mailbox.address, to: recipients(to), subject, text }, mailbox.id));
-    },
   );
 }
