@@ -22,7 +22,7 @@ import { DIALECT, openTestDatabase, TEST_AUDIT_KEY, TestClock } from '../helpers
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-migration-'));
 let store: Awaited<ReturnType<typeof openTestDatabase>>;
 beforeAll(async () => {
-  store = await openTestDatabase(join(dir, 'old.db'), () => undefined);
+  store = await openTestDatabase(join(dir, 'old.db'));
 });
 afterAll(async () => {
   await store.db.destroy();
@@ -102,7 +102,7 @@ describe('migration 003', () => {
 
 describe('migration 003, interrupted', () => {
   it('leaves the store as it was when anything in it fails, and runs again whole', async () => {
-    const broken = await openTestDatabase(join(dir, 'interrupted.db'), () => undefined);
+    const broken = await openTestDatabase(join(dir, 'interrupted.db'));
     try {
       const old = broken.db as unknown as Kysely<any>;
       expect((await (await migratorFor(broken.db, DIALECT)).migrateTo('002-token-rate-limit')).error).toBeUndefined();
@@ -151,7 +151,7 @@ async function applyUnrecorded(db: Kysely<Database>, migration: Migration): Prom
 
 describe('a migration applied but not recorded (a start stopped between the two)', () => {
   const withStore = async (name: string, use: (db: Kysely<Database>) => Promise<void>) => {
-    const opened = await openTestDatabase(join(dir, name), () => undefined);
+    const opened = await openTestDatabase(join(dir, name));
     try {
       await use(opened.db);
     } finally {
