@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mintSecret } from '../../src/core/token-format.js';
 import { asSession, bearer, createDomain, createToken, expectError, expectStatus, operator, ownerSession, type Session } from '../helpers/actors.js';
 import { startHarness, whileUnreachable, withHarness, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-let domain: { id: string };
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-  domain = await createDomain(h, asSession(owner));
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 const verify = (payload: Record<string, unknown>, headers: Record<string, string> = operator(h)) => h.request({ method: 'POST', url: '/v1/verify', headers, payload });
 
@@ -27,6 +18,7 @@ describe('POST /v1/verify', () => {
   });
 
   it('answers valid with the token’s effective access, or invalid with the spec’s code', async () => {
+    const domain = await createDomain(h, asSession(owner));
     const { secret, token } = await createToken(h, asSession(owner), { name: 'svc', scopes: ['domains:read', 'submission:full', 'messages:read'], domains: [domain.id], ip_allowlist: ['198.51.100.0/24'] });
     const ok = expectStatus(await verify({ token: secret, scope: 'domains:read', domain: domain.id, ip: '198.51.100.20' }), 200);
     expect(ok).toEqual({

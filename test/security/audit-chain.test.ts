@@ -5,19 +5,17 @@
  * event closes.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditLog, auditKeys, listAudit } from '../../src/services/audit.js';
 import type { AuditEventsTable } from '../../src/store/schema.js';
 import { asSession, bearer, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, TEST_AUDIT_KEY, type Harness } from '../helpers/harness.js';
+import { TEST_AUDIT_KEY, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 const identityRedactor = (text: string) => text;
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app) });
 
 async function accountWithEvents(): Promise<{ owner: Session; events: AuditEventsTable[] }> {
   const owner = await ownerSession(h);

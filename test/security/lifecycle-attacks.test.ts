@@ -2,20 +2,14 @@
  * Attacks on the lifecycle and on time: reviving a dead token by an edit, taking a working secret
  * from a paused one, expiries past year 9999, and a stale session collecting a new secret.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
-import { startHarness, withHarness, type Harness } from '../helpers/harness.js';
+import { withHarness, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 const HOUR = 3_600_000;
 const fresh = async () => {

@@ -4,22 +4,16 @@
  * it makes or changes lies inside it, rate limit included; a message token is a token of its
  * mailbox's domain. Each test is an attack that got through before the rule existed.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  addUser, asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, type Session,
+  addUser, asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, type Session,
 } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import type { Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 const DAY = 86_400_000;
 const session = () => asSession(owner);

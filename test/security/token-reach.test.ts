@@ -4,20 +4,14 @@
  * have revoked; mail sent by a token bound to one domain tells it nothing of the others. Each test
  * is an attack that got through before.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, type Session } from '../helpers/actors.js';
+import type { Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 const session = () => asSession(owner);
 const fresh = async () => {
