@@ -76,10 +76,16 @@ describe('access log', () => {
     expect(h.ctx.accessLog.dropped).toBe(0);
   });
 
-  test('lets a transaction that reads and then writes commit while the log is written in between', async ({ app: h, owner }) => {
-    const { secret, token } = await createToken(h, asSession(owner), { name: 'read, then renamed', scopes: ['domains:read'] });
+  /** A new token of the owner's, and three requests made with it: recorded, the only ones pending, not yet written. */
+  const withThreeUnwritten = async (h: Harness, owner: Session, name: string) => {
+    const { secret, token } = await createToken(h, asSession(owner), { name, scopes: ['domains:read'] });
     await h.ctx.accessLog.flush();
     for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    return token as { id: string };
+  };
+
+  test('lets a transaction that reads and then writes commit while the log is written in between', async ({ app: h, owner }) => {
+    const token = await withThreeUnwritten(h, owner, 'read, then renamed');
     let flushed: Promise<void> | undefined;
     await h.ctx.db.transaction().execute(async (trx) => {
       await trx.selectFrom('tokens').select('name').where('id', '=', token.id).executeTakeFirstOrThrow();
@@ -94,9 +100,7 @@ describe('access log', () => {
   });
 
   test('counts entries being written as pending until they are stored, so that stored + pending never loses them', async ({ app: h, owner }) => {
-    const { secret, token } = await createToken(h, asSession(owner), { name: 'in flight', scopes: ['domains:read'] });
-    await h.ctx.accessLog.flush();
-    for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    const token = await withThreeUnwritten(h, owner, 'in flight');
     let flushed: Promise<void> | undefined;
     await h.ctx.db.transaction().execute(async (trx) => {
       // Holds the write lock (SQLite) or a lock on the table (PostgreSQL): the flush's insert waits.
@@ -112,9 +116,7 @@ describe('access log', () => {
   });
 
   test('keeps a flush that happens while another transaction is open, even when that transaction rolls back', async ({ app: h, owner }) => {
-    const { secret, token } = await createToken(h, asSession(owner), { name: 'flushed mid-transaction', scopes: ['domains:read'] });
-    await h.ctx.accessLog.flush();
-    for (let i = 0; i < 3; i += 1) await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    const token = await withThreeUnwritten(h, owner, 'flushed mid-transaction');
     let flushed: Promise<void> | undefined;
     await h.ctx.db
       .transaction()
