@@ -35,17 +35,24 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes racing on one PostgreSQL', ()
     for (const r of responses) expect(r.statusCode, r.body).toBeLessThan(500);
   };
   // With one lock order, Latchkey's transactions never deadlock each other: one retried as a deadlock victim is a path out of order.
-  let deadlocksBefore = 0;
-  const noDeadlockSince = () => expect(retried.deadlock - deadlocksBefore, 'transactions retried as deadlock victims').toBe(0);
+  const noDeadlockSince = (before: number) => expect(retried.deadlock - before, 'transactions retried as deadlock victims').toBe(0);
   const chainHolds = async () => expect(expectStatus(await one.request({ method: 'GET', url: '/v1/audit-log/verify', headers: session() }), 200)).toMatchObject({ valid: true });
   const fresh = async () => {
     owner = await (await import('./helpers/actors.js')).login(one, owner.email);
   };
+  /** A race run `times` over, the owner signed in anew for each; then no deadlock was retried and the chain holds. */
+  const trials = async (times: number, race: (trial: number) => Promise<void>) => {
+    const before = retried.deadlock;
+    for (let trial = 0; trial < times; trial += 1) {
+      await fresh();
+      await race(trial);
+    }
+    noDeadlockSince(before);
+    await chainHolds();
+  };
 
   it('revoke against rotation: never a 500, and a revoked secret is refused on both nodes', async () => {
-    deadlocksBefore = retried.deadlock;
-    for (let trial = 0; trial < 12; trial += 1) {
-      await fresh();
+    await trials(12, async (trial) => {
       const { token, secret } = await createToken(one, session(), { name: `raced ${trial}`, scopes: ['domains:read'] });
       expect(await use(two, secret)).toBe(200);
       const [revoked, rotated] = await Promise.all([act(one, token.id, 'revoke'), act(two, token.id, 'rotate', { grace_period: '1h' })]);
@@ -55,15 +62,11 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes racing on one PostgreSQL', ()
       // Rotated first, the successor is the rotator's to keep; otherwise there is none.
       if (rotated.statusCode === 200) expect(await use(two, rotated.json().secret)).toBe(200);
       else expect(rotated.statusCode).toBe(409);
-    }
-    noDeadlockSince();
-    await chainHolds();
+    });
   });
 
   it('a pause or a narrowing racing a rotation is never lost from the successor', async () => {
-    deadlocksBefore = retried.deadlock;
-    for (let trial = 0; trial < 12; trial += 1) {
-      await fresh();
+    await trials(12, async (trial) => {
       const paused = await createToken(one, session(), { name: `paused ${trial}`, scopes: ['domains:read'] });
       const narrowed = await createToken(one, session(), { name: `narrowed ${trial}`, scopes: ['domains:read'], ip_allowlist: ['127.0.0.0/8'] });
       const results = await Promise.all([
@@ -76,15 +79,11 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes racing on one PostgreSQL', ()
       if (narrowing!.statusCode === 200 && narrowRotation!.statusCode === 200) expect((await view(narrowRotation!.json().token.id)).ip_allowlist).toEqual(['127.0.0.1']);
       // An edit that lost the race to the rotation is refused, never applied to the old secret alone.
       if (narrowing!.statusCode !== 200) expect(narrowing!.statusCode).toBe(409);
-    }
-    noDeadlockSince();
-    await chainHolds();
+    });
   });
 
   it('deleting a domain while its tokens are edited on the other node: never a 500', async () => {
-    deadlocksBefore = retried.deadlock;
-    for (let trial = 0; trial < 10; trial += 1) {
-      await fresh();
+    await trials(10, async (trial) => {
       const created = expectStatus(await one.request({ method: 'POST', url: '/v1/domains', headers: session(), payload: { name: `race-${trial}-${Date.now()}.example.com` } }), 201);
       const other = await createToken(one, session(), { name: `bound ${trial}`, scopes: ['domains:read'], domains: [created.domain.id] });
       const results = await Promise.all([
@@ -96,9 +95,7 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes racing on one PostgreSQL', ()
       noServerError(results);
       expect(results[0]!.statusCode).toBe(204);
       for (const secret of [created.secret, other.secret]) expect(await use(two, secret)).toBe(401);
-    }
-    noDeadlockSince();
-    await chainHolds();
+    });
   });
 
   it('the same mailbox, domain or owner made on both nodes at once: one is made, the rest are 409', async () => {
@@ -127,7 +124,7 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes racing on one PostgreSQL', ()
     type Kind = 'revoke' | 'rotate' | 'pause' | 'resume' | 'narrow';
     const kinds: Kind[] = ['revoke', 'rotate', 'pause', 'resume', 'narrow'];
     let races = 0;
-    deadlocksBefore = retried.deadlock;
+    const deadlocksBefore = retried.deadlock;
     await fc.assert(fc.asyncProperty(
       fc.array(fc.record({ token: fc.nat(3), kind: fc.constantFrom(...kinds), node: fc.boolean() }), { minLength: 3, maxLength: 8 }),
       async (asks) => {
@@ -167,6 +164,6 @@ describe.skipIf(DIALECT !== 'postgres')('two nodes racing on one PostgreSQL', ()
     ), { numRuns: 25 });
     console.log(`concurrency property: 25 cases, ${races} tokens changed by more than one request at once`);
     expect(races).toBeGreaterThan(25);
-    noDeadlockSince();
+    noDeadlockSince(deadlocksBefore);
   }, 300_000);
 });

@@ -38,6 +38,16 @@ async function start(): Promise<ServiceProcess> {
   return service;
 }
 
+/** What a start with `env` exits with; null if it started after all (and is stopped with the others). */
+const failedStart = (env: Record<string, string>): Promise<string | null> =>
+  startService(dir, env).then(
+    (service) => {
+      started.push(service);
+      return null;
+    },
+    (error: Error) => error.message,
+  );
+
 describe('npm start on a new machine', () => {
   it('creates a demo account, prints its login, the operator token and the audit key once, and serves that login', async () => {
     const first = await start();
@@ -95,26 +105,20 @@ describe('npm start on a new machine', () => {
     // Without the key that signed it the log could never be checked again: no start without it.
     const keyFile = join(dir, 'data', 'audit.key');
     renameSync(keyFile, `${keyFile}.away`);
-    const failure = await startService(dir, {}).then(() => null, (error: Error) => error.message);
+    const failure = await failedStart({});
     renameSync(`${keyFile}.away`, keyFile);
     expect(failure).toMatch(/^exited with 2:/);
     expect(failure).toContain('audit.key is missing, but the audit log was signed');
   });
 
   it('refuses to start on a bad setting, naming the variable', async () => {
-    const failure = await startService(dir, { LATCHKEY_REAUTH_WINDOW: 'soon' }).then(
-      () => null,
-      (error: Error) => error.message,
-    );
+    const failure = await failedStart({ LATCHKEY_REAUTH_WINDOW: 'soon' });
     expect(failure).toMatch(/^exited with 2:/);
     expect(failure).toContain('LATCHKEY_REAUTH_WINDOW');
   });
 
   it('refuses to start on PostgreSQL without an audit key, which every node must share', async () => {
-    const failure = await startService(dir, { LATCHKEY_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }).then(
-      () => null,
-      (error: Error) => error.message,
-    );
+    const failure = await failedStart({ LATCHKEY_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(failure).toMatch(/^exited with 2:/);
     expect(failure).toContain('LATCHKEY_AUDIT_KEY is required with PostgreSQL');
   });

@@ -1,10 +1,18 @@
-import { test as base } from 'vitest';
-import { ownerSession, type Session } from './actors.js';
+import { afterAll, beforeAll, beforeEach, test as base } from 'vitest';
+import { asSession, createToken, ownerSession, type Session } from './actors.js';
 import { startHarness, type Harness } from './harness.js';
+
+/** A token whose secret a test puts where it does not belong. */
+export interface Victim {
+  token: { id: string; visible_prefix: string };
+  secret: string;
+}
 
 interface PerTest {
   /** An account of its own for this test, and its owner signed in just now (fresh for re-auth). */
   owner: Session;
+  /** A token of that owner's (domains:read only), made for this test. */
+  victim: Victim;
 }
 
 interface PerFile {
@@ -27,4 +35,21 @@ export const test = base.extend<{ $test: PerTest; $file: PerFile }>({
     { scope: 'file' },
   ],
   owner: async ({ app }, use) => use(await ownerSession(app)),
+  victim: async ({ app, owner }, use) => use(await createToken(app, asSession(owner), { name: 'victim', scopes: ['domains:read'] })),
 });
+
+/**
+ * The same sharing for a file whose helpers close over the app and the owner rather than taking
+ * them from each test: `app` is handed the app before the file's first test (closed after its
+ * last), and `owner`, when given, a new account's owner signed in before each test, for the same
+ * reason as above.
+ */
+export function shareApp(set: { app: (h: Harness) => void; owner?: (owner: Session) => unknown }): void {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+    set.app(h);
+  });
+  if (set.owner) beforeEach(async () => void (await set.owner!(await ownerSession(h))));
+  afterAll(() => h.close());
+}

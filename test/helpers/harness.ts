@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Kysely, PostgresDialect, sql, type KyselyConfig } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -32,8 +32,6 @@ export interface Harness extends Latchkey {
   clock: TestClock;
   store: TestDatabase;
   operatorToken: string;
-  /** Every SQL statement the app ran, in order. */
-  queries: string[];
   logs: string[];
   request(options: InjectOptions): Promise<LightMyRequestResponse>;
 }
@@ -52,31 +50,48 @@ let schemas = 0;
 
 interface TestDatabase {
   db: Kysely<Database>;
+  /**
+   * Makes every statement on this app's own connections fail (true), as when the database cannot
+   * be reached, or work again (false): what the app decides from memory keeps answering, what needs
+   * the store does not. Not the access-log writer thread's connection on SQLite, nor the
+   * invalidation listener's on PostgreSQL, which are connections of their own.
+   */
+  unreachable: (on: boolean) => void;
   /** Everything the store holds, as text, read after the app has closed (files on SQLite, rows on PostgreSQL). */
   dump: () => Promise<string>;
   drop: () => Promise<void>;
   /** On PostgreSQL, another connection pool to the same schema: what a second node would hold. */
-  another?: (onStatement: (sql: string) => void) => Kysely<Database>;
+  another?: () => Pick<TestDatabase, 'db' | 'unreachable'>;
 }
 
-export async function openTestDatabase(dbPath: string, onStatement: (sql: string) => void): Promise<TestDatabase> {
+const UNREACHABLE = 'the test made the database unreachable';
+const unreachableError = () => new Error(UNREACHABLE);
+
+export async function openTestDatabase(dbPath: string): Promise<TestDatabase> {
   if (TEST_POSTGRES_URL) {
     const url = TEST_POSTGRES_URL;
     const schema = `lk_test_${process.pid}_${(schemas += 1)}_${Math.random().toString(36).slice(2, 8)}`;
     await adminQuery(`create schema "${schema}"`);
-    const open = (record: (sql: string) => void) => {
+    const open = () => {
+      let cut = false;
       const pool = new pg.Pool({ connectionString: url, max: 10, options: `-c search_path=${schema}` });
-      const log: KyselyConfig['log'] = (event) => {
-        if (event.level === 'query') record(event.query.sql);
-      };
-      return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
+      pool.on('connect', (client) => {
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        client.query = ((...args: unknown[]) => (cut ? Promise.reject(unreachableError()) : query(...args))) as typeof client.query;
+      });
+      return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), unreachable: (on: boolean) => void (cut = on) };
     };
-    return { db: open(onStatement), dump: () => dumpSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)), another: open };
+    return { ...open(), dump: () => dumpSchema(schema), drop: async () => void (await adminQuery(`drop schema "${schema}" cascade`)), another: open };
   }
-  // Logged by SQLite itself, so that statements the verify path runs outside Kysely count too.
-  const sqlite = new SqliteDatabase(dbPath, { verbose: (statement) => onStatement(String(statement)) });
+  let cut = false;
+  // Called by better-sqlite3 before each statement runs, the verify path's own ones too; throwing stops it.
+  const sqlite = new SqliteDatabase(dbPath, {
+    verbose: () => {
+      if (cut) throw unreachableError();
+    },
+  });
   sqlite.pragma('journal_mode = WAL');
-  return { db: sqliteKysely(sqlite), dump: async () => dumpSqliteFiles(dbPath), drop: async () => undefined };
+  return { db: sqliteKysely(sqlite), unreachable: (on) => void (cut = on), dump: async () => dumpSqliteFiles(dbPath), drop: async () => undefined };
 }
 
 /**
@@ -162,13 +177,11 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     LATCHKEY_USAGE_FLUSH_INTERVAL_MS: '600000',
     ...env,
   });
-  const queries: string[] = [];
-  const record = (statement: string) => queries.push(statement);
   const first = options.nodeOf;
   if (first && !first.store.another) throw new Error('a second node needs PostgreSQL');
   const store: TestDatabase = first
-    ? { db: first.store.another!(record), dump: async () => '', drop: async () => undefined, another: first.store.another }
-    : await openTestDatabase(dbPath, record);
+    ? { ...first.store.another!(), dump: async () => '', drop: async () => undefined, another: first.store.another }
+    : await openTestDatabase(dbPath);
   const { db, dump, drop } = store;
   const logs: string[] = [];
   const logStream = new Writable({
@@ -193,7 +206,6 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     clock,
     store,
     operatorToken: OPERATOR_TOKEN,
-    queries,
     logs,
     async request(request) {
       if (trackInputSecrets) collectSecrets(typeof request.payload === 'string' ? parsed(request.payload) : request.payload, SECRET_INPUTS, secrets);
@@ -204,6 +216,8 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
       return response;
     },
     async close() {
+      // A test that failed while the database was cut off still gets its last flush and its search.
+      store.unreachable(false);
       await latchkey.close();
       // Secret hygiene, for every test that runs on a harness: no password sent and no secret
       // handed out may be found in the logs or anywhere in the store.
@@ -214,6 +228,19 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
       if (leaks.length) throw new Error(`secrets leaked:\n${leaks.join('\n')}`);
     },
   };
+}
+
+/** Runs `use` with the app's database unreachable (see `TestDatabase.unreachable`), and reachable again after, whatever `use` does. */
+export async function whileUnreachable<T>(h: Harness, use: () => Promise<T>): Promise<T> {
+  h.store.unreachable(true);
+  try {
+    // So that what passes in here passes because the app did without the store, not because the switch failed.
+    const probe = await sql`select 1`.execute(h.store.db).then(() => null, (error: unknown) => error);
+    if (!(probe instanceof Error && probe.message === UNREACHABLE)) throw new Error(`the database is still reachable (${String(probe)})`);
+    return await use();
+  } finally {
+    h.store.unreachable(false);
+  }
 }
 
 /** A second app for one test, closed (and searched for secrets) whatever the test does. */

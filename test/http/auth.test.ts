@@ -1,12 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { addUser, asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app) });
 
 describe('signing in', () => {
   it('sets an HttpOnly SameSite session cookie and returns a CSRF token; wrong passwords are 401 and audited', async () => {

@@ -2,20 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { API_TYPES_FILE, generateApiTypes } from '../../scripts/api-types.js';
 import { ERROR_STATUS } from '../../src/core/errors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 /** The anchors GitHub gives a Markdown file's headings. */
 const anchors = (markdown: string): string[] =>
   [...markdown.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-'));
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app) });
 
 describe('documentation', () => {
   it('generates OpenAPI from the route schemas, covering every /v1 and /admin route', async () => {

@@ -1,22 +1,20 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, operator, ownerSession, withoutRequestId, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
 let domainA: { id: string; name: string };
 let domainB: { id: string; name: string };
-
-beforeAll(async () => {
-  h = await startHarness();
+shareApp({
+  app: (app) => (h = app),
+  owner: async (signedIn) => {
+    owner = signedIn;
+    domainA = await createDomain(h, asSession(owner));
+    domainB = await createDomain(h, asSession(owner));
+  },
 });
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-  domainA = await createDomain(h, asSession(owner));
-  domainB = await createDomain(h, asSession(owner));
-});
-afterAll(() => h.close());
 
 const get = (url: string, secret: string, headers: Record<string, string> = {}) =>
   h.request({ method: 'GET', url, headers: { ...bearer(secret), ...headers } });

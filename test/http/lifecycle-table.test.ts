@@ -4,22 +4,16 @@
  * more. The cells are generated from the table itself, so a new state or action is tested the
  * moment it is added.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TOKEN_ACTIONS, type TokenAction } from '../../src/core/authority.js';
 import { LIFECYCLE, LIFECYCLE_STATES, type LifecycleState } from '../../src/core/lifecycle.js';
-import { asSession, bearer, createToken, expectStatus, login, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { asSession, bearer, createToken, expectStatus, login, type Session } from '../helpers/actors.js';
+import type { Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 const headers = () => asSession(owner);
 

@@ -1,13 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
 import { injectFailure, startHarness, withHarness, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app) });
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

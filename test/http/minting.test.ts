@@ -1,22 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asSession, bearer, createDomain, createToken, expectError, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { asSession, bearer, createDomain, createToken, expectError, expectStatus, type Session } from '../helpers/actors.js';
+import type { Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-let domainA: { id: string };
-let domainB: { id: string };
-
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-  domainA = await createDomain(h, asSession(owner));
-  domainB = await createDomain(h, asSession(owner));
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 const mint = (secret: string, payload: Record<string, unknown>) => h.request({ method: 'POST', url: '/v1/tokens', headers: bearer(secret), payload });
 
@@ -37,6 +26,7 @@ describe('a token that mints tokens', () => {
   });
 
   it('keeps children inside its domains', async () => {
+    const [domainA, domainB] = [await createDomain(h, asSession(owner)), await createDomain(h, asSession(owner))];
     const { secret } = await createToken(h, asSession(owner), { name: 'A minter', scopes: ['tokens:full', 'domains:read'], domains: [domainA.id] });
     const inherited = expectStatus(await mint(secret, { name: 'inherits', scopes: ['domains:read'] }), 201);
     expect(inherited.token.domains).toEqual([domainA.id]);

@@ -1,18 +1,12 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSession, bearer, createToken, expectError, expectStatus, operator, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 describe('per-token rate limit', () => {
   it('answers 429 with Retry-After past the limit, for that token only', async () => {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mintSecret } from '../../src/core/token-format.js';
 import { addUser, asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, PASSWORD } from '../helpers/actors.js';
-import { withHarness, type Harness } from '../helpers/harness.js';
+import { whileUnreachable, withHarness, type Harness } from '../helpers/harness.js';
 import { signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
@@ -35,17 +35,18 @@ describe('API2 broken authentication', () => {
 
   it('refuses a token with a broken checksum without asking the database', async () => {
     const broken = a.full.secret.slice(0, -1) + (a.full.secret.endsWith('A') ? 'B' : 'A');
-    const before = h.queries.length;
-    expectError(await domains(bearer(broken)), 401, 'unauthorized');
-    expect(h.queries.slice(before).filter((q) => /from "tokens"/.test(q))).toEqual([]);
+    await whileUnreachable(h, async () => expectError(await domains(bearer(broken)), 401, 'unauthorized'));
   });
 
   it('refuses a well-formed token that was never issued, and keeps refusing guesses without a database read each', async () => {
     const guess = mintSecret('lk', 'live').secret;
     expectError(await domains(bearer(guess)), 401, 'unauthorized');
-    const before = h.queries.length;
-    for (let i = 0; i < 10; i += 1) expectError(await domains(bearer(guess)), 401, 'unauthorized');
-    expect(h.queries.slice(before).filter((q) => /from "tokens"/.test(q))).toEqual([]);
+    // Remembered: a flood of the same guess is refused from memory, and leaves the service standing.
+    await whileUnreachable(h, async () => {
+      for (let i = 0; i < 10; i += 1) expectError(await domains(bearer(guess)), 401, 'unauthorized');
+    });
+    expectStatus(await domains(bearer(a.full.secret)), 200);
+    expectError(await domains(bearer(guess)), 401, 'unauthorized');
   });
 
   it('refuses a token of another deployment’s prefix', async () => {

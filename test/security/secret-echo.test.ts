@@ -4,32 +4,19 @@
  * `/v1/verify` vouches for a token on a domain only when that domain is really its to act on.
  * The harness searches every log line and every stored row for every secret it handed out.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, operator, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
-
-let h: Harness;
-let owner: Session;
-let victim: { token: { id: string; visible_prefix: string }; secret: string };
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-  victim = await createToken(h, asSession(owner), { name: 'pasted around', scopes: ['domains:read'] });
-});
-afterAll(() => h.close());
+import { describe, expect } from 'vitest';
+import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, operator, ownerSession } from '../helpers/actors.js';
+import { test, type Victim } from '../helpers/fixtures.js';
 
 const REDACTED = '…[redacted]';
 
-function expectRedacted(text: string): void {
+function expectRedacted(victim: Victim, text: string): void {
   expect(text).not.toContain(victim.secret);
   expect(text).not.toContain(victim.secret.slice(16, 40));
 }
 
 describe('a secret pasted into a URL', () => {
-  it('is not echoed by the router, nor kept whole in the access log, its CSV or the server log', async () => {
+  test('is not echoed by the router, nor kept whole in the access log, its CSV or the server log', async ({ app: h, owner, victim }) => {
     const { secret: caller } = await createToken(h, asSession(owner), { name: 'caller', scopes: ['tokens:full', 'domains:read'] });
     const encoded = victim.secret.replace(/_/g, '%5F');
     const urls = [`/v1/tokens/${victim.secret}`, `/v1/tokens/${encoded}`, `/v1/tokens/${victim.secret}/activity`, `/v1/nowhere/${victim.secret}`, `/v1/tokens/x?${victim.secret}=1`];
@@ -38,21 +25,21 @@ describe('a secret pasted into a URL', () => {
         const response = await h.request({ method: 'GET', url, headers });
         expect(response.statusCode, url).toBeGreaterThanOrEqual(400);
         expect(response.statusCode, url).toBeLessThan(500);
-        expectRedacted(response.body);
+        expectRedacted(victim, response.body);
       }
     }
     expect((await h.request({ method: 'GET', url: `/v1/nowhere/${victim.secret}`, headers: asSession(owner) })).json().error.message).toContain(REDACTED);
     await h.ctx.accessLog.flush();
     const csv = await h.request({ method: 'GET', url: '/v1/access-logs?format=csv&limit=1000', headers: asSession(owner) });
-    expectRedacted(csv.body);
+    expectRedacted(victim, csv.body);
     expect(csv.body).toContain(`${victim.token.visible_prefix}${REDACTED}`);
-    expectRedacted(h.logs.join(''));
+    expectRedacted(victim, h.logs.join(''));
     expect(h.logs.join('')).toContain(`${victim.token.visible_prefix}${REDACTED}`);
   });
 });
 
 describe('a secret pasted into the wrong field', () => {
-  it('is redacted in every error that quotes the field', async () => {
+  test('is redacted in every error that quotes the field', async ({ app: h, owner, victim }) => {
     const s = asSession(owner);
     const domain = await createDomain(h, s);
     await createMailbox(h, s, domain.id);
@@ -70,13 +57,13 @@ describe('a secret pasted into the wrong field', () => {
       const response = await h.request({ method: 'POST', url, headers: s, payload });
       expect(response.statusCode, JSON.stringify(payload)).toBeGreaterThanOrEqual(400);
       expect(response.statusCode).toBeLessThan(500);
-      expectRedacted(response.body);
+      expectRedacted(victim, response.body);
     }
     const quoted = expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: s, payload: { name: 'x', scopes: ['domains:read'], domains: [victim.secret] } }), 400, 'invalid_request');
     expect(quoted.message).toBe(`unknown domain '${victim.token.visible_prefix}${REDACTED}'`);
   });
 
-  it('is redacted before it is stored: in a name, a description, an email, a reason, a user agent', async () => {
+  test('is redacted before it is stored: in a name, a description, an email, a reason, a user agent', async ({ app: h, owner, victim }) => {
     const s = asSession(owner);
     const domain = await createDomain(h, s);
     const mailbox = await createMailbox(h, s, domain.id);
@@ -90,12 +77,12 @@ describe('a secret pasted into the wrong field', () => {
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${carrier.token.id}/revoke`, headers: s, payload: { reason: `rotated, was ${victim.secret}` } }), 200);
     const messages = expectStatus(await h.request({ method: 'GET', url: `/v1/mailboxes/${mailbox.id}/messages`, headers: s }), 200);
     expect(messages.data[0].text).toBe(`key: ${victim.token.visible_prefix}${REDACTED}`);
-    expectRedacted(JSON.stringify(expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?limit=100', headers: s }), 200)));
+    expectRedacted(victim, JSON.stringify(expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?limit=100', headers: s }), 200)));
   });
 });
 
 describe('/v1/verify answers only what is true', () => {
-  it('vouches for a token on a domain only if that domain is live, in its account, and inside its constraint', async () => {
+  test('vouches for a token on a domain only if that domain is live, in its account, and inside its constraint', async ({ app: h, owner, victim }) => {
     const s = asSession(owner);
     const mine = await createDomain(h, s);
     const otherMine = await createDomain(h, s);

@@ -4,22 +4,16 @@
  * it makes or changes lies inside it, rate limit included; a message token is a token of its
  * mailbox's domain. Each test is an attack that got through before the rule existed.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  addUser, asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, type Session,
+  addUser, asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, type Session,
 } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import type { Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 const DAY = 86_400_000;
 const session = () => asSession(owner);
@@ -38,7 +32,6 @@ const ownerView = async (id: string) => expectStatus(await h.request({ method: '
 
 describe('a child never manages its parent, its siblings or what a person made', () => {
   it('cannot lock its parent out, rotate it, resume it, or touch a sibling or the owner’s token, and never sees them', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'parent', scopes: ['tokens:full', 'domains:read'], ip_allowlist: ['127.0.0.0/8'] });
     const child = await mint(parent.secret, { name: 'child', scopes: ['tokens:full', 'domains:read'] });
     const sibling = await mint(parent.secret, { name: 'sibling', scopes: ['domains:read'] });
@@ -69,7 +62,6 @@ describe('a child never manages its parent, its siblings or what a person made',
   });
 
   it('reads and narrows itself, revokes itself, but may not rotate, resume, delete or widen itself', async () => {
-    await fresh();
     const self = await createToken(h, session(), { name: 'self', scopes: ['tokens:full', 'domains:read'], expires_in: '30d', ip_allowlist: ['127.0.0.0/8'] });
     const me = as(self.secret);
     expectStatus(await me.get(self.token.id), 200);
@@ -84,7 +76,6 @@ describe('a child never manages its parent, its siblings or what a person made',
   });
 
   it('manages what it minted at any depth and their successors, and a successor manages what its predecessor minted', async () => {
-    await fresh();
     const root = await createToken(h, session(), { name: 'root', scopes: ['tokens:full', 'domains:read'] });
     const child = await mint(root.secret, { name: 'child', scopes: ['tokens:full', 'domains:read'] });
     const grandchild = await mint(child.secret, { name: 'grandchild', scopes: ['domains:read'] });
@@ -107,7 +98,6 @@ describe('a child never manages its parent, its siblings or what a person made',
 
 describe('a child never outlives its parent', () => {
   it('clamps every token below a parent whose expiry is shortened, in the same change, and audits it', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'mortal parent', scopes: ['tokens:full', 'domains:read'], expires_in: '90d' });
     const child = await mint(parent.secret, { name: 'child', scopes: ['tokens:full', 'domains:read'] });
     const grandchild = await mint(child.secret, { name: 'grandchild', scopes: ['domains:read'] });
@@ -124,7 +114,6 @@ describe('a child never outlives its parent', () => {
   });
 
   it('refuses, even to the owner, an expiry past an ancestor’s, to the millisecond', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'bounded', scopes: ['tokens:full', 'domains:read'], expires_in: '30d' });
     const end = Date.parse(parent.token.expires_at);
     const past = new Date(end + 1).toISOString();
@@ -140,7 +129,6 @@ describe('a child never outlives its parent', () => {
 
 describe('a token acts as it is now, not as a cache remembers it', () => {
   it('decides again on the acting token’s own row, which another node may just have narrowed', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'narrowed elsewhere', scopes: ['tokens:full', 'domains:read'] });
     const child = await mint(parent.secret, { name: 'child', scopes: ['domains:read'] });
     expectStatus(await as(parent.secret).get(child.token.id), 200);
@@ -156,7 +144,6 @@ describe('a token acts as it is now, not as a cache remembers it', () => {
 
 describe('a token has at most two working secrets', () => {
   it('ends the earlier secret’s grace period when a token is rotated again', async () => {
-    await fresh();
     const first = await createToken(h, session(), { name: 'rotated twice', scopes: ['domains:read'] });
     const rotate = async (id: string) => expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${id}/rotate`, headers: session(), payload: { grace_period: '7d' } }), 200);
     const second = await rotate(first.token.id);
@@ -170,7 +157,6 @@ describe('a token has at most two working secrets', () => {
 
 describe('the secret a rotation replaced is never wider than its successor', () => {
   it('is narrowed, paused and resumed with it', async () => {
-    await fresh();
     const first = await createToken(h, session(), { name: 'old and new', scopes: ['domains:read', 'activity:read'] });
     const next = expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${first.token.id}/rotate`, headers: session(), payload: { grace_period: '7d' } }), 200);
     const activity = (secret: string, remoteAddress = '127.0.0.1') => h.request({ method: 'GET', url: '/v1/activity', headers: bearer(secret), remoteAddress });
@@ -187,7 +173,6 @@ describe('the secret a rotation replaced is never wider than its successor', () 
 
 describe('people who may not manage tokens get none', () => {
   it('gives a member who creates a domain the domain without its token', async () => {
-    await fresh();
     const member = asSession(await login(h, await addUser(h, owner.accountId, 'member')));
     const created = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: member, payload: { name: `member${Date.now()}.example.com` } }), 201);
     expect(created).toMatchObject({ token: null, secret: null });
@@ -197,7 +182,6 @@ describe('people who may not manage tokens get none', () => {
 
 describe('nothing below a token is wider than it', () => {
   it('narrows everything below a token narrowed in any dimension, by its owner or by itself', async () => {
-    await fresh();
     const [a, b] = [await createDomain(h, session()), await createDomain(h, session())];
     const mailboxB = await createMailbox(h, session(), b.id);
     const parent = await createToken(h, session(), { name: 'wide parent', scopes: ['*'] });
@@ -226,7 +210,6 @@ describe('nothing below a token is wider than it', () => {
   });
 
   it('keeps each token inside the one just above it when a limit meets another only inexactly', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'unlimited parent', scopes: ['tokens:full', 'domains:read'] });
     const child = await mint(parent.secret, { name: 'child', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 5, per: '3s' } });
     const grandchild = await mint(child.secret, { name: 'grandchild', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 3, per: '2s' } });
@@ -245,7 +228,6 @@ describe('nothing below a token is wider than it', () => {
 
 describe('rate limits cannot be shed', () => {
   it('keeps a limited token from loosening its own limit or minting looser children', async () => {
-    await fresh();
     const limited = await createToken(h, session(), { name: 'limited', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 100, per: '1m' } });
     const me = as(limited.secret);
     for (const rate_limit of [null, { requests: 1000, per: '1m' }, { requests: 100, per: '1s' }]) {
@@ -265,7 +247,6 @@ describe('rate limits cannot be shed', () => {
   });
 
   it('counts what is below a limited token against its limit too: minting or rotating multiplies nothing', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'five an hour', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 5, per: '1h' } });
     // Minting counts too: two of the parent's five.
     const children = [await mint(parent.secret, { name: 'c1', scopes: ['domains:read'] }), await mint(parent.secret, { name: 'c2', scopes: ['domains:read'] })];
@@ -283,7 +264,6 @@ describe('rate limits cannot be shed', () => {
   });
 
   it('narrows a limit below a token changed to one neither looser nor stricter to what lies inside both', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'reshaped', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 100, per: '1m' } });
     const child = await mint(parent.secret, { name: 'ten an hour', scopes: ['domains:read'], rate_limit: { requests: 10, per: '1h' } });
     // Five a second: a smaller burst than the child's ten, a higher rate than its ten an hour.
@@ -292,7 +272,6 @@ describe('rate limits cannot be shed', () => {
   });
 
   it('keeps the count when a limit is changed: narrowing a limit never gives a fresh budget', async () => {
-    await fresh();
     const limited = await createToken(h, session(), { name: 'reshuffled', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 5, per: '1m' } });
     for (let i = 0; i < 4; i += 1) expectStatus(await use(limited.secret), 200);
     // The fifth use is the edit itself; a limit of another shape, no looser, counts on from there.
@@ -302,7 +281,6 @@ describe('rate limits cannot be shed', () => {
   });
 
   it('spends nothing when one of the limits refuses: a refused use does not drain the budget shared with siblings', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'shared six', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 6, per: '1h' } });
     const thrifty = await mint(parent.secret, { name: 'two of them', scopes: ['domains:read'], rate_limit: { requests: 2, per: '1h' } });
     const sibling = await mint(parent.secret, { name: 'sibling', scopes: ['domains:read'] });
@@ -315,7 +293,6 @@ describe('rate limits cannot be shed', () => {
   });
 
   it('re-reads what is below a token whose limit changed: the new limit counts at once', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'loosened', scopes: ['tokens:full', 'domains:read'], rate_limit: { requests: 3, per: '1h' } });
     const child = await mint(parent.secret, { name: 'child', scopes: ['domains:read'] });
     const sibling = await mint(parent.secret, { name: 'sibling', scopes: ['domains:read'] });
@@ -328,7 +305,6 @@ describe('rate limits cannot be shed', () => {
   });
 
   it('asks a person to confirm their password before changing a limit, tighter or looser', async () => {
-    await fresh();
     const { token } = await createToken(h, session(), { name: 'limited by owner', scopes: ['domains:read'], rate_limit: { requests: 5, per: '1m' } });
     h.clock.advance(601_000);
     const stale = session();
@@ -342,7 +318,6 @@ describe('rate limits cannot be shed', () => {
 
 describe('message tokens are tokens of their mailbox’s domain', () => {
   it('cannot be rotated into the hands of a token that could not have minted them', async () => {
-    await fresh();
     const domain = await createDomain(h, session());
     const mailbox = await createMailbox(h, session(), domain.id);
     const owners = expectStatus(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailbox.id}/message-tokens`, headers: session(), payload: { name: 'owner’s', scopes: ['messages:read'] } }), 201);
@@ -362,7 +337,6 @@ describe('message tokens are tokens of their mailbox’s domain', () => {
   });
 
   it('stay inside domain constraints: invisible to a token of another domain, and revoked with their domain', async () => {
-    await fresh();
     const [a, b] = [await createDomain(h, session()), await createDomain(h, session())];
     const mailboxB = await createMailbox(h, session(), b.id);
     const inB = expectStatus(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailboxB.id}/message-tokens`, headers: session(), payload: { name: 'in B', scopes: ['messages:read'] } }), 201);
@@ -383,7 +357,6 @@ describe('message tokens are tokens of their mailbox’s domain', () => {
 
 describe('a token is told nothing of the tokens above it', () => {
   it('reads no ancestor’s id in reasons, details, a rotation’s creator or a full tree', async () => {
-    await fresh();
     const root = await createToken(h, session(), { name: 'hidden root', scopes: ['tokens:full', 'domains:read', 'activity:read'] });
     const middle = await mint(root.secret, { name: 'middle', scopes: ['tokens:full', 'domains:read', 'activity:read'] });
     const leaf = await mint(middle.secret, { name: 'leaf', scopes: ['activity:read'] });
@@ -410,7 +383,6 @@ describe('a token is told nothing of the tokens above it', () => {
 
 describe('deleting a domain takes down only what its deleter could', () => {
   it('refuses a token whose domain holds tokens outside its tree, and a member; a person re-authenticates', async () => {
-    await fresh();
     const domain = await createDomain(h, session());
     const parent = await createToken(h, session(), { name: 'parent on it', scopes: ['tokens:full', 'domains:full'], domains: [domain.id] });
     const child = await mint(parent.secret, { name: 'child on it', scopes: ['domains:full'] });
@@ -427,7 +399,6 @@ describe('deleting a domain takes down only what its deleter could', () => {
   });
 
   it('lets a token delete a domain whose tokens are all its own', async () => {
-    await fresh();
     const maker = await createToken(h, session(), { name: 'domain maker', scopes: ['tokens:full', 'domains:full', 'mailboxes:full', 'messages:full', 'submission:full', 'activity:read', 'analytics:read'] });
     const made = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: bearer(maker.secret), payload: { name: `own${Date.now()}.example.com` } }), 201);
     expect((await h.request({ method: 'DELETE', url: `/v1/domains/${made.domain.id}`, headers: bearer(maker.secret) })).statusCode).toBe(204);
@@ -437,7 +408,6 @@ describe('deleting a domain takes down only what its deleter could', () => {
 
 describe('a domain keeps a working token', () => {
   it('does not count what is below a token as standing in for it', async () => {
-    await fresh();
     const domain = await createDomain(h, session());
     const domainToken = (await h.request({ method: 'GET', url: `/v1/tokens?q=${encodeURIComponent(domain.name)}&limit=100`, headers: session() })).json().data[0];
     // The domain token is the only one on the domain; a token minted below it would go with it.
@@ -450,7 +420,6 @@ describe('a domain keeps a working token', () => {
 
 describe('logs show a token only what it manages', () => {
   it('keeps its parent’s and siblings’ use and changes out of the access log and the audit log', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'logged parent', scopes: ['tokens:full', 'domains:read'] });
     const child = await mint(parent.secret, { name: 'logged child', scopes: ['tokens:full', 'domains:read'] });
     const grandchild = await mint(child.secret, { name: 'logged grandchild', scopes: ['domains:read'] });

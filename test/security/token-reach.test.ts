@@ -4,25 +4,16 @@
  * have revoked; mail sent by a token bound to one domain tells it nothing of the others. Each test
  * is an attack that got through before.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, login, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { asSession, bearer, createDomain, createMailbox, createToken, expectError, expectStatus, type Session } from '../helpers/actors.js';
+import type { Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
 
 let h: Harness;
 let owner: Session;
-beforeAll(async () => {
-  h = await startHarness();
-});
-// Each test signs in anew, to an account of its own: none inherits a session or a count an earlier one aged or spent.
-beforeEach(async () => {
-  owner = await ownerSession(h);
-});
-afterAll(() => h.close());
+shareApp({ app: (app) => (h = app), owner: (signedIn) => (owner = signedIn) });
 
 const session = () => asSession(owner);
-const fresh = async () => {
-  owner = await login(h, owner.email);
-};
 const mint = async (secret: string, payload: Record<string, unknown>) => expectStatus(await h.request({ method: 'POST', url: '/v1/tokens', headers: bearer(secret), payload }), 201);
 const act = (auth: Record<string, string>, id: string, action: string, payload: Record<string, unknown> = {}) =>
   h.request({ method: 'POST', url: `/v1/tokens/${id}/${action}`, headers: auth, payload });
@@ -34,7 +25,6 @@ const elsewhere = (id: string, fields: Record<string, unknown>) => h.store.db.up
 
 describe('a paused token stops everything below it', () => {
   it('refuses the tokens below while it is paused, and gives each back its own state when resumed', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'pipeline', scopes: ['tokens:full', 'domains:read'] });
     const child = await mint(parent.secret, { name: 'job', scopes: ['tokens:full', 'domains:read'] });
     const grandchild = await mint(child.secret, { name: 'step', scopes: ['domains:read'] });
@@ -54,7 +44,6 @@ describe('a paused token stops everything below it', () => {
   });
 
   it('is decided on the rows as they are now when a token below acts, whatever this node cached', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'paused elsewhere', scopes: ['tokens:full', 'domains:read'] });
     const child = await mint(parent.secret, { name: 'child', scopes: ['tokens:full', 'domains:read'] });
     const grandchild = await mint(child.secret, { name: 'grandchild', scopes: ['domains:read'] });
@@ -65,7 +54,6 @@ describe('a paused token stops everything below it', () => {
   });
 
   it('pauses what is below a rotated token too, its successor’s tree being the same', async () => {
-    await fresh();
     const parent = await createToken(h, session(), { name: 'rotated then paused', scopes: ['tokens:full', 'domains:read'] });
     const child = await mint(parent.secret, { name: 'child', scopes: ['domains:read'] });
     const rotated = expectStatus(await act(session(), parent.token.id, 'rotate', { grace_period: '1h' }), 200);
@@ -76,7 +64,6 @@ describe('a paused token stops everything below it', () => {
 
 describe('deleting a domain', () => {
   it('revokes a token once every domain it is constrained to is deleted', async () => {
-    await fresh();
     const [a, b] = [await createDomain(h, session()), await createDomain(h, session())];
     const both = await createToken(h, session(), { name: 'two domains', scopes: ['domains:read'], domains: [a.id, b.id] });
     expectStatus(await deleteDomain(session(), a.id), 204);
@@ -87,7 +74,6 @@ describe('deleting a domain', () => {
   });
 
   it('does not take down a message token its deleter cannot see', async () => {
-    await fresh();
     const minter = await createToken(h, session(), { name: 'minter', scopes: ['tokens:full', 'message_tokens:full', 'messages:read', 'domains:full', 'mailboxes:full'] });
     // Made by the minter, the domain's own token is the minter's to revoke.
     const domain = await createDomain(h, bearer(minter.secret));
@@ -101,7 +87,6 @@ describe('deleting a domain', () => {
   });
 
   it('lets a rotated-out secret of a domain’s only token be deleted: its successor stays', async () => {
-    await fresh();
     const created = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: session(), payload: { name: `only-${Date.now()}.example.com` } }), 201);
     const rotated = expectStatus(await act(session(), created.token.id, 'rotate', { grace_period: '1h' }), 200);
     expectError(await h.request({ method: 'DELETE', url: `/v1/tokens/${rotated.token.id}`, headers: session() }), 409, 'last_domain_token');
@@ -111,7 +96,6 @@ describe('deleting a domain', () => {
   });
 
   it('counts as a domain’s other token none that is paused, by itself or by a token above it', async () => {
-    await fresh();
     const created = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: session(), payload: { name: `paused-${Date.now()}.example.com` } }), 201);
     const parent = await createToken(h, session(), { name: 'paused above', scopes: ['tokens:full', 'domains:read'] });
     const standIn = await mint(parent.secret, { name: 'stand-in', scopes: ['domains:read'], domains: [created.domain.id] });
@@ -123,7 +107,6 @@ describe('deleting a domain', () => {
   });
 
   it('counts as a domain’s other token only one the deleting token can see', async () => {
-    await fresh();
     const domain = await createDomain(h, session());
     const manager = await createToken(h, session(), { name: 'manager', scopes: ['tokens:full', 'domains:read'] });
     const child = await mint(manager.secret, { name: 'bound', scopes: ['domains:read'], domains: [domain.id] });
@@ -135,7 +118,6 @@ describe('deleting a domain', () => {
   });
 
   it('is refused to a token constrained, as it is now, to other domains', async () => {
-    await fresh();
     const [kept, target] = [await createDomain(h, session()), await createDomain(h, session())];
     const deleter = await createToken(h, session(), { name: 'deleter', scopes: ['domains:full'] });
     expectStatus(await use(deleter.secret), 200);
@@ -148,7 +130,6 @@ describe('deleting a domain', () => {
 
 describe('creating a domain', () => {
   it('with a rotated-out secret makes the domain without its token, as for a member', async () => {
-    await fresh();
     const maker = await createToken(h, session(), { name: 'maker', scopes: ['tokens:full', 'domains:full'] });
     expectStatus(await act(session(), maker.token.id, 'rotate', { grace_period: '1h' }), 200);
     const created = expectStatus(await h.request({ method: 'POST', url: '/v1/domains', headers: bearer(maker.secret), payload: { name: `graced-${Date.now()}.example.com` } }), 201);
@@ -158,7 +139,6 @@ describe('creating a domain', () => {
 
 describe('account-wide logs', () => {
   it('are refused to a token another node has since constrained to a domain', async () => {
-    await fresh();
     const domain = await createDomain(h, session());
     const reader = await createToken(h, session(), { name: 'log reader', scopes: ['tokens:full', 'domains:read'] });
     for (const url of ['/v1/access-logs', '/v1/audit-log']) expectStatus(await h.request({ method: 'GET', url, headers: bearer(reader.secret) }), 200);
@@ -169,7 +149,6 @@ describe('account-wide logs', () => {
 
 describe('mail from a token bound to one domain', () => {
   it('reaches a mailbox of another domain of the account without telling the sender it exists', async () => {
-    await fresh();
     const [mine, theirs] = [await createDomain(h, session()), await createDomain(h, session())];
     const hidden = await createMailbox(h, session(), theirs.id, 'private');
     const sender = await createToken(h, session(), { name: 'sender', scopes: ['submission:full', 'messages:read', 'activity:read'], domains: [mine.id] });

@@ -22,7 +22,7 @@ import { DIALECT, openTestDatabase, TEST_AUDIT_KEY, TestClock } from '../helpers
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-migration-'));
 let store: Awaited<ReturnType<typeof openTestDatabase>>;
 beforeAll(async () => {
-  store = await openTestDatabase(join(dir, 'old.db'), () => undefined);
+  store = await openTestDatabase(join(dir, 'old.db'));
 });
 afterAll(async () => {
   await store.db.destroy();
@@ -48,32 +48,39 @@ function legacyEvent(seq: number, prev: string) {
   return { ...row, hash };
 }
 
+/** A token row as the old release stored it, with `fields` over the defaults. */
+const legacyToken = (id: string, fields: Record<string, unknown>) => ({
+  id, account_id: 'acc_1', name: id, description: '', type: 'api', hash: `hash-${id}`, visible_prefix: 'lk_live_x', last4: 'abcd',
+  scopes: '["tokens:full","domains:read"]', domains: null, mailbox_id: null, ip_allowlist: null, created_at: AT, created_by_type: 'user', created_by_id: 'usr_1',
+  created_by_name: 'owner', parent_token_id: null, expires_at: null, paused_at: null, revoked_at: null, revoke_reason: null, deleted_at: null,
+  first_used_at: null, last_used_at: null, last_used_ip: null, rotated_from: null, rotated_to: null, rate_limit: null, ...fields,
+});
+
+/** The store as the release before 003 left it: migrated to 002, one account and the unsigned event of its creation; typed as that release's rows. */
+async function atRelease002(db: Kysely<Database>): Promise<Kysely<any>> {
+  expect((await (await migratorFor(db, DIALECT)).migrateTo('002-token-rate-limit')).error).toBeUndefined();
+  const old = db as unknown as Kysely<any>;
+  const event = legacyEvent(1, '');
+  await old.insertInto('accounts').values({ id: 'acc_1', name: 'Old', plan: 'pro', audit_seq: 1, audit_head: event.hash, created_at: AT }).execute();
+  await old.insertInto('audit_events').values(event).execute();
+  return old;
+}
+
 describe('migration 003', () => {
   it('turns instants into milliseconds, gives every token its lineage, ancestry and domain, closes the unsigned chain and narrows wide children, at once', async () => {
-    const old = store.db as unknown as Kysely<any>;
-    const { error } = await (await migratorFor(store.db, DIALECT)).migrateTo('002-token-rate-limit');
-    expect(error).toBeUndefined();
-    const event = legacyEvent(1, '');
-    await old.insertInto('accounts').values({ id: 'acc_1', name: 'Old', plan: 'pro', audit_seq: 1, audit_head: event.hash, created_at: AT }).execute();
-    await old.insertInto('audit_events').values(event).execute();
+    const old = await atRelease002(store.db);
     await old.insertInto('domains').values({ id: 'dom_1', account_id: 'acc_1', name: 'old.example.com', created_at: AT, deleted_at: null }).execute();
     await old.insertInto('mailboxes').values({ id: 'mbx_1', account_id: 'acc_1', domain_id: 'dom_1', address: 'in@old.example.com', created_at: AT }).execute();
-    const token = (id: string, fields: Record<string, unknown>) => ({
-      id, account_id: 'acc_1', name: id, description: '', type: 'api', hash: `hash-${id}`, visible_prefix: 'lk_live_x', last4: 'abcd',
-      scopes: '["tokens:full","domains:read"]', domains: null, mailbox_id: null, ip_allowlist: null, created_at: AT, created_by_type: 'user', created_by_id: 'usr_1',
-      created_by_name: 'owner', parent_token_id: null, expires_at: null, paused_at: null, revoked_at: null, revoke_reason: null, deleted_at: null,
-      first_used_at: null, last_used_at: null, last_used_ip: null, rotated_from: null, rotated_to: null, rate_limit: null, ...fields,
-    });
     // A root rotated once, with a limit; its child, re-parented to the successor as the old release
     // did, later widened by the owner and never limited; a grandchild; a message token the successor
     // minted; and a token the old release let live past year 9999.
     await old.insertInto('tokens').values([
-      token('tok_root', { rotated_to: 'tok_root2', expires_at: LATER, last_used_at: AT, scopes: '["tokens:full","domains:read","message_tokens:full","messages:read"]', rate_limit: '{"requests":10,"per":"1m"}' }),
-      token('tok_root2', { rotated_from: 'tok_root', rate_limit: '{"requests":10,"per":"1m"}', scopes: '["tokens:full","domains:read","message_tokens:full","messages:read"]' }),
-      token('tok_child', { parent_token_id: 'tok_root2', created_by_type: 'token', paused_at: AT, scopes: '["tokens:full","domains:full","activity:read"]' }),
-      token('tok_grandchild', { parent_token_id: 'tok_child', created_by_type: 'token', revoked_at: AT, deleted_at: LATER }),
-      token('tok_message', { parent_token_id: 'tok_root2', type: 'message', mailbox_id: 'mbx_1', scopes: '["messages:read"]' }),
-      token('tok_forever', { expires_at: BEYOND }),
+      legacyToken('tok_root', { rotated_to: 'tok_root2', expires_at: LATER, last_used_at: AT, scopes: '["tokens:full","domains:read","message_tokens:full","messages:read"]', rate_limit: '{"requests":10,"per":"1m"}' }),
+      legacyToken('tok_root2', { rotated_from: 'tok_root', rate_limit: '{"requests":10,"per":"1m"}', scopes: '["tokens:full","domains:read","message_tokens:full","messages:read"]' }),
+      legacyToken('tok_child', { parent_token_id: 'tok_root2', created_by_type: 'token', paused_at: AT, scopes: '["tokens:full","domains:full","activity:read"]' }),
+      legacyToken('tok_grandchild', { parent_token_id: 'tok_child', created_by_type: 'token', revoked_at: AT, deleted_at: LATER }),
+      legacyToken('tok_message', { parent_token_id: 'tok_root2', type: 'message', mailbox_id: 'mbx_1', scopes: '["messages:read"]' }),
+      legacyToken('tok_forever', { expires_at: BEYOND }),
     ]).execute();
 
     await migrate(store.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], new TestClock()));
@@ -102,7 +109,7 @@ describe('migration 003', () => {
 
 describe('migration 003, interrupted', () => {
   it('leaves the store as it was when anything in it fails, and runs again whole', async () => {
-    const broken = await openTestDatabase(join(dir, 'interrupted.db'), () => undefined);
+    const broken = await openTestDatabase(join(dir, 'interrupted.db'));
     try {
       const old = broken.db as unknown as Kysely<any>;
       expect((await (await migratorFor(broken.db, DIALECT)).migrateTo('002-token-rate-limit')).error).toBeUndefined();
@@ -151,7 +158,7 @@ async function applyUnrecorded(db: Kysely<Database>, migration: Migration): Prom
 
 describe('a migration applied but not recorded (a start stopped between the two)', () => {
   const withStore = async (name: string, use: (db: Kysely<Database>) => Promise<void>) => {
-    const opened = await openTestDatabase(join(dir, name), () => undefined);
+    const opened = await openTestDatabase(join(dir, name));
     try {
       await use(opened.db);
     } finally {
@@ -161,20 +168,10 @@ describe('a migration applied but not recorded (a start stopped between the two)
   };
 
   it('003: the next start records it and changes nothing, the upgrade hook included', () => withStore('unrecorded-003.db', async (db) => {
-    const old = db as unknown as Kysely<any>;
-    expect((await (await migratorFor(db, DIALECT)).migrateTo('002-token-rate-limit')).error).toBeUndefined();
-    const event = legacyEvent(1, '');
-    await old.insertInto('accounts').values({ id: 'acc_1', name: 'Old', plan: 'pro', audit_seq: 1, audit_head: event.hash, created_at: AT }).execute();
-    await old.insertInto('audit_events').values(event).execute();
-    const token = (id: string, fields: Record<string, unknown>) => ({
-      id, account_id: 'acc_1', name: id, description: '', type: 'api', hash: `hash-${id}`, visible_prefix: 'lk_live_x', last4: 'abcd',
-      scopes: '["tokens:full","domains:read"]', domains: null, mailbox_id: null, ip_allowlist: null, created_at: AT, created_by_type: 'user', created_by_id: 'usr_1',
-      created_by_name: 'owner', parent_token_id: null, expires_at: null, paused_at: null, revoked_at: null, revoke_reason: null, deleted_at: null,
-      first_used_at: null, last_used_at: null, last_used_ip: null, rotated_from: null, rotated_to: null, rate_limit: null, ...fields,
-    });
+    const old = await atRelease002(db);
     await old.insertInto('tokens').values([
-      token('tok_root', { scopes: '["domains:read"]', expires_at: LATER }),
-      token('tok_child', { parent_token_id: 'tok_root', created_by_type: 'token', scopes: '["tokens:full","domains:full"]' }),
+      legacyToken('tok_root', { scopes: '["domains:read"]', expires_at: LATER }),
+      legacyToken('tok_child', { parent_token_id: 'tok_root', created_by_type: 'token', scopes: '["tokens:full","domains:full"]' }),
     ]).execute();
     const hooks = storeUpgrades([TEST_AUDIT_KEY], new TestClock());
     await applyUnrecorded(db, tokenAuthority(DIALECT, (trx) => hooks.afterTokenAuthority!(trx as Transaction<Database>)));

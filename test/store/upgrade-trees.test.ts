@@ -85,7 +85,7 @@ const verify = async (id: string) => {
 
 beforeAll(async () => {
   const dbPath = join(dir, 'old.db');
-  store = await openTestDatabase(dbPath, () => undefined);
+  store = await openTestDatabase(dbPath);
   const old = store.db as unknown as Kysely<any>;
   expect((await (await migratorFor(store.db, DIALECT)).migrateTo('002-token-rate-limit')).error).toBeUndefined();
   const config = loadConfig({
