@@ -211,3 +211,26 @@ describe('a migration applied but not recorded (a start stopped between the two)
     expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit', '003-token-authority', '004-token-trees', '005-message-folders']);
   }));
 });
+
+describe('migration 005', () => {
+  it('files every stored message where it was: received mail in the inbox, unread; sent mail in sent, read when it was sent', async () => {
+    const opened = await openTestDatabase(join(dir, 'folders.db'));
+    const db = opened.db as unknown as Kysely<any>;
+    try {
+      expect((await (await migratorFor(opened.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], new TestClock()))).migrateTo('004-token-trees')).error).toBeUndefined();
+      await db.insertInto('accounts').values({ id: 'acc_1', name: 'Old', plan: 'pro', audit_seq: 0, audit_head: '', created_at: AT }).execute();
+      await db.insertInto('domains').values({ id: 'dom_1', account_id: 'acc_1', name: 'old.example.com', created_at: AT, deleted_at: null }).execute();
+      await db.insertInto('mailboxes').values({ id: 'mbx_1', account_id: 'acc_1', domain_id: 'dom_1', address: 'in@old.example.com', created_at: AT }).execute();
+      const message = (id: string, direction: string) => ({
+        id, account_id: 'acc_1', mailbox_id: 'mbx_1', direction, from_address: 'a@x.example', to_address: 'in@old.example.com', subject: id, body: '', created_at: AT,
+      });
+      await db.insertInto('messages').values([message('msg_in', 'inbound'), message('msg_out', 'outbound')]).execute();
+      await migrate(opened.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], new TestClock()));
+      const rows = await db.selectFrom('messages').select(['id', 'folder', 'read_at']).orderBy('id').execute();
+      expect(rows).toEqual([{ id: 'msg_in', folder: 'inbox', read_at: null }, { id: 'msg_out', folder: 'sent', read_at: AT }]);
+    } finally {
+      await opened.db.destroy();
+      await opened.drop();
+    }
+  });
+});
