@@ -112,7 +112,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
     const admit = (result: { grant: TokenGrant | null; denial: Denial | null }) => {
       if (result.grant === null) {
-        refuse(request, reply, { code: 'unauthorized', message: 'this token is not valid here' });
+        refuse(request, reply, { code: 'unauthorized', message: 'a valid token is required; this one is not known here' });
         return;
       }
       request.presentedToken = result.grant;
@@ -143,7 +143,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (exchange !== undefined && messages.length > 0 && exchange.loggedCalls >= messages.length) return;
     const single = messages.length === 1 ? messages[0] : undefined;
     const asked = methodOf(single) === 'tools/call' ? TOOL_BY_NAME.get(String((single as { params?: { name?: unknown } }).params?.name)) : undefined;
-    const methods = [...new Set(messages.map(methodOf).filter((m): m is string => m !== null && m !== 'tools/call'))].slice(0, 10).map((m) => ctx.redact(m).slice(0, 64));
+    const methods = asked ? [] : [...new Set(messages.map(methodOf).filter((m): m is string => m !== null))].slice(0, 10).map((m) => ctx.redact(m).slice(0, 64));
     const args = asked ? argumentNames((single as { params?: { arguments?: unknown } }).params?.arguments, ctx.redact) : [];
     recordAccess(deps, found.grant, request, {
       at: ctx.clock.now(),
@@ -163,7 +163,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
       const status = error.statusCode ?? 500;
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(reply, 413, { status: 413, code: SERVER_ERROR, message: `Payload Too Large: a request body holds at most ${MAX_BODY_BYTES} bytes` }, 'invalid_request');
       if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return send(reply, 415, { status: 415, code: SERVER_ERROR, message: 'Unsupported Media Type: Content-Type must be application/json' }, 'invalid_request');
-      if (status >= 400 && status < 500) return send(reply, 400, { status: 400, code: PARSE_ERROR, message: 'Parse error: the body is not valid JSON' }, 'invalid_request');
+      if (status >= 400 && status < 500) return send(reply, 400, { status: 400, code: PARSE_ERROR, message: `Parse error: ${ctx.redact(error.message)}` }, 'invalid_request');
       request.log.error({ err: error }, 'unhandled error');
       return send(reply, 500, { status: 500, code: -32603, message: 'Internal error; it has been logged' }, 'internal_error', idOf(request.body));
     });
