@@ -1,8 +1,11 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport, type AuthInfo } from '@modelcontextprotocol/server';
 import { RESOURCES } from '../core/catalog.js';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import type { Denial, TokenGrant } from '../core/policy.js';
+import { TYPE_WORD, type TokenType } from '../core/token-format.js';
 import { principalOf } from '../http/auth.js';
 import type { AppContext } from '../http/context.js';
 import type {} from '../http/access-log-hook.js';
@@ -40,12 +43,14 @@ interface Presented {
  */
 export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
   const allowedOrigins = new Set(ctx.config.mcp.allowedOrigins);
+  const kind = (type: TokenType) => `${ctx.config.tokenPrefix}_${TYPE_WORD[type]}_`;
   const presented = new WeakMap<FastifyRequest, Presented>();
   const deps: ExchangeDeps = {
     clock: ctx.clock,
     platform: ctx.platform,
     accessLog: ctx.accessLog,
     redact: ctx.redact,
+    tokenPrefix: ctx.config.tokenPrefix,
     onToolFailure: (error, tool) => app.log.error({ err: error, tool }, 'MCP tool failed'),
   };
   const exchangeOf = (authInfo: AuthInfo | undefined): McpExchange => {
@@ -105,7 +110,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
     const space = header?.indexOf(' ') ?? -1;
     if (header === undefined || header.length > MAX_AUTHORIZATION_LENGTH || space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') {
       const message = header === undefined
-        ? 'a token is required: Authorization: Bearer <an AI-agent token (lk_mcp_…) or a message token (lk_msg_…)>'
+        ? `a token is required: Authorization: Bearer <an AI-agent token (${kind('mcp')}…) or a message token (${kind('message')}…)>`
         : 'use Authorization: Bearer <token>';
       refuse(request, reply, { code: 'unauthorized', message });
       return;
@@ -116,7 +121,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
         return;
       }
       request.presentedToken = result.grant;
-      presented.set(request, { grant: result.grant, denial: apiTokenRefused(result.grant, result.denial) });
+      presented.set(request, { grant: result.grant, denial: apiTokenRefused(result.grant, result.denial, kind) });
       done();
     };
     try {
@@ -220,7 +225,10 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
         const value = request.headers[name];
         if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
       }
-      const web = new Request(`${baseOf(request)}${MCP_PATH}`, { method: 'POST', headers });
+      // The client going away ends what the SDK is still streaming to it (a 2026-07-28 subscription).
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const web = new Request(`${baseOf(request)}${MCP_PATH}`, { method: 'POST', headers, signal: gone.signal });
       const response = await answer(web, request.body, authInfo, exchange);
       if (response.status >= 500) request.log.error({ status: response.status }, 'the MCP SDK answered with a server error');
       reply.code(response.status);
@@ -228,7 +236,9 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
         if (name !== 'content-length') reply.header(name, value);
       });
       if (response.status >= 400) reply.errorCode = response.status >= 500 ? 'internal_error' : 'invalid_request';
-      return reply.send(response.body === null ? undefined : Buffer.from(await response.arrayBuffer()));
+      if (response.body === null) return reply.send();
+      const streamed = response.headers.get('content-type')?.startsWith('text/event-stream') ?? false;
+      return reply.send(streamed ? Readable.fromWeb(response.body as NodeReadableStream) : Buffer.from(await response.arrayBuffer()));
     });
 
     /** 2026-07-28 through the SDK's handler; the 2025 revisions through a stateless transport of their own, answering JSON. */
@@ -245,16 +255,17 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
       }
     }
 
-    scope.addHook('onClose', async () => modern.close());
+    // Before the server stops: open subscriptions end, so that no stream holds the close open.
+    scope.addHook('preClose', async () => modern.close());
   });
 }
 
 /** An api token is a real token of the wrong kind: RFC 6750's `insufficient_scope`, said plainly. */
-function apiTokenRefused(grant: TokenGrant, denial: Denial | null): Denial | null {
+function apiTokenRefused(grant: TokenGrant, denial: Denial | null, kind: (type: TokenType) => string): Denial | null {
   if (denial?.code !== 'forbidden' || grant.type !== 'api') return denial;
   return {
     code: 'insufficient_scope',
-    message: 'an API token (lk_live_) cannot use the MCP endpoint: create an AI-agent token (lk_mcp_) or a message token (lk_msg_) for the agent',
+    message: `an API token (${kind('api')}) cannot use the MCP endpoint: create an AI-agent token (${kind('mcp')}) or a message token (${kind('message')}) for the agent`,
     details: { token_type: 'api' },
   };
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import { decide, type Denial, type TokenGrant } from '../core/policy.js';
 import type { Redactor } from '../core/redaction.js';
+import { TYPE_WORD } from '../core/token-format.js';
 import type { AccessLogWriter } from '../services/access-log.js';
 import type { Principal } from '../services/context.js';
 import type { PlatformService } from '../services/platform.js';
@@ -16,6 +17,8 @@ export interface ExchangeDeps {
   platform: PlatformService;
   accessLog: AccessLogWriter;
   redact: Redactor;
+  /** This deployment's token prefix, to name the kind of token a refusal asks for. */
+  tokenPrefix: string;
   onToolFailure: (error: unknown, tool: string) => void;
 }
 
@@ -68,7 +71,8 @@ export class McpExchange {
     const scope = scopeFor(name, this.grant.type);
     if (scope === undefined) {
       const needed = TOOL_SCOPES[name].mcp;
-      return refusal('insufficient_scope', `${name} needs an AI-agent token (lk_mcp_) with the '${needed}' scope; a ${this.grant.type} token cannot call it`, { scope: needed });
+      const kind = `${this.deps.tokenPrefix}_${TYPE_WORD.mcp}_`;
+      return refusal('insufficient_scope', `${name} needs an AI-agent token (${kind}) with the '${needed}' scope; a ${this.grant.type} token cannot call it`, { scope: needed });
     }
     return decide(this.grant, { scope, ip: this.request.ip, now: this.deps.clock.now() });
   }

@@ -203,6 +203,18 @@ describe('the transport', () => {
     expect((await huge.json()).error.code).toBe(-32000);
   });
 
+  it('ends a 2026-07-28 subscription at once: this server announces no changes, so it holds no stream open', async () => {
+    const { client, close } = await connectAgent(base, agent.secret, '2026-07-28');
+    try {
+      const subscription = await client.listen({ toolsListChanged: true });
+      expect(subscription.honoredFilter).toEqual({});
+      expect(await subscription.closed).toBe('graceful');
+      expect((await client.callTool({ name: 'whoami', arguments: {} })).isError).toBeFalsy();
+    } finally {
+      await close();
+    }
+  });
+
   it('answers a notification with 202 and nothing more', async () => {
     const response = await post(base, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), bearer(agent.secret));
     expect(response.status).toBe(202);
