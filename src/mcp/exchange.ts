@@ -132,6 +132,13 @@ export class McpExchange {
   }
 }
 
+/**
+ * Names a client chose (arguments, methods) may hold control characters; PostgreSQL stores no NUL,
+ * and one in a batch would fail the whole batch's write. They are shown, not stored, as U+FFFD.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+export const printable = (text: string): string => text.replace(CONTROL, '\uFFFD');
+
 /** What differs between the entries of one request. */
 export interface RequestEntry {
   route: string;
@@ -153,7 +160,7 @@ export function recordAccess(deps: ExchangeDeps, grant: TokenGrant, request: Fas
     path: '/mcp',
     ip: request.ip,
     user_agent: String(request.headers['user-agent'] ?? '').slice(0, 512),
-    request_summary: deps.redact(entry.request_summary),
+    request_summary: printable(deps.redact(entry.request_summary)),
   });
 }
 

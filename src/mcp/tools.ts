@@ -56,7 +56,8 @@ function tool<I extends z.ZodObject, O extends z.ZodObject>(def: {
 
 const READ_ONLY: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 
-/** Ids and cursors as the REST API takes them: a kind, an underscore and a ULID. */
+/** Ids and cursors as the REST API takes them: an id is text (no NUL, which no store keeps); a cursor a kind, an underscore and a ULID. */
+const ID = z.string().min(1).max(64).regex(/^[^\u0000]*$/, 'an id holds no NUL character');
 const CURSOR = z.string().regex(/^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/, 'a cursor is the next_cursor of an earlier page, exactly as given');
 const page = {
   limit: z.number().int().min(1).max(100).default(20).describe('How many to return, 1 to 100 (default 20).'),
@@ -154,7 +155,7 @@ const listMailboxes = tool({
   description:
     'List the mailboxes (email addresses) of one domain, newest first. domain_id is an id from list_domains (it starts with "dom_"); ' +
     'a domain this token cannot see is reported as not found. Paged like list_domains.',
-  input: z.strictObject({ domain_id: z.string().min(1).max(64).describe('The domain’s id, from list_domains, e.g. "dom_01J…".'), ...page }),
+  input: z.strictObject({ domain_id: ID.describe('The domain’s id, from list_domains, e.g. "dom_01J…".'), ...page }),
   output: z.object({ mailboxes: z.array(MAILBOX), next_cursor: NEXT }),
   async run({ principal, platform }, { domain_id, limit, cursor }) {
     const { data, next_cursor } = await platform.listMailboxes(principal, domain_id, limit, cursor);

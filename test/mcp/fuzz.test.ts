@@ -47,14 +47,30 @@ describe('fuzzing /mcp', () => {
         expect(response.status, text).toBeLessThan(500);
         const answer = JSON.parse(text);
         expect(answer.jsonrpc).toBe('2.0');
-        if (answer.result) expect(answer.result.isError === true || answer.result.structuredContent !== undefined, text).toBe(true);
+        if (answer.result) {
+          expect(answer.result.isError === true || answer.result.structuredContent !== undefined, text).toBe(true);
+          // Bad input is the caller's mistake, never the server's.
+          expect(answer.result.content[0].text, text).not.toMatch(/^internal_error/);
+        }
         else expect(answer.error.code, text).toEqual(expect.any(Number));
       }),
       { numRuns: 150 },
     );
+    // Whatever names were given, the access log still writes (PostgreSQL stores no NUL).
+    await h.ctx.accessLog.flush();
     // The known-good call still works afterwards.
     const ok = await post(base, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_mailboxes', arguments: { domain_id: domainId } } }), { ...headers, authorization: `Bearer ${secret}` });
     expect((await ok.json()).result.structuredContent.mailboxes).toEqual([]);
+  });
+
+  it('refuses a NUL in an id, and logs argument and method names holding control characters without breaking the log', async () => {
+    const auth = { ...headers, authorization: `Bearer ${secret}` };
+    const refused = await post(base, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_mailboxes', arguments: { domain_id: 'dom\u0000x', 'odd\u0000name\u001b': 1 } } }), auth);
+    expect((await refused.json()).result).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/^invalid_request: /) }] });
+    expect((await post(base, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'no\u0000such' }), auth)).status).toBe(200);
+    await h.ctx.accessLog.flush();
+    const rows = await h.ctx.db.selectFrom('access_logs').select('request_summary').where('request_summary', 'like', '%name%').execute();
+    expect(rows.map((r) => r.request_summary)).toContain('arguments: domain_id, odd\uFFFDname\uFFFD');
   });
 
   it('answers any JSON-RPC-shaped body, batch or header with a JSON-RPC answer below 500', async () => {
@@ -73,5 +89,6 @@ describe('fuzzing /mcp', () => {
       }),
       { numRuns: 150 },
     );
+    await h.ctx.accessLog.flush();
   });
 });
