@@ -30,6 +30,7 @@ import { systemRoutes } from './http/routes/system.js';
 import { tokenRoutes } from './http/routes/tokens.js';
 import { tokenLifecycleRoutes } from './http/routes/token-lifecycle.js';
 import { verifyRoutes } from './http/routes/verify.js';
+import { mcpRoutes } from './mcp/endpoint.js';
 import { COMPONENTS } from './http/schemas.js';
 import { accessLogRoutes } from './http/routes/access-logs.js';
 import { installAccessLog } from './http/access-log-hook.js';
@@ -200,6 +201,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   auditRoutes(app, ctx);
   accessLogRoutes(app, ctx);
   verifyRoutes(app, ctx);
+  mcpRoutes(app, ctx);
   options.extend?.(app);
   await app.ready();
 

@@ -59,6 +59,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** argon2id cost; the defaults follow OWASP's recommendation (19 MiB, 2 passes). */
   argon2: { memoryCost: number; timeCost: number };
+  /** Browser origins (`https://app.example.com`) allowed to call `/mcp`; a request with any other `Origin` is refused. */
+  mcp: { allowedOrigins: string[] };
 }
 
 export class ConfigError extends Error {
@@ -68,6 +70,14 @@ export class ConfigError extends Error {
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An origin as browsers send it (`https://app.example.com:8443`): a scheme and a host, nothing after. */
+function originOf(entry: string): string | null {
+  if (!URL.canParse(entry)) return null;
+  const url = new URL(entry);
+  const bare = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  return bare && url.origin !== 'null' ? url.origin : null;
+}
 
 const EnvSchema = z.object({
   PORT: int(0, 65535).default(8080),
@@ -137,6 +147,17 @@ const EnvSchema = z.object({
   LATCHKEY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LATCHKEY_ARGON2_MEMORY_KIB: int(1024, 1_048_576).default(19_456),
   LATCHKEY_ARGON2_PASSES: int(1, 10).default(2),
+  LATCHKEY_MCP_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const entries = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const origins = entries.map(originOf);
+      const bad = entries.find((_, i) => origins[i] === null);
+      if (bad === undefined) return origins as string[];
+      ctx.addIssue({ code: 'custom', message: `'${bad}' is not an origin such as https://app.example.com` });
+      return z.NEVER;
+    }),
 });
 
 /** The folder holding package.json, whether running from src/ (tsx) or dist/src/ (built). */
@@ -196,5 +217,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dashboardDir: e.LATCHKEY_DASHBOARD_DIR ?? join(packageRoot(), 'dist', 'dashboard'),
     logLevel: e.LATCHKEY_LOG_LEVEL,
     argon2: { memoryCost: e.LATCHKEY_ARGON2_MEMORY_KIB, timeCost: e.LATCHKEY_ARGON2_PASSES },
+    mcp: { allowedOrigins: e.LATCHKEY_MCP_ALLOWED_ORIGINS },
   };
 }
