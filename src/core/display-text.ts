@@ -20,3 +20,12 @@ export function displayTextProblem(text: string, kind: DisplayText): string | nu
   if (kind === 'name' && ![...text].some(shows)) return 'must hold at least one visible character';
   return null;
 }
+
+/**
+ * Names a client chose (query parameters, tool arguments, methods) may hold control characters;
+ * PostgreSQL stores no NUL, and one in an access-log batch would fail the whole batch's write.
+ * They are shown, not stored, as U+FFFD.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+export const printable = (text: string): string => text.replace(CONTROL, '\uFFFD');

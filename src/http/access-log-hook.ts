@@ -1,3 +1,4 @@
+import { printable } from '../core/display-text.js';
 import type { FastifyInstance, onResponseHookHandler } from 'fastify';
 import { hooksOf } from './route-hooks.js';
 import type { Clock } from '../core/clock.js';
@@ -20,7 +21,7 @@ function summarise(url: string, query: number, contentLength: string | undefined
   if (query < 0 && (contentLength === undefined || contentLength === '0')) return '';
   const keys = query < 0 ? [] : [...new URLSearchParams(url.slice(query)).keys()];
   const parts = [];
-  if (keys.length) parts.push(`query: ${[...new Set(keys)].join(', ')}`);
+  if (keys.length) parts.push(`query: ${printable([...new Set(keys)].join(', '))}`);
   if (contentLength && contentLength !== '0') parts.push(`body: ${Number(contentLength) || 0} bytes`);
   return parts.join('; ');
 }

@@ -1,3 +1,4 @@
+import { printable } from '../core/display-text.js';
 import { performance } from 'node:perf_hooks';
 import type { FastifyRequest } from 'fastify';
 import * as z from 'zod';
@@ -132,12 +133,6 @@ export class McpExchange {
   }
 }
 
-/**
- * Names a client chose (arguments, methods) may hold control characters; PostgreSQL stores no NUL,
- * and one in a batch would fail the whole batch's write. They are shown, not stored, as U+FFFD.
- */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-export const printable = (text: string): string => text.replace(CONTROL, '\uFFFD');
 
 /** What differs between the entries of one request. */
 export interface RequestEntry {

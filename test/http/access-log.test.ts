@@ -31,6 +31,14 @@ describe('access log', () => {
     expect(stored).not.toMatch(/lk_(live|mcp|msg|admin)_[0-9A-Za-z]{12,}/);
   });
 
+  test('stores a query whose names hold control characters, NUL included, with the rest of its batch', async ({ app: h, owner }) => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'odd names', scopes: ['domains:read'] });
+    await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    await h.request({ method: 'GET', url: '/v1/domains?a%00b=1&c%0Ad=2', headers: bearer(secret) });
+    const { data } = await logs(h, owner, `token_id=${token.id}`);
+    expect(data.map((entry: { request_summary: string }) => entry.request_summary)).toEqual(['query: a\uFFFDb, c\uFFFDd', '']);
+  });
+
   const stored = async (h: Harness, tokenId: string) =>
     Number((await h.store.db.selectFrom('access_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('token_id', '=', tokenId).executeTakeFirstOrThrow()).n);
 

@@ -69,7 +69,7 @@ describe('fuzzing /mcp', () => {
     expect((await refused.json()).result).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/^invalid_request: /) }] });
     expect((await post(base, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'no\u0000such' }), auth)).status).toBe(200);
     await h.ctx.accessLog.flush();
-    const rows = await h.ctx.db.selectFrom('access_logs').select('request_summary').where('request_summary', 'like', '%name%').execute();
+    const rows = await h.store.db.selectFrom('access_logs').select('request_summary').where('request_summary', 'like', '%name%').execute();
     expect(rows.map((r) => r.request_summary)).toContain('arguments: domain_id, odd\uFFFDname\uFFFD');
   });
 
