@@ -66,6 +66,15 @@ const page = {
 const NEXT = z.string().nullable().describe('Pass as cursor to get the next page; null when this was the last one.');
 const more = (next: string | null) => (next === null ? '' : ` More follow: call again with cursor "${next}".`);
 
+/** A page in words for the model: how many of what, each on the page, and how to get the next. */
+function listing<T>(page: { data: T[]; next_cursor: string | null }, noun: [one: string, many: string], none: string, each: (item: T) => string, layout: 'inline' | 'lines' = 'inline'): string {
+  const { data, next_cursor } = page;
+  if (data.length === 0) return none + more(next_cursor);
+  const count = `${data.length} ${data.length === 1 ? noun[0] : noun[1]}`;
+  const items = layout === 'inline' ? `: ${data.map(each).join(', ')}.` : `, newest first:\n${data.map(each).join('\n')}`;
+  return count + items + more(next_cursor);
+}
+
 const DOMAIN = z.object({ id: z.string(), name: z.string(), created_at: z.string() });
 const MAILBOX = z.object({ id: z.string(), domain_id: z.string(), address: z.string(), created_at: z.string() });
 const EVENT = z.object({
@@ -143,9 +152,8 @@ const listDomains = tool({
   input: z.strictObject(page),
   output: z.object({ domains: z.array(DOMAIN), next_cursor: NEXT }),
   async run({ principal, platform }, { limit, cursor }) {
-    const { data, next_cursor } = await platform.listDomains(principal, limit, cursor);
-    const text = data.length === 0 ? 'No domains.' : `${data.length} domain${data.length === 1 ? '' : 's'}: ${data.map((d) => `${d.name} (${d.id})`).join(', ')}.`;
-    return { structured: { domains: data, next_cursor }, text: text + more(next_cursor) };
+    const page = await platform.listDomains(principal, limit, cursor);
+    return { structured: { domains: page.data, next_cursor: page.next_cursor }, text: listing(page, ['domain', 'domains'], 'No domains.', (d) => `${d.name} (${d.id})`) };
   },
 });
 
@@ -158,9 +166,8 @@ const listMailboxes = tool({
   input: z.strictObject({ domain_id: ID.describe('The domain’s id, from list_domains, e.g. "dom_01J…".'), ...page }),
   output: z.object({ mailboxes: z.array(MAILBOX), next_cursor: NEXT }),
   async run({ principal, platform }, { domain_id, limit, cursor }) {
-    const { data, next_cursor } = await platform.listMailboxes(principal, domain_id, limit, cursor);
-    const text = data.length === 0 ? 'No mailboxes in this domain.' : `${data.length} mailbox${data.length === 1 ? '' : 'es'}: ${data.map((m) => `${m.address} (${m.id})`).join(', ')}.`;
-    return { structured: { mailboxes: data, next_cursor }, text: text + more(next_cursor) };
+    const page = await platform.listMailboxes(principal, domain_id, limit, cursor);
+    return { structured: { mailboxes: page.data, next_cursor: page.next_cursor }, text: listing(page, ['mailbox', 'mailboxes'], 'No mailboxes in this domain.', (m) => `${m.address} (${m.id})`) };
   },
 });
 
@@ -173,11 +180,9 @@ const listActivity = tool({
   input: z.strictObject(page),
   output: z.object({ events: z.array(EVENT), next_cursor: NEXT }),
   async run({ principal, platform }, { limit, cursor }) {
-    const { data, next_cursor } = await platform.listActivity(principal, limit, cursor);
-    const text = data.length === 0
-      ? 'No activity.'
-      : `${data.length} event${data.length === 1 ? '' : 's'}, newest first:\n${data.map((e) => `${e.at} ${e.event} ${e.from} → ${e.to}: ${e.subject}`).join('\n')}`;
-    return { structured: { events: data, next_cursor }, text: text + more(next_cursor) };
+    const page = await platform.listActivity(principal, limit, cursor);
+    const text = listing(page, ['event', 'events'], 'No activity.', (e) => `${e.at} ${e.event} ${e.from} → ${e.to}: ${e.subject}`, 'lines');
+    return { structured: { events: page.data, next_cursor: page.next_cursor }, text };
   },
 });
 
