@@ -48,6 +48,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
   const deps: ExchangeDeps = {
     clock: ctx.clock,
     platform: ctx.platform,
+    mail: ctx.mail,
     accessLog: ctx.accessLog,
     redact: ctx.redact,
     tokenPrefix: ctx.config.tokenPrefix,

@@ -11,11 +11,13 @@ import { TYPE_WORD } from '../core/token-format.js';
 import type { AccessLogWriter } from '../services/access-log.js';
 import type { Principal } from '../services/context.js';
 import type { PlatformService } from '../services/platform.js';
+import type { MailService } from '../services/mail.js';
 import { scopeFor, TOOL_SCOPES, TOOLS, TOOL_BY_NAME, type ToolDef, type ToolName } from './tools.js';
 
 export interface ExchangeDeps {
   clock: Clock;
   platform: PlatformService;
+  mail: MailService;
   accessLog: AccessLogWriter;
   redact: Redactor;
   /** This deployment's token prefix, to name the kind of token a refusal asks for. */
@@ -120,7 +122,7 @@ export class McpExchange {
     }
     const principal: Principal = { ...this.principal, requiredScope: scopeFor(def.name, this.grant.type) ?? null };
     try {
-      return await def.run({ grant: this.grant, principal, platform: this.deps.platform, callable: this.callable }, parsed.data);
+      return await def.run({ grant: this.grant, principal, platform: this.deps.platform, mail: this.deps.mail, callable: this.callable }, parsed.data);
     } catch (error) {
       if (error instanceof ApiError) return fail(error.code, error.message);
       this.deps.onToolFailure(error, def.name);

@@ -38,10 +38,13 @@ const messageToken = async (scopes: string[]) => {
 
 describe('tools/list', () => {
   it.each([
-    [['mcp:read'], ['whoami', 'list_domains', 'list_mailboxes', 'list_activity']],
-    [['mcp:read', 'mcp:write', 'mcp:send'], ['whoami', 'list_domains', 'list_mailboxes', 'list_activity']],
-    [['mcp:write'], []],
-    [['mcp:send'], []],
+    [['mcp:read'], ['whoami', 'list_domains', 'list_mailboxes', 'list_activity', 'search_messages', 'read_message']],
+    [['mcp:read', 'mcp:write', 'mcp:send'], [
+      'whoami', 'list_domains', 'list_mailboxes', 'list_activity', 'search_messages', 'read_message',
+      'create_mailbox', 'mark_message', 'move_message', 'create_draft', 'send_email', 'send_draft',
+    ]],
+    [['mcp:write'], ['create_mailbox', 'mark_message', 'move_message', 'create_draft']],
+    [['mcp:send'], ['send_email', 'send_draft']],
   ])('an AI-agent token with %j sees %j', async (scopes, tools) => {
     const { secret } = await agentToken(scopes);
     const listed = await withAgent(base, secret, (client) => client.listTools());
@@ -49,8 +52,8 @@ describe('tools/list', () => {
   });
 
   it.each([
-    [['messages:read'], ['whoami']],
-    [['messages:send'], []],
+    [['messages:read'], ['whoami', 'search_messages', 'read_message']],
+    [['messages:send'], ['send_email']],
   ])('a message token with %j sees %j', async (scopes, tools) => {
     const { secret } = await messageToken(scopes);
     expect((await withAgent(base, secret, (client) => client.listTools())).tools.map((t) => t.name)).toEqual(tools);
@@ -83,13 +86,13 @@ describe('each tool, in each protocol era', () => {
         token: { id: token.id, type: 'mcp', name: 'agent mcp:read mcp:send' },
         plan: 'pro',
         scopes: [
-          { scope: 'mcp:read', meaning: 'lets you call whoami, list_domains, list_mailboxes, list_activity' },
-          { scope: 'mcp:send', meaning: 'no tool of this server needs it yet' },
+          { scope: 'mcp:read', meaning: 'lets you call whoami, list_domains, list_mailboxes, list_activity, search_messages, read_message' },
+          { scope: 'mcp:send', meaning: 'lets you call send_email, send_draft' },
         ],
         domains: null, mailbox: null, ip_allowlist: null,
         rate_limit: { requests: 1000, per_seconds: 60 },
         expires_at: token.expires_at,
-        tools: ['whoami', 'list_domains', 'list_mailboxes', 'list_activity'],
+        tools: ['whoami', 'list_domains', 'list_mailboxes', 'list_activity', 'search_messages', 'read_message', 'send_email', 'send_draft'],
       });
       expect(textOf(me)).toContain('every domain of the account');
 
@@ -122,12 +125,12 @@ describe('refusals', () => {
     });
   });
 
-  it('holds a message token to whoami, and tells it which scope and token type the other tools need', async () => {
+  it('holds a message token to its mailbox’s tools, and tells it which scope and token type the other tools need', async () => {
     const { secret, token } = await messageToken(['messages:read']);
     await withAgent(base, secret, async (client) => {
       const me = await client.callTool({ name: 'whoami', arguments: {} });
       expect(me.structuredContent).toMatchObject({
-        token: { id: token.id, type: 'message' }, mailbox: { id: inboxA.id, address: inboxA.address }, domains: [{ id: domainA.id, name: domainA.name }], tools: ['whoami'],
+        token: { id: token.id, type: 'message' }, mailbox: { id: inboxA.id, address: inboxA.address }, domains: [{ id: domainA.id, name: domainA.name }], tools: ['whoami', 'search_messages', 'read_message'],
       });
       expect(textOf(me)).toContain(`the mailbox ${inboxA.address} only`);
       for (const name of ['list_domains', 'list_mailboxes', 'list_activity']) {
