@@ -14,6 +14,7 @@ const SECTIONS = {
   peer: [],
   http: [],
   propagation: [],
+  mcp: [],
 } as const satisfies Record<string, readonly string[]>;
 type Section = keyof typeof SECTIONS;
 
@@ -36,6 +37,7 @@ const TARGETS: Target[] = [
   { key: 'http_verify_vs_bare_ratio', what: 'POST /v1/verify ÷ open POST route', holds: (v) => v >= 0.8, target: '≥ 0.80' },
   { key: 'peer_better_auth_ratio', what: 'in-process verify ÷ better-auth verifyApiKey', holds: (v) => v >= 100, target: '≥ 100' },
   { key: 'access_log_dropped', what: 'access-log entries dropped under HTTP load', holds: (v) => v === 0, target: '0' },
+  { key: 'mcp_tool_vs_rest_ratio', what: 'MCP tools/call list_domains ÷ GET /v1/domains, same token', holds: null, target: 'reported' },
   { key: 'revocation_propagation_p99_ms', what: 'revoke on node 1 → refused on node 2, p99 ms', holds: (v) => v <= 100, target: '≤ 100' },
 ];
 
