@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, PASSWORD } from '../helpers/actors.js';
+import { asSession, createAccount, createToken, login, PASSWORD } from '../helpers/actors.js';
 import { browserMissing, launchChromium } from '../helpers/browser.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -232,6 +232,19 @@ describe.skipIf(missing !== null)('dashboard in a real browser', () => {
     await expect.poll(() => summary.textContent()).toContain('AI agent: read only');
     expect(await summary.textContent()).not.toMatch(/make changes|send/);
     await page.getByRole('link', { name: 'Cancel' }).click();
+  });
+
+  it('shows an AI agent’s last tool call on its token’s page', async () => {
+    const agent = await createToken(h, asSession(await login(h, email)), { name: 'agent', type: 'mcp', scopes: ['mcp:read'] });
+    const called = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent.secret}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_domains', arguments: {} } }),
+    });
+    expect(called.status).toBe(200);
+    await h.ctx.accessLog.flush();
+    await page.goto(`${base}/tokens/${agent.token.id}`);
+    await expect.poll(() => page.getByTestId('last-tool').textContent()).toMatch(/^list_domains, /);
   });
 
   it('lists the audit and access logs with filters', async () => {

@@ -94,6 +94,7 @@ export function TokenDetail({ id }: { id: string }) {
           <dt>Created</dt><dd>{dateTime(token.created_at)} by <bdi>{token.created_by.name}</bdi></dd>
           <dt>First used</dt><dd>{token.first_used_at ? dateTime(token.first_used_at) : 'Never'}</dd>
           <dt>Last used</dt><dd data-testid="last-used">{token.last_used_at ? `${dateTime(token.last_used_at)} from ${token.last_used_ip}` : 'Never'}</dd>
+          {token.type !== 'api' && <><dt>Last tool called</dt><dd data-testid="last-tool">{lastToolCall(activity)}</dd></>}
           <dt>Expires</dt><dd>{expiry(token.expires_at)}</dd>
           {token.rotated_from && <><dt>Replaces</dt><dd><Link to={`/tokens/${token.rotated_from}`}>previous token</Link></dd></>}
           {token.rotated_to && <><dt>Replaced by</dt><dd><Link to={`/tokens/${token.rotated_to}`}>newer token</Link></dd></>}
@@ -206,4 +207,11 @@ function EditDialog({ token, catalog, onClose, onSaved }: { token: Token; catalo
       </form>
     </Dialog>
   );
+}
+
+/** An agent's latest tool call, from its activity (newest first): each call is an entry whose route is `mcp:<tool>`. */
+function lastToolCall(activity: readonly AccessLogEntry[]): string {
+  const call = activity.find((entry) => entry.route.startsWith('mcp:'));
+  if (!call) return 'None yet';
+  return `${call.route.slice('mcp:'.length)}, ${dateTime(call.at)}${call.status >= 400 ? ` (refused: ${call.error_code ?? call.status})` : ''}`;
 }
