@@ -12,12 +12,15 @@ const WRITES = { readOnlyHint: false, destructiveHint: false, idempotentHint: tr
 const CREATES = { ...WRITES, idempotentHint: false } as const;
 const SENDS = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true } as const;
 
+/** Text as the REST API takes it: no NUL, which no store keeps and which would cut a search pattern short. */
+const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'holds no NUL character');
+
 const MESSAGE_ID = ID.describe('A message id, from search_messages (it starts with "msg_").');
-const ADDRESS = z.string().min(3).max(254);
+const ADDRESS = text(254).min(3);
 const outgoing = {
   to: z.array(ADDRESS).min(1).max(50).describe('Recipient addresses, at least one.'),
-  subject: z.string().max(998).describe('The subject line.'),
-  text: z.string().max(100_000).describe('The plain-text body.'),
+  subject: text(998).describe('The subject line.'),
+  text: text(100_000).describe('The plain-text body.'),
 };
 
 const MESSAGE = z.object({
@@ -45,8 +48,8 @@ const searchMessages = tool({
   input: z.strictObject({
     mailbox_id: ID.optional().describe('Only this mailbox (its id, from list_mailboxes).'),
     folder: z.enum(FOLDERS).optional(),
-    from: z.string().max(254).optional().describe('Part of the sender’s address, e.g. "alice" or "@example.com".'),
-    text: z.string().max(200).optional().describe('Words to find in the subject or the body.'),
+    from: text(254).optional().describe('Part of the sender’s address, e.g. "alice" or "@example.com".'),
+    text: text(200).optional().describe('Words to find in the subject or the body.'),
     since: z.iso.datetime({ offset: true }).optional().describe('Only messages at or after this instant, e.g. "2026-11-01T00:00:00Z".'),
     until: z.iso.datetime({ offset: true }).optional().describe('Only messages before this instant.'),
     ...page,
@@ -74,7 +77,7 @@ const createMailbox = tool({
   name: 'create_mailbox',
   title: 'Create a mailbox',
   description: 'Create a mailbox (an email address) in a domain this token can see: local_part is what comes before the @, e.g. "support".',
-  input: z.strictObject({ domain_id: ID.describe('The domain’s id, from list_domains.'), local_part: z.string().min(1).max(64).describe('The part before the @.') }),
+  input: z.strictObject({ domain_id: ID.describe('The domain’s id, from list_domains.'), local_part: text(64).min(1).describe('The part before the @.') }),
   output: z.object({ mailbox: z.object({ id: z.string(), domain_id: z.string(), address: z.string(), created_at: z.string() }) }),
   annotations: CREATES,
   async run({ principal, platform }, { domain_id, local_part }) {

@@ -50,6 +50,10 @@ export function batchProblem(body: unknown, header: string | undefined): Protoco
   if (body.length > MAX_BATCH) {
     return { status: 400, code: INVALID_REQUEST, message: `Invalid Request: a batch holds at most ${MAX_BATCH} messages` };
   }
+  // Answers are matched to requests by id: two requests with one id would run, and one of them
+  // (a send, say) would never be answered.
+  const ids = body.filter((message) => methodOf(message) !== null).map(idOf).filter((id) => id !== null).map((id) => JSON.stringify(id));
+  if (new Set(ids).size !== ids.length) return { status: 400, code: INVALID_REQUEST, message: 'Invalid Request: two requests of the batch share an id' };
   return null;
 }
 

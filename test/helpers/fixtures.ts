@@ -44,11 +44,13 @@ export const test = base.extend<{ $test: PerTest; $file: PerFile }>({
  * last), and `owner`, when given, a new account's owner signed in before each test, for the same
  * reason as above.
  */
-export function shareApp(set: { app: (h: Harness) => void; owner?: (owner: Session) => unknown }): void {
+export function shareApp(set: { app: (h: Harness) => void; owner?: (owner: Session) => unknown; listening?: (base: string) => void }): void {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness();
     set.app(h);
+    // For clients that need a real socket (the MCP SDK's), the app also listens on loopback.
+    if (set.listening) set.listening(await h.app.listen({ port: 0, host: '127.0.0.1' }));
   });
   if (set.owner) beforeEach(async () => void (await set.owner!(await ownerSession(h))));
   afterAll(() => h.close());

@@ -1,6 +1,6 @@
 import { Client, StreamableHTTPClientTransport, type ClientOptions } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
-import { asSession, expectStatus, type Session } from '../helpers/actors.js';
+import { asSession, createDomain, createMailbox, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
 
 /**
@@ -64,3 +64,17 @@ export const INITIALIZE = JSON.stringify({
   jsonrpc: '2.0', id: 1, method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 });
+
+/**
+ * What the MCP tests run against: a new account, two domains with a mailbox each (`a`, `b`: the
+ * local parts), and one message sent between them.
+ */
+export async function twoDomains(h: Harness, names: { a: string; b: string }, message: { from: 'a' | 'b'; subject: string; text: string }) {
+  const owner = await ownerSession(h);
+  const auth = asSession(owner);
+  const [domainA, domainB] = [await createDomain(h, auth), await createDomain(h, auth)];
+  const [mailboxA, mailboxB] = [await createMailbox(h, auth, domainA.id, names.a), await createMailbox(h, auth, domainB.id, names.b)];
+  const [from, to] = message.from === 'a' ? [mailboxA, mailboxB] : [mailboxB, mailboxA];
+  expectStatus(await h.request({ method: 'POST', url: '/v1/email', headers: auth, payload: { from: from.address, to: to.address, subject: message.subject, text: message.text } }), 202);
+  return { owner, domainA, domainB, mailboxA, mailboxB };
+}

@@ -172,6 +172,10 @@ describe('the transport', () => {
     }
     expect((await post(base, '[]', bearer(agent.secret))).status).toBe(400);
     expect((await post(base, JSON.stringify(Array.from({ length: 21 }, (_, i) => ping(i))), bearer(agent.secret))).status).toBe(400);
+    // Two requests under one id: one would run unanswered, so neither runs.
+    const twice = await post(base, JSON.stringify([ping(7), JSON.parse(call('whoami', {}, 7))]), bearer(agent.secret));
+    expect(twice.status).toBe(400);
+    expect((await twice.json()).error).toMatchObject({ code: -32600, message: expect.stringContaining('share an id') });
   });
 
   it('answers malformed input with a JSON-RPC error, never a 5xx', async () => {

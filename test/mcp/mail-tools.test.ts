@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asSession, createDomain, createMailbox, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { entriesOf, ERA_NAMES, textOf, withAgent } from './agent.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { asSession, createToken, expectStatus, type Session } from '../helpers/actors.js';
+import type { Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
+import { entriesOf, ERA_NAMES, textOf, twoDomains, withAgent } from './agent.js';
 
 let h: Harness;
 let base: string;
@@ -10,22 +11,11 @@ let alice: { id: string; address: string };
 let bob: { id: string; address: string };
 let domainA: { id: string; name: string };
 
-beforeAll(async () => {
-  h = await startHarness();
-  base = await h.app.listen({ port: 0, host: '127.0.0.1' });
-});
+shareApp({ app: (app) => (h = app), listening: (url) => (base = url) });
 // Each test: an account of its own, alice@ in one domain, bob@ in another, and a message from bob to alice.
 beforeEach(async () => {
-  owner = await ownerSession(h);
-  domainA = await createDomain(h, asSession(owner));
-  const domainB = await createDomain(h, asSession(owner));
-  alice = await createMailbox(h, asSession(owner), domainA.id, 'alice');
-  bob = await createMailbox(h, asSession(owner), domainB.id, 'bob');
-  expectStatus(await h.request({
-    method: 'POST', url: '/v1/email', headers: asSession(owner), payload: { from: bob.address, to: alice.address, subject: 'Invoice 42', text: 'Please pay by Friday.' },
-  }), 202);
+  ({ owner, domainA, mailboxA: alice, mailboxB: bob } = await twoDomains(h, { a: 'alice', b: 'bob' }, { from: 'b', subject: 'Invoice 42', text: 'Please pay by Friday.' }));
 });
-afterAll(() => h.close());
 
 const agent = (scopes: string[], extra: Record<string, unknown> = {}) =>
   createToken(h, asSession(owner), { name: `agent ${scopes.join(' ')}`, type: 'mcp', scopes, ...extra });
@@ -70,6 +60,21 @@ describe('the mail tools', () => {
     });
     const all = expectStatus(await h.request({ method: 'GET', url: '/v1/messages', headers: asSession(owner) }), 200);
     expect(all.data.map((m: { folder: string; read: boolean }) => [m.folder, m.read]).sort()).toEqual([['inbox', false], ['sent', true]]);
+  });
+
+  it('refuses a NUL in any text argument, as the REST API does, so that no filter is cut short and nothing is stored', async () => {
+    const { secret } = await agent(['mcp:read', 'mcp:write']);
+    await withAgent(base, secret, async (client) => {
+      for (const args of [{ from: '\u0000' }, { text: 'x\u0000' }]) {
+        const refused = await client.callTool({ name: 'search_messages', arguments: args });
+        expect(refused.isError).toBe(true);
+        expect(textOf(refused)).toMatch(/^invalid_request: .*holds no NUL character/);
+      }
+      const draft = await client.callTool({ name: 'create_draft', arguments: { mailbox_id: alice.id, to: [bob.address], subject: 's\u0000x', text: 't' } });
+      expect(textOf(draft)).toMatch(/^invalid_request: invalid arguments for create_draft: subject: holds no NUL character/);
+    });
+    const drafts = expectStatus(await h.request({ method: 'GET', url: `/v1/messages?folder=drafts`, headers: asSession(owner) }), 200);
+    expect(drafts.data).toEqual([]);
   });
 
   it('shows a domain-constrained agent only its domains’ mail: another domain’s message is as absent as none', async () => {

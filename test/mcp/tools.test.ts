@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asSession, createDomain, createMailbox, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { connectAgent, entriesOf, ERA_NAMES, textOf, withAgent } from './agent.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { asSession, createToken, expectStatus, type Session } from '../helpers/actors.js';
+import type { Harness } from '../helpers/harness.js';
+import { shareApp } from '../helpers/fixtures.js';
+import { connectAgent, entriesOf, ERA_NAMES, textOf, twoDomains, withAgent } from './agent.js';
 
 let h: Harness;
 let base: string;
@@ -10,23 +11,11 @@ let domainA: { id: string; name: string };
 let domainB: { id: string; name: string };
 let inboxA: { id: string; address: string };
 
-beforeAll(async () => {
-  h = await startHarness();
-  base = await h.app.listen({ port: 0, host: '127.0.0.1' });
-});
+shareApp({ app: (app) => (h = app), listening: (url) => (base = url) });
 // Each test gets an account of its own, with two domains, a mailbox in each and a message between them.
 beforeEach(async () => {
-  owner = await ownerSession(h);
-  domainA = await createDomain(h, asSession(owner));
-  domainB = await createDomain(h, asSession(owner));
-  inboxA = await createMailbox(h, asSession(owner), domainA.id, 'inbox');
-  await createMailbox(h, asSession(owner), domainB.id, 'sales');
-  expectStatus(await h.request({
-    method: 'POST', url: '/v1/email', headers: asSession(owner),
-    payload: { from: inboxA.address, to: `sales@${domainB.name}`, subject: 'Quarterly numbers', text: 'attached' },
-  }), 202);
+  ({ owner, domainA, domainB, mailboxA: inboxA } = await twoDomains(h, { a: 'inbox', b: 'sales' }, { from: 'a', subject: 'Quarterly numbers', text: 'attached' }));
 });
-afterAll(() => h.close());
 
 const agentToken = async (scopes: string[], extra: Record<string, unknown> = {}) =>
   createToken(h, asSession(owner), { name: `agent ${scopes.join(' ')}`, type: 'mcp', scopes, ...extra });
