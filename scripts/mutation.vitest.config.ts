@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
-    include: ['test/core/**/*.test.ts', 'test/services/**/*.test.ts'],
+    include: ['test/core/**/*.test.ts', 'test/services/**/*.test.ts', 'test/store/token-codec.test.ts'],
     testTimeout: 120_000,
     // Read by the tests that instrumented code, many times slower, would keep waiting: the
     // redactor's time budget is skipped and the digest map's growth test adds fewer digests.
