@@ -51,6 +51,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
     mail: ctx.mail,
     accessLog: ctx.accessLog,
     redact: ctx.redact,
+    chargeAgain: (grant) => ctx.gate.chargeAgain(grant),
     tokenPrefix: ctx.config.tokenPrefix,
     onToolFailure: (error, tool) => app.log.error({ err: error, tool }, 'MCP tool failed'),
   };

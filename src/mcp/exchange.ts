@@ -20,6 +20,8 @@ export interface ExchangeDeps {
   mail: MailService;
   accessLog: AccessLogWriter;
   redact: Redactor;
+  /** Counts a further tool call of the same request against the token's rate limit. */
+  chargeAgain: (grant: TokenGrant) => Promise<Denial | null>;
   /** This deployment's token prefix, to name the kind of token a refusal asks for. */
   tokenPrefix: string;
   onToolFailure: (error: unknown, tool: string) => void;
@@ -55,6 +57,8 @@ const refusal = (code: ErrorCode, message: string, details?: Record<string, unkn
 export class McpExchange {
   /** Tool calls of this request that have their own access-log entry. */
   loggedCalls = 0;
+  /** Tool calls this request has asked for: the gate counted the request as the first. */
+  private calls = 0;
   private readonly callable: readonly ToolName[];
 
   constructor(
@@ -113,7 +117,7 @@ export class McpExchange {
 
   private async outcomeOf(def: ToolDef, args: Record<string, unknown>): Promise<{ structured: Record<string, unknown>; text: string } | { isError: true; code: ErrorCode; text: string }> {
     const fail = (code: ErrorCode, text: string) => ({ isError: true as const, code, text: this.deps.redact(text) });
-    const denied = this.refusalOf(def.name);
+    const denied = this.refusalOf(def.name) ?? (this.calls++ > 0 ? await this.deps.chargeAgain(this.grant) : null);
     if (denied !== null) return fail(denied.code, denied.message);
     const parsed = def.input.safeParse(args);
     if (!parsed.success) {

@@ -67,14 +67,22 @@ export class TokenGate {
   }
 
   private async limited(grant: TokenGrant, ip: string | null): Promise<GateResult> {
-    let denial: Denial | null = null;
+    return this.settle(grant, await this.chargeAgain(grant), ip);
+  }
+
+  /**
+   * One more use, against its rate limit, of a grant this request already admitted: each further
+   * call of a batch that carries several (an MCP batch of tool calls) costs what a request costs.
+   */
+  async chargeAgain(grant: TokenGrant): Promise<Denial | null> {
+    if (grant.budgets.length === 0) return null;
     try {
       await this.deps.rateLimiter.consume(grant.budgets);
+      return null;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      denial = { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
+      return { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
     }
-    return this.settle(grant, denial, ip);
   }
 
   private settle(grant: TokenGrant, denial: Denial | null, ip: string | null): GateResult {

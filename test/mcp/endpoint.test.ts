@@ -178,6 +178,18 @@ describe('the transport', () => {
     expect((await twice.json()).error).toMatchObject({ code: -32600, message: expect.stringContaining('share an id') });
   });
 
+  it('counts every tool call of a batch against the token’s rate limit, not the batch once', async () => {
+    const limited = await createToken(h, asSession(owner), { name: 'limited agent', type: 'mcp', scopes: ['mcp:read'], rate_limit: { requests: 3, per: '1h' } });
+    const batch = await post(base, JSON.stringify(Array.from({ length: 5 }, (_, i) => JSON.parse(call('whoami', {}, i + 1)))), { ...bearer(limited.secret), 'mcp-protocol-version': '2025-03-26' });
+    expect(batch.status).toBe(200);
+    const results = (await batch.json()).map((m: { result: { isError?: boolean; content: unknown } }) => m.result);
+    expect(results.filter((r: { isError?: boolean }) => !r.isError)).toHaveLength(3);
+    expect(results.filter((r: { isError?: boolean }) => r.isError).map(textOf)).toEqual([expect.stringMatching(/^rate_limited: /), expect.stringMatching(/^rate_limited: /)]);
+    const next = await post(base, call('whoami'), { ...bearer(limited.secret), 'mcp-protocol-version': '2025-11-25' });
+    expect(next.status).toBe(429);
+    expect(next.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
   it('answers malformed input with a JSON-RPC error, never a 5xx', async () => {
     const auth = bearer(agent.secret);
     const cases: [string, Record<string, string>, number, number][] = [
