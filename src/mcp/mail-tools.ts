@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { invalidRequest } from '../core/errors.js';
 import { FOLDERS } from '../store/domains.js';
 import { MOVABLE_FOLDERS, type MessageView, type Submission } from '../services/mail.js';
-import { ID, listing, NEXT, page, tool, type ToolDef } from './tool-kit.js';
+import { ID, pageOutcome, NEXT, page, tool, type ToolDef } from './tool-kit.js';
 
 // The mail tools: what an agent reads, sorts, drafts and sends, through the same mail service as
 // the REST routes (a message is reached through its mailbox, so what the token cannot see is
@@ -57,7 +57,7 @@ const searchMessages = tool({
   output: z.object({ messages: z.array(SUMMARY), next_cursor: NEXT }),
   async run({ principal, mail }, { text, ...filter }) {
     const found = await mail.search(principal, { ...filter, q: text });
-    return { structured: { messages: found.data.map(summary), next_cursor: found.next_cursor }, text: listing(found, ['message', 'messages'], 'No messages match.', line, 'lines') };
+    return pageOutcome('messages', found, { noun: ['message', 'messages'], none: 'No messages match.', each: line, layout: 'lines' }, summary);
   },
 });
 

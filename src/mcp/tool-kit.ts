@@ -75,12 +75,26 @@ export const page = {
 export const NEXT = z.string().nullable().describe('Pass as cursor to get the next page; null when this was the last one.');
 export const more = (next: string | null) => (next === null ? '' : ` More follow: call again with cursor "${next}".`);
 
-/** A page in words for the model: how many of what, each on the page, and how to get the next. */
-export function listing<T>(page: { data: T[]; next_cursor: string | null }, noun: [one: string, many: string], none: string, each: (item: T) => string, layout: 'inline' | 'lines' = 'inline'): string {
+/** How a listing tool puts a page in words for the model. */
+export interface PageWords<T> {
+  noun: [one: string, many: string];
+  none: string;
+  each: (item: T) => string;
+  layout?: 'inline' | 'lines';
+}
+
+/**
+ * A page as a listing tool's outcome: its rows under `key` with the cursor for the next page, and
+ * in words how many of what, each row, and how to get the next.
+ */
+export function pageOutcome<K extends string, T, R = T>(
+  key: K, page: { data: T[]; next_cursor: string | null }, words: PageWords<T>, row: (item: T) => R = (item) => item as unknown as R,
+): ToolOutcome<Record<K, R[]> & { next_cursor: string | null }> {
   const { data, next_cursor } = page;
-  if (data.length === 0) return none + more(next_cursor);
-  const count = `${data.length} ${data.length === 1 ? noun[0] : noun[1]}`;
-  const items = layout === 'inline' ? `: ${data.map(each).join(', ')}.` : `, newest first:\n${data.map(each).join('\n')}`;
-  return count + items + more(next_cursor);
+  const structured = { [key]: data.map(row), next_cursor } as Record<K, R[]> & { next_cursor: string | null };
+  if (data.length === 0) return { structured, text: words.none + more(next_cursor) };
+  const count = `${data.length} ${data.length === 1 ? words.noun[0] : words.noun[1]}`;
+  const items = (words.layout ?? 'inline') === 'inline' ? `: ${data.map(words.each).join(', ')}.` : `, newest first:\n${data.map(words.each).join('\n')}`;
+  return { structured, text: count + items + more(next_cursor) };
 }
 

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { isoOrNull } from '../core/clock.js';
 import type { TokenType } from '../core/token-format.js';
 import { MAIL_TOOLS } from './mail-tools.js';
-import { ID, listing, NEXT, page, tool, TOOL_SCOPES, type ToolDef, type ToolName } from './tool-kit.js';
+import { ID, pageOutcome, NEXT, page, tool, TOOL_SCOPES, type ToolDef, type ToolName } from './tool-kit.js';
 
 export { TOOL_SCOPES, type ToolDef, type ToolName };
 
@@ -83,8 +83,7 @@ const listDomains = tool({
   input: z.strictObject(page),
   output: z.object({ domains: z.array(DOMAIN), next_cursor: NEXT }),
   async run({ principal, platform }, { limit, cursor }) {
-    const page = await platform.listDomains(principal, limit, cursor);
-    return { structured: { domains: page.data, next_cursor: page.next_cursor }, text: listing(page, ['domain', 'domains'], 'No domains.', (d) => `${d.name} (${d.id})`) };
+    return pageOutcome('domains', await platform.listDomains(principal, limit, cursor), { noun: ['domain', 'domains'], none: 'No domains.', each: (d) => `${d.name} (${d.id})` });
   },
 });
 
@@ -98,7 +97,7 @@ const listMailboxes = tool({
   output: z.object({ mailboxes: z.array(MAILBOX), next_cursor: NEXT }),
   async run({ principal, platform }, { domain_id, limit, cursor }) {
     const page = await platform.listMailboxes(principal, domain_id, limit, cursor);
-    return { structured: { mailboxes: page.data, next_cursor: page.next_cursor }, text: listing(page, ['mailbox', 'mailboxes'], 'No mailboxes in this domain.', (m) => `${m.address} (${m.id})`) };
+    return pageOutcome('mailboxes', page, { noun: ['mailbox', 'mailboxes'], none: 'No mailboxes in this domain.', each: (m) => `${m.address} (${m.id})` });
   },
 });
 
@@ -111,9 +110,9 @@ const listActivity = tool({
   input: z.strictObject(page),
   output: z.object({ events: z.array(EVENT), next_cursor: NEXT }),
   async run({ principal, platform }, { limit, cursor }) {
-    const page = await platform.listActivity(principal, limit, cursor);
-    const text = listing(page, ['event', 'events'], 'No activity.', (e) => `${e.at} ${e.event} ${e.from} → ${e.to}: ${e.subject}`, 'lines');
-    return { structured: { events: page.data, next_cursor: page.next_cursor }, text };
+    return pageOutcome('events', await platform.listActivity(principal, limit, cursor), {
+      noun: ['event', 'events'], none: 'No activity.', each: (e) => `${e.at} ${e.event} ${e.from} → ${e.to}: ${e.subject}`, layout: 'lines',
+    });
   },
 });
 

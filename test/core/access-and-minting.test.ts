@@ -4,7 +4,7 @@ import {
   ACCOUNT_READER, ancestryUnder, authorizeMint, canManageMessageTokens, ceilingError, FRESH_PASSWORD_FOR, holdsTokens, MAX_TREE_DEPTH,
   mayRevokeInPassing, permit, sees, type Manager, type TokenPlace,
 } from '../../src/core/authority.js';
-import { ApiError } from '../../src/core/errors.js';
+import { refusal } from '../helpers/refusal.js';
 import { compileAllowlist } from '../../src/core/ip-allowlist.js';
 
 const place = (id: string, lineageId: string, ancestry: string[], supersededBy: string | null = null, type: TokenPlace['type'] = 'api'): TokenPlace => ({
@@ -17,15 +17,6 @@ const token = (at: TokenPlace, held: Partial<Access> = {}): Manager => ({ kind: 
 const owner: Manager = { kind: 'person', managesTokens: true };
 const member: Manager = { kind: 'person', managesTokens: false };
 
-function refusal(run: () => unknown): { code: string; message: string; details: Record<string, unknown> | undefined } | null {
-  try {
-    run();
-    return null;
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    return { code: error.code, message: error.message, details: error.details };
-  }
-}
 
 const root = place('tok_r', 'tok_r', []);
 const child = place('tok_c', 'tok_c', ['tok_r']);

@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DOMAIN_ADMIN_SCOPES, PLAN_NAMES, PLANS, RESOURCES } from '../../src/core/catalog.js';
-import { ApiError } from '../../src/core/errors.js';
+import { refusal } from '../helpers/refusal.js';
 import {
   closure, effectiveScopes, expandWildcard, narrowScopes, normaliseScopes, planAllows, scopeInfo, scopesOfType, unlockedBy,
 } from '../../src/core/scopes.js';
 import { TOKEN_TYPES } from '../../src/core/token-format.js';
 
-function refusal(run: () => unknown): { code: string; message: string; details: Record<string, unknown> | undefined } | null {
-  try {
-    run();
-    return null;
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    return { code: error.code, message: error.message, details: error.details };
-  }
-}
 
 const API_RESOURCES = [
   ['messages', 'read,full'], ['submission', 'full'], ['domains', 'read,full'], ['mailboxes', 'read,full'], ['activity', 'read,full'],

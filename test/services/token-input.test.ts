@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LATEST_INSTANT } from '../../src/core/clock.js';
-import { ApiError } from '../../src/core/errors.js';
+import { refusal } from '../helpers/refusal.js';
 import type { Principal } from '../../src/services/context.js';
 import {
   defaultExpiry, parseExpiry, requireFreshAuth, resolveAllowlist, resolveDomains, resolveRateLimit, storedRateLimit,
@@ -10,16 +10,6 @@ const NOW = Date.parse('2026-11-23T12:00:00.000Z');
 const SECOND = 1000;
 const DAY = 86_400 * SECOND;
 
-/** The refusal `run` throws, as code, message and details; null when it throws nothing. */
-function refusal(run: () => unknown): { code: string; message: string; details: Record<string, unknown> | undefined } | null {
-  try {
-    run();
-    return null;
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    return { code: error.code, message: error.message, details: error.details };
-  }
-}
 
 describe('a fresh password check', () => {
   const principal = (freshAuth: boolean) => ({ freshAuth }) as Principal;

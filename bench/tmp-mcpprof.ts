@@ -1,0 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startService } from '../test/helpers/process.js';
+import { call, expectOk, load, ownerSession } from './lib/client.js';
+const OPERATOR = `bench-operator-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
+const dir = mkdtempSync(join(tmpdir(), 'latchkey-prof-'));
+const server = await startService(dir, { LATCHKEY_DATABASE_URL: `sqlite:${join(dir, 'latchkey.db')}`, LATCHKEY_ADMIN_TOKEN: OPERATOR, LATCHKEY_DEMO_ACCOUNT: 'false', LATCHKEY_ACCESS_LOG_MAX_QUEUE: '1000000' }, undefined, ['--cpu-prof', `--cpu-prof-dir=/tmp/prof`]);
+const session = await ownerSession(server.base, OPERATOR);
+expectOk(await call(server.base, 'POST', '/v1/domains', { name: 'bench.example.com' }, session), 'd');
+const created = expectOk(await call(server.base, 'POST', '/v1/tokens', { name: 'agent', type: 'mcp', scopes: ['mcp:read'] }, session), 't');
+const auth = { authorization: `Bearer ${created.secret as string}` };
+const toolCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_domains', arguments: { limit: 20 } } });
+const r = await load({ url: `${server.base}/mcp`, seconds: 10, method: 'POST', body: toolCall, headers: { ...auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': process.env.V ?? '2025-06-18' } });
+console.log('tool rps', r.requestsPerSecond, r.non2xx, r.errors);
+await server.stop();
