@@ -80,6 +80,14 @@ describe('the authority rule', () => {
     expect(itself({ expiresAt: 400 })).toBeNull();
     expect(itself({ expiresAt: 800 })).toBe('forbidden');
     expect(itself({ scopes: new Set(['tokens:full']) })).toBeNull();
+    // Said as what it is, a widening of itself, rather than as a ceiling it happens to meet.
+    let thrown: unknown;
+    try {
+      checkOutcome(tokenManager(child, narrowed), 'edit', { place: child, access: narrowed }, { ...narrowed, expiresAt: 800 });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'forbidden', message: 'a token can only narrow itself; this would widen its expires_at', details: { field: 'expires_at' } });
   });
 });
 
