@@ -1,0 +1,99 @@
+import { refuse, type Outcome } from './outcome.js';
+
+/**
+ * Redirect URIs: which a client may register, and which requested URI a registered one allows.
+ *
+ * Kinds accepted at registration:
+ * - `https:` with any host;
+ * - `http:` on a loopback host (`127.0.0.1`, `[::1]`, `localhost`) for native apps (RFC 8252
+ *   section 7.3); over the network it would carry the code in the clear;
+ * - a private-use scheme in reverse-domain form with a path and no authority
+ *   (`com.example.app:/callback`, RFC 8252 section 7.1). A scheme without a dot (`myapp:`) is
+ *   refused: any app can claim it, and it is also where `javascript:`, `data:` and `file:` live.
+ *
+ * A URI must be written as the URL standard serialises it (lowercase scheme and host, no default
+ * port, no dot segments, no characters left unencoded), except that a bare origin may leave out
+ * its `/`. What is registered is then what a browser goes to, and the exact comparison below
+ * cannot be defeated by a spelling one parser reads differently from another.
+ */
+export type RedirectKind = 'https' | 'loopback' | 'private-use';
+
+export const REDIRECT_URI_MAX_LENGTH = 2048;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+const REVERSE_DOMAIN_SCHEME = /^[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+:$/;
+
+type RedirectOutcome = Outcome<{ uri: string; kind: RedirectKind }, 'invalid_redirect_uri'>;
+
+function isSerialised(text: string, url: URL): boolean {
+  if (text === url.href) return true;
+  // `https://app.example` serialises as `https://app.example/`; the two are one resource.
+  return url.pathname === '/' && url.origin !== 'null' && text === url.origin + url.href.slice(url.origin.length + 1);
+}
+
+function kindOf(text: string, url: URL): RedirectOutcome {
+  if (url.protocol === 'https:') return { ok: true, uri: text, kind: 'https' };
+  if (url.protocol === 'http:') {
+    return LOOPBACK_HOSTS.has(url.hostname)
+      ? { ok: true, uri: text, kind: 'loopback' }
+      : refuse('invalid_redirect_uri', 'redirect_uri may use http only on a loopback host (127.0.0.1, [::1] or localhost); use https');
+  }
+  if (!REVERSE_DOMAIN_SCHEME.test(url.protocol)) {
+    return refuse('invalid_redirect_uri', 'redirect_uri must use https, http on a loopback host, or a private-use scheme named by a reversed domain (com.example.app:/callback)');
+  }
+  if (url.host !== '' || !text.startsWith(`${url.protocol}/`) || text.startsWith(`${url.protocol}//`)) {
+    return refuse('invalid_redirect_uri', 'a private-use redirect_uri is a scheme and a path with no authority (com.example.app:/callback)');
+  }
+  return { ok: true, uri: text, kind: 'private-use' };
+}
+
+/** At registration (RFC 7591): the URI as given, and what kind it is. */
+export function checkRedirectUri(text: string): RedirectOutcome {
+  if (text.length > REDIRECT_URI_MAX_LENGTH) return refuse('invalid_redirect_uri', `redirect_uri must be at most ${REDIRECT_URI_MAX_LENGTH} characters`);
+  const url = URL.parse(text);
+  if (url === null) return refuse('invalid_redirect_uri', 'redirect_uri must be an absolute URI');
+  // `#` alone leaves `url.hash` empty, so the text is asked.
+  if (text.includes('#')) return refuse('invalid_redirect_uri', 'redirect_uri must not have a fragment');
+  if (url.username !== '' || url.password !== '') return refuse('invalid_redirect_uri', 'redirect_uri must not have user information');
+  if (!isSerialised(text, url)) {
+    return refuse('invalid_redirect_uri', 'redirect_uri must be written in normalised form: lowercase scheme and host, no default port, no dot segments, reserved characters percent-encoded');
+  }
+  return kindOf(text, url);
+}
+
+const LOOPBACK_PARTS = /^(http:\/\/(?:127\.0\.0\.1|\[::1\]|localhost))(?::(\d+))?([/?].*)?$/s;
+
+/** A loopback URI without its port, or null when it is no loopback URI a client may be sent to. */
+function withoutLoopbackPort(text: string): string | null {
+  const checked = checkRedirectUri(text);
+  if (!checked.ok || checked.kind !== 'loopback') return null;
+  const parts = LOOPBACK_PARTS.exec(text);
+  if (parts === null || parts[2] === '0') return null;
+  return `${parts[1]}${parts[3] ?? ''}`;
+}
+
+/**
+ * Exact string comparison, except for loopback: a native app listens on whatever port the
+ * system gives it that time, so the port may differ (RFC 8252 section 7.3) while the scheme,
+ * host, path and query match character for character.
+ */
+export function redirectUriMatches(registered: string, requested: string): boolean {
+  if (requested === registered) return true;
+  const registeredRest = withoutLoopbackPort(registered);
+  return registeredRest !== null && registeredRest === withoutLoopbackPort(requested);
+}
+
+/**
+ * At the authorization endpoint: the URI to send the answer to. A refusal here must be shown to
+ * the user, never redirected, since the URI is the thing not trusted.
+ */
+export function chooseRedirectUri(registered: readonly string[], requested: string | undefined): Outcome<{ uri: string }, 'invalid_request'> {
+  if (requested === undefined || requested === '') {
+    // OAuth 2.1 lets a client with one URI leave it out; a loopback one needs its port said.
+    const only = registered.length === 1 ? registered[0] : undefined;
+    if (only !== undefined && withoutLoopbackPort(only) === null) return { ok: true, uri: only };
+    return refuse('invalid_request', 'redirect_uri is required for this client');
+  }
+  if (registered.some((uri) => redirectUriMatches(uri, requested))) return { ok: true, uri: requested };
+  return refuse('invalid_request', 'redirect_uri is not one this client registered');
+}
