@@ -29,6 +29,9 @@ describe('resource indicators', () => {
     for (const value of [`${EXPECTED}#`, `${EXPECTED}#x`, 'http://latchkey.example/mcp', 'wss://latchkey.example/mcp', 'https://evil.example/mcp', 'https://latchkey.example.evil.example/mcp', 'https://mcp.latchkey.example/mcp', 'https://latchkey.example./mcp', 'https://latchkey.example:8443/mcp', 'https://latchkey.example:/mcp', 'https://latchkey.example:0443/mcp', 'https://user@latchkey.example/mcp', 'https://latchkey.example@evil.example/mcp', 'https://la%74chkey.example/mcp']) {
       expect(check(value), value).toMatchObject({ ok: false, error: 'invalid_target' });
     }
+    // Said as such, though no path with a `#` in it could match either.
+    for (const value of [`${EXPECTED}#`, `${EXPECTED}/#x`, 'https://latchkey.example#/mcp']) expect(check(value)).toMatchObject({ description: 'resource must not have a fragment' });
+    expect(check('https://user@latchkey.example/mcp')).toMatchObject({ description: 'resource must not have user information' });
   });
 
   it('refuse every other path, case variants and spellings a parser would tidy included', () => {
