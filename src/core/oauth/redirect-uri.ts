@@ -7,9 +7,12 @@ import { refuse, type Outcome } from './outcome.js';
  * - `https:` with any host;
  * - `http:` on a loopback host (`127.0.0.1`, `[::1]`, `localhost`) for native apps (RFC 8252
  *   section 7.3); over the network it would carry the code in the clear;
- * - a private-use scheme in reverse-domain form with a path and no authority
- *   (`com.example.app:/callback`, RFC 8252 section 7.1). A scheme without a dot (`myapp:`) is
- *   refused: any app can claim it, and it is also where `javascript:`, `data:` and `file:` live.
+ * - a private-use scheme of a native app: the reverse-domain form RFC 8252 section 7.1 asks for
+ *   (`com.example.app:/callback`), and the plain form the agents people use actually register
+ *   (`cursor://anysphere.cursor-mcp/oauth/callback`). Any app on a device may claim such a
+ *   scheme, which is why PKCE is required of every client and the consent page names the scheme.
+ *   Schemes a browser acts on itself (`javascript:`, `data:`, `file:`, `blob:`, `about:`, …) and
+ *   the web's own (`ftp:`, `ws:`, `wss:`) are refused.
  *
  * A URI must be written as the URL standard serialises it (lowercase scheme and host, no default
  * port, no dot segments, no characters left unencoded), except that a bare origin may leave out
@@ -21,7 +24,11 @@ export type RedirectKind = 'https' | 'loopback' | 'private-use';
 export const REDIRECT_URI_MAX_LENGTH = 2048;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-const REVERSE_DOMAIN_SCHEME = /^[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+:$/;
+const SCHEME = /^[a-z][a-z0-9+.-]*:$/;
+/** Schemes that are not an app's to receive a code: the browser runs, shows or fetches them itself. */
+const REFUSED_SCHEMES = new Set([
+  'javascript:', 'vbscript:', 'data:', 'file:', 'blob:', 'about:', 'filesystem:', 'view-source:', 'ftp:', 'ws:', 'wss:', 'mailto:', 'tel:', 'sms:', 'urn:',
+]);
 
 type RedirectOutcome = Outcome<{ uri: string; kind: RedirectKind }, 'invalid_redirect_uri'>;
 
@@ -38,11 +45,13 @@ function kindOf(text: string, url: URL): RedirectOutcome {
       ? { ok: true, uri: text, kind: 'loopback' }
       : refuse('invalid_redirect_uri', 'redirect_uri may use http only on a loopback host (127.0.0.1, [::1] or localhost); use https');
   }
-  if (!REVERSE_DOMAIN_SCHEME.test(url.protocol)) {
-    return refuse('invalid_redirect_uri', 'redirect_uri must use https, http on a loopback host, or a private-use scheme named by a reversed domain (com.example.app:/callback)');
+  if (!SCHEME.test(url.protocol) || REFUSED_SCHEMES.has(url.protocol)) {
+    return refuse('invalid_redirect_uri', 'redirect_uri must use https, http on a loopback host, or an app\'s own scheme (com.example.app:/callback)');
   }
-  if (url.host !== '' || !text.startsWith(`${url.protocol}/`) || text.startsWith(`${url.protocol}//`)) {
-    return refuse('invalid_redirect_uri', 'a private-use redirect_uri is a scheme and a path with no authority (com.example.app:/callback)');
+  // Either a path (`com.example.app:/callback`) or an authority and a path (`cursor://host/path`).
+  const withAuthority = text.startsWith(`${url.protocol}//`);
+  if (withAuthority ? url.host === '' : !text.startsWith(`${url.protocol}/`)) {
+    return refuse('invalid_redirect_uri', 'an app\'s redirect_uri is its scheme and a path (com.example.app:/callback) or an authority and a path (cursor://app/callback)');
   }
   return { ok: true, uri: text, kind: 'private-use' };
 }

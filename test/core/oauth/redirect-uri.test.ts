@@ -15,7 +15,7 @@ const loopbackUri = fc.tuple(loopbackHost, fc.option(port, { nil: undefined }), 
 const accepted = (text: string) => checkRedirectUri(text);
 
 describe('redirect URIs at registration', () => {
-  it('accept https anywhere, http on loopback hosts, and reverse-domain private-use schemes', () => {
+  it('accept https anywhere, http on loopback hosts, and an app’s own scheme in either form', () => {
     expect(accepted('https://app.example/callback')).toEqual({ ok: true, uri: 'https://app.example/callback', kind: 'https' });
     expect(accepted('https://app.example')).toEqual({ ok: true, uri: 'https://app.example', kind: 'https' });
     expect(accepted('https://app.example:8443/cb?tenant=a')).toMatchObject({ ok: true, kind: 'https' });
@@ -23,7 +23,7 @@ describe('redirect URIs at registration', () => {
     for (const uri of ['http://127.0.0.1/callback', 'http://127.0.0.1:33418/', 'http://[::1]:8080/cb', 'http://localhost:6274/oauth/callback', 'http://localhost']) {
       expect(accepted(uri), uri).toEqual({ ok: true, uri, kind: 'loopback' });
     }
-    for (const uri of ['com.example.app:/callback', 'com.googleusercontent.apps.123-abc:/oauth2redirect', 'org.example:/']) {
+    for (const uri of ['com.example.app:/callback', 'com.googleusercontent.apps.123-abc:/oauth2redirect', 'org.example:/', 'cursor://anysphere.cursor-mcp/oauth/callback', 'myapp:/callback']) {
       expect(accepted(uri), uri).toEqual({ ok: true, uri, kind: 'private-use' });
     }
     fc.assert(
@@ -34,7 +34,7 @@ describe('redirect URIs at registration', () => {
   });
 
   it('refuse dangerous and single-word schemes', () => {
-    for (const uri of ['javascript:alert(1)', 'javascript://app.example/%0aalert(1)', 'data:text/html,<script>1</script>', 'file:///etc/passwd', 'blob:https://app.example/x', 'vbscript:msgbox', 'about:blank', 'ftp://app.example/', 'ws://127.0.0.1/', 'wss://app.example/', 'myapp:/callback', 'cursor://anysphere.cursor-mcp/oauth/callback']) {
+    for (const uri of ['javascript:alert(1)', 'javascript://app.example/%0aalert(1)', 'data:text/html,<script>1</script>', 'file:///etc/passwd', 'blob:https://app.example/x', 'vbscript:msgbox', 'about:blank', 'ftp://app.example/', 'ws://127.0.0.1/', 'wss://app.example/', 'mailto:someone@app.example']) {
       expect(accepted(uri), uri).toMatchObject({ ok: false, error: 'invalid_redirect_uri' });
     }
   });
@@ -45,8 +45,8 @@ describe('redirect URIs at registration', () => {
     }
   });
 
-  it('refuse relative URIs, fragments, user information and authorities on private-use schemes', () => {
-    for (const uri of ['', '/callback', 'app.example/cb', '//app.example/cb', 'https://', 'https://app.example/cb#x', 'https://app.example/cb#', 'https://user@app.example/cb', 'https://good.example@evil.example/', 'https://:pw@app.example/', 'http://user:pw@127.0.0.1/', 'com.example.app://callback', 'com.example.app:///callback', 'com.example.app:callback', 'com.example.app://u@host/cb']) {
+  it('refuse relative URIs, fragments, user information, and app schemes with no path or an empty authority', () => {
+    for (const uri of ['', '/callback', 'app.example/cb', '//app.example/cb', 'https://', 'https://app.example/cb#x', 'https://app.example/cb#', 'https://user@app.example/cb', 'https://good.example@evil.example/', 'https://:pw@app.example/', 'http://user:pw@127.0.0.1/', 'com.example.app:///callback', 'com.example.app:callback', 'com.example.app://u@host/cb']) {
       expect(accepted(uri), uri).toMatchObject({ ok: false, error: 'invalid_redirect_uri' });
     }
   });
