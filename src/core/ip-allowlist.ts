@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { invalidRequest } from './errors.js';
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6;
+export type Address = ipaddr.IPv4 | ipaddr.IPv6;
 type Range = [Address, number];
 
 /**
@@ -9,7 +9,7 @@ type Range = [Address, number];
  * such as `42` or `0x7f.1`, which nobody means in an allowlist.) An IPv4-mapped IPv6 address
  * (`::ffff:10.0.0.1`) is the IPv4 address it carries.
  */
-function parseAddress(text: string): Address | null {
+export function parseAddress(text: string): Address | null {
   const valid = text.includes(':') ? ipaddr.IPv6.isValid(text) : ipaddr.IPv4.isValidFourPartDecimal(text);
   return valid ? ipaddr.process(text) : null;
 }
