@@ -25,18 +25,23 @@ interface PerFile {
  * start, so no test depends on what an earlier one did to a session, a clock or a counter, and the
  * file passes in any order.
  */
-export const test = base.extend<{ $test: PerTest; $file: PerFile }>({
-  app: [
-    async ({}, use) => {
-      const h = await startHarness();
-      await use(h);
-      await h.close();
-    },
-    { scope: 'file' },
-  ],
-  owner: async ({ app }, use) => use(await ownerSession(app)),
-  victim: async ({ app, owner }, use) => use(await createToken(app, asSession(owner), { name: 'victim', scopes: ['domains:read'] })),
-});
+export const test = testOn({});
+
+/** The same tests, on an app started with these settings (for a file that needs, say, no periodic flush). */
+export function testOn(env: Record<string, string>) {
+  return base.extend<{ $test: PerTest; $file: PerFile }>({
+    app: [
+      async ({}, use) => {
+        const h = await startHarness(env);
+        await use(h);
+        await h.close();
+      },
+      { scope: 'file' },
+    ],
+    owner: async ({ app }, use) => use(await ownerSession(app)),
+    victim: async ({ app, owner }, use) => use(await createToken(app, asSession(owner), { name: 'victim', scopes: ['domains:read'] })),
+  });
+}
 
 /**
  * The same sharing for a file whose helpers close over the app and the owner rather than taking
