@@ -69,9 +69,12 @@ function rejectCredentialInQuery(request: FastifyRequest, prefix: string): void 
   const q = request.url.indexOf('?');
   if (q < 0) return;
   const query = request.url.slice(q);
-  const values = new URLSearchParams(query).values();
   let carriesToken = QUERY_CREDENTIAL_NAMES.test(query);
-  for (const value of values) if (!carriesToken && recognise(prefix, value) !== null) carriesToken = true;
+  // A name as well as a value: `?lk_live_…` is a parameter named by the secret, with no value.
+  for (const [name, value] of new URLSearchParams(query)) {
+    if (carriesToken) break;
+    carriesToken = recognise(prefix, name) !== null || recognise(prefix, value) !== null;
+  }
   if (carriesToken) {
     throw new ApiError('invalid_request', 'credentials are not accepted in the query string; use the Authorization header', {
       field: 'query',

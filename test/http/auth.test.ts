@@ -193,7 +193,7 @@ describe('the Authorization header', () => {
   it('refuses a token in the query string, even a valid one', async () => {
     const s = await ownerSession(h);
     const { secret } = await createToken(h, asSession(s), { name: 'q', scopes: ['domains:read'] });
-    for (const url of [`/v1/domains?token=${secret}`, `/v1/domains?access_token=${secret}`, `/v1/domains?x=${secret}`, `/v1/domains?api_key=abc`]) {
+    for (const url of [`/v1/domains?token=${secret}`, `/v1/domains?access_token=${secret}`, `/v1/domains?x=${secret}`, `/v1/domains?api_key=abc`, `/v1/domains?${secret}`, `/v1/domains?${secret}=1`, `/v1/domains?limit=5&${encodeURIComponent(secret)}`]) {
       const err = expectError(await h.request({ method: 'GET', url, headers: bearer(secret) }), 400, 'invalid_request');
       expect(err.details?.field).toBe('query');
     }
