@@ -224,8 +224,10 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
       const authInfo: AuthInfo = { token: found.grant.id, clientId: found.grant.id, scopes: [...found.grant.effective], extra: { exchange } };
       const headers = new Headers();
       for (const name of FORWARDED_HEADERS) {
-        const value = request.headers[name];
-        if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+        const raw = request.headers[name];
+        const value = Array.isArray(raw) ? raw.join(', ') : raw;
+        // The SDK quotes a header it finds wrong in its answer: one holding a secret is not passed on.
+        if (value !== undefined && ctx.redact(value) === value) headers.set(name, value);
       }
       // The client going away ends what the SDK is still streaming to it (a 2026-07-28 subscription).
       const gone = new AbortController();

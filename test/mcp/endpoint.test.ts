@@ -219,6 +219,25 @@ describe('the transport', () => {
     expect((await huge.json()).error.code).toBe(-32000);
   });
 
+  it('never echoes a secret sent in a header the SDK reads (Mcp-Name, Mcp-Method, MCP-Protocol-Version)', async () => {
+    const { secret: other } = await createToken(h, asSession(owner), { name: 'other', type: 'mcp', scopes: ['mcp:read'] });
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const modern = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {}, _meta: meta } });
+    const headers = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'whoami' };
+    for (const name of Object.keys(headers)) {
+      for (const [body, version] of [[modern, '2026-07-28'], [call('whoami'), '2025-11-25']] as const) {
+        const sent = { ...bearer(agent.secret), ...headers, 'mcp-protocol-version': version, [name]: other };
+        const response = await post(base, body, sent);
+        const text = `${[...response.headers.values()].join(' ')} ${await response.text()}`;
+        expect(response.status, text).toBeLessThan(500);
+        expect(text, `${name} on ${version}`).not.toContain(other);
+        expect(text).not.toContain(other.slice(8, 30));
+      }
+    }
+    await h.ctx.accessLog.flush();
+    expect(h.logs.join('')).not.toContain(other);
+  });
+
   it('ends a 2026-07-28 subscription at once: this server announces no changes, so it holds no stream open', async () => {
     const { client, close } = await connectAgent(base, agent.secret, '2026-07-28');
     try {
