@@ -35,5 +35,5 @@ function datedUlid(at: number): string {
  * dates an id made later than the thing it names (an access-log row written at flush time), and
  * such an id carries exactly that time.
  */
-export const newId = (kind: 'acc' | 'usr' | 'ses' | 'tok' | 'dom' | 'mbx' | 'msg' | 'evt' | 'act' | 'log', at?: number): string =>
+export const newId = (kind: 'acc' | 'usr' | 'ses' | 'tok' | 'dom' | 'mbx' | 'msg' | 'evt' | 'act' | 'log' | 'cli' | 'grt', at?: number): string =>
   `${kind}_${at === undefined ? ulid() : datedUlid(at)}`;

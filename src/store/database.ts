@@ -9,6 +9,7 @@ import * as tokenRateLimit from './migrations/002-token-rate-limit.js';
 import { tokenAuthority } from './migrations/003-token-authority.js';
 import { tokenTrees } from './migrations/004-token-trees.js';
 import { messageFolders } from './migrations/005-message-folders.js';
+import { oauth } from './migrations/006-oauth.js';
 import type { Database } from './schema.js';
 import { setUpSqliteConnection } from './sqlite-connection.js';
 
@@ -35,6 +36,7 @@ const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHook
   '003-token-authority': tokenAuthority(dialect, hooks.afterTokenAuthority && ((db) => hooks.afterTokenAuthority!(db as Transaction<Database>))),
   '004-token-trees': tokenTrees(dialect, hooks.afterTokenTrees && ((db) => hooks.afterTokenTrees!(db as Transaction<Database>))),
   '005-message-folders': messageFolders(dialect),
+  '006-oauth': oauth(dialect),
 });
 
 /**

@@ -163,6 +163,62 @@ export interface SettingsTable {
   value: string;
 }
 
+/** A client that registered itself (RFC 7591). A metadata-document client is fetched, not stored. */
+export interface OAuthClientsTable {
+  id: string;
+  name: string;
+  client_uri: string | null;
+  /** JSON list of redirect URIs, each in normalised form. */
+  redirect_uris: string;
+  created_at: number;
+  created_ip: string;
+  /** When a grant first named it; a registration never used expires. */
+  first_used_at: number | null;
+}
+
+/** What a person allowed one client: the ceiling of every token issued from it. */
+export interface OAuthGrantsTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  user_email: string;
+  client_id: string;
+  client_name: string;
+  /** 1: the client is known by its metadata document's URL; 0: it only said who it is. */
+  client_verified: number;
+  redirect_uri: string;
+  /** The resource (audience) every token of the grant is for. */
+  resource: string;
+  scopes: string;
+  /** JSON list of domain ids; null: every domain. */
+  domains: string | null;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+}
+
+export interface OAuthCodesTable {
+  hash: string;
+  grant_id: string;
+  code_challenge: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface OAuthRefreshTokensTable {
+  hash: string;
+  grant_id: string;
+  created_at: number;
+  /** When it was exchanged for the next; used again after the grace, it is a replay. */
+  used_at: number | null;
+}
+
+export interface OAuthAccessTokensTable {
+  token_id: string;
+  grant_id: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -175,4 +231,9 @@ export interface Database {
   audit_events: AuditEventsTable;
   access_logs: AccessLogsTable;
   settings: SettingsTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_grants: OAuthGrantsTable;
+  oauth_codes: OAuthCodesTable;
+  oauth_refresh_tokens: OAuthRefreshTokensTable;
+  oauth_access_tokens: OAuthAccessTokensTable;
 }
