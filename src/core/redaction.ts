@@ -1,6 +1,6 @@
 import { BASE62_DIGITS } from './base62.js';
 import { BACKSLASH, isIgnorable, PERCENT, unitAt, unitEnd } from './disguise.js';
-import { BODY_LENGTH, CHECKSUM_LENGTH, OPERATOR_WORD, recognise, TYPE_WORD, VISIBLE_BODY_CHARS } from './token-format.js';
+import { BODY_LENGTH, CHECKSUM_LENGTH, recognise, SECRET_WORDS, VISIBLE_BODY_CHARS } from './token-format.js';
 
 /** Replaces every secret in a text by what may be shown of it. */
 export type Redactor = (text: string) => string;
@@ -33,7 +33,7 @@ export const REDACTED = '…[redacted]';
  */
 export function secretRedactor(prefix: string, literals: readonly string[] = []): Redactor {
   const marker = `${prefix}_`;
-  const heads = [...Object.values(TYPE_WORD), OPERATOR_WORD].map((word) => `${word}_`);
+  const heads = SECRET_WORDS.map((word) => `${word}_`);
   const keys = literals.map((literal) => [...literal].map((ch) => ch.codePointAt(0)!).filter((cp) => !isIgnorable(cp))).filter((key) => key.length > 0);
   return (text) => {
     const spans: Span[] = [];

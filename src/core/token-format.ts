@@ -17,6 +17,11 @@ export const TYPE_WORD = { api: 'live', mcp: 'mcp', message: 'msg' } as const sa
 >;
 /** The operator credential uses the same format so that it, too, is recognisable when leaked. */
 export const OPERATOR_WORD = 'admin';
+/** The authorization server's own secrets, in the same format: an authorization code, a refresh token. */
+export const CODE_WORD = 'code';
+export const REFRESH_WORD = 'refresh';
+/** Every type word a secret of this deployment can carry: what the redactor looks for. */
+export const SECRET_WORDS: readonly string[] = [...Object.values(TYPE_WORD), OPERATOR_WORD, CODE_WORD, REFRESH_WORD];
 
 const BODY_BYTES = 32;
 export const BODY_LENGTH = base62Width(BODY_BYTES);

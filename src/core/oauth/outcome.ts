@@ -2,7 +2,9 @@
  * What every check of the OAuth core returns: a value, or a refusal the endpoint answers with as
  * an OAuth error response (`error`, `error_description`). Nothing here throws at a client.
  */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'invalid_target' | 'invalid_client' | 'invalid_redirect_uri';
+export type OAuthErrorCode =
+  | 'invalid_request' | 'invalid_grant' | 'invalid_target' | 'invalid_client' | 'invalid_redirect_uri' | 'invalid_scope'
+  | 'unsupported_response_type' | 'unsupported_grant_type' | 'unauthorized_client' | 'access_denied';
 
 export interface Refusal<Code extends OAuthErrorCode = OAuthErrorCode> {
   readonly ok: false;
