@@ -50,6 +50,13 @@ import { localOnlyFeed, PostgresChangeFeed, type ChangeFeed } from './store/chan
 import { migrate, openDatabase, reachable, type Db } from './store/database.js';
 import { LogReader } from './services/logs.js';
 import { storeUpgrades } from './services/upgrade.js';
+import { SafeDocumentFetcher, type DocumentFetcher } from './net/document-fetcher.js';
+import { ClientDirectory } from './services/oauth/clients.js';
+import { AuthorizationService } from './services/oauth/authorize.js';
+import { GrantService } from './services/oauth/grants.js';
+import { TokenEndpoint } from './services/oauth/token-endpoint.js';
+import { oauthRoutes } from './http/routes/oauth.js';
+import { connectedAgentRoutes } from './http/routes/connected-agents.js';
 
 export interface AppOptions {
   config: Config;
@@ -62,6 +69,8 @@ export interface AppOptions {
   passwords?: PasswordHasher;
   /** A pino destination; tests pass one to inspect what was logged. */
   logStream?: NodeJS.WritableStream;
+  /** Fetches client metadata documents; tests give one that reaches a server of theirs. */
+  fetcher?: DocumentFetcher;
   /** Registers extra routes before the app is sealed; they pass through the same auth and access log. */
   extend?: (app: FastifyInstance) => void;
 }
@@ -127,8 +136,18 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const gate = new TimedTokenGate({ verifier, clock, usage, rateLimiter: tokenRateLimiter, domains, onDecision: metrics.recordDecision }, metrics.verifyDecision);
   const mail = new MailService({ db, clock, platform });
   const logs = new LogReader({ db, management, audit, tokens });
+  const clients = new ClientDirectory({
+    db, clock, fetcher: options.fetcher ?? new SafeDocumentFetcher(), rates: rateStore('oauth-register'), registrationsPerHour: config.oauth.registrationsPerHour,
+  });
+  const grants = new GrantService({ db, clock, audit, verifier, tokenPrefix: config.tokenPrefix });
+  const oauth = {
+    clients,
+    grants,
+    authorization: new AuthorizationService({ db, clock, audit, clients, tokenPrefix: config.tokenPrefix, membersMayConnect: config.oauth.membersMayConnect }),
+    tokens: new TokenEndpoint({ db, clock, audit, grants, tokenPrefix: config.tokenPrefix }),
+  };
   const ctx: AppContext = {
-    config, clock, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, mail, logs, accessLog, metrics, gate, redact,
+    config, clock, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, mail, logs, accessLog, metrics, gate, redact, oauth,
     storeReachable: () => reachable(db),
   };
   const sendError = errorSender(redact);
@@ -202,6 +221,8 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   accessLogRoutes(app, ctx);
   verifyRoutes(app, ctx);
   mcpRoutes(app, ctx);
+  oauthRoutes(app, ctx);
+  connectedAgentRoutes(app, ctx);
   options.extend?.(app);
   await app.ready();
 
@@ -221,6 +242,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     await lifecycle.purgeExpired();
     await purgeAccessLogs(db, clock, config.accessLogRetentionDays);
     await accounts.purgeExpiredSessions();
+    await clients.purgeUnused();
   }).start(config.purgeIntervalMs, report('retention purge'));
 
   return {

@@ -61,6 +61,9 @@ export interface Config {
   argon2: { memoryCost: number; timeCost: number };
   /** Browser origins (`https://app.example.com`) allowed to call `/mcp`; a request with any other `Origin` is refused. */
   mcp: { allowedOrigins: string[] };
+  /** The origin clients reach this server at (`https://latchkey.example.com`): the OAuth issuer and the MCP resource. Null: each request's own. */
+  publicUrl: string | null;
+  oauth: { membersMayConnect: boolean; registrationsPerHour: number };
 }
 
 export class ConfigError extends Error {
@@ -80,6 +83,18 @@ function originOf(entry: string): string | null {
 }
 
 const EnvSchema = z.object({
+  LATCHKEY_PUBLIC_URL: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return null;
+      const origin = originOf(value.replace(/\/$/, ''));
+      if (origin !== null) return origin;
+      ctx.addIssue({ code: 'custom', message: 'must be an origin such as https://latchkey.example.com' });
+      return z.NEVER;
+    }),
+  LATCHKEY_OAUTH_MEMBERS_MAY_CONNECT: bool.default(false),
+  LATCHKEY_OAUTH_REGISTRATIONS_PER_HOUR: int(1, 100_000).default(20),
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   LATCHKEY_DATABASE_URL: z
@@ -218,5 +233,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LATCHKEY_LOG_LEVEL,
     argon2: { memoryCost: e.LATCHKEY_ARGON2_MEMORY_KIB, timeCost: e.LATCHKEY_ARGON2_PASSES },
     mcp: { allowedOrigins: e.LATCHKEY_MCP_ALLOWED_ORIGINS },
+    publicUrl: e.LATCHKEY_PUBLIC_URL,
+    oauth: { membersMayConnect: e.LATCHKEY_OAUTH_MEMBERS_MAY_CONNECT, registrationsPerHour: e.LATCHKEY_OAUTH_REGISTRATIONS_PER_HOUR },
   };
 }

@@ -15,6 +15,10 @@ import type { LogReader } from '../services/logs.js';
 import type { MailService } from '../services/mail.js';
 import type { Metrics } from './metrics.js';
 import type { Redactor } from '../core/redaction.js';
+import type { ClientDirectory } from '../services/oauth/clients.js';
+import type { AuthorizationService } from '../services/oauth/authorize.js';
+import type { TokenEndpoint } from '../services/oauth/token-endpoint.js';
+import type { GrantService } from '../services/oauth/grants.js';
 
 /** What route modules are handed: configuration and use cases, never the raw environment. */
 export interface AppContext {
@@ -37,4 +41,6 @@ export interface AppContext {
   gate: TokenGate;
   /** Replaces any secret in a text by what may be shown of it (see `core/redaction.ts`). */
   redact: Redactor;
+  /** The authorization server for /mcp. */
+  oauth: { clients: ClientDirectory; authorization: AuthorizationService; tokens: TokenEndpoint; grants: GrantService };
 }

@@ -7,6 +7,7 @@ import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import type { Denial, TokenGrant } from '../core/policy.js';
 import { TYPE_WORD, type TokenType } from '../core/token-format.js';
 import { principalOf } from '../http/auth.js';
+import { publicBaseOf } from '../http/public-url.js';
 import type { AppContext } from '../http/context.js';
 import type {} from '../http/access-log-hook.js';
 import { argumentNames, McpExchange, recordAccess, summaryOf, type ExchangeDeps } from './exchange.js';
@@ -21,8 +22,6 @@ export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource/mcp
 /** The scopes an AI-agent token can hold, from the catalog: what the resource document offers. */
 const MCP_SCOPES = RESOURCES.mcp.flatMap((def) => def.levels.map((level) => `${def.resource}:${level}`));
 const MAX_AUTHORIZATION_LENGTH = 512;
-/** A Host header that is plainly a host (and port): anything else is not echoed into a header. */
-const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/;
 const ALLOWED_HEADERS = 'authorization, content-type, accept, mcp-protocol-version, mcp-method, mcp-name, last-event-id';
 /** Headers the SDK reads; the credential stays here. */
 const FORWARDED_HEADERS = ['accept', 'content-type', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'last-event-id'];
@@ -67,10 +66,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
     onerror: (error) => app.log.debug({ err: error }, 'MCP request refused by the SDK'),
   });
 
-  const baseOf = (request: FastifyRequest): string => {
-    const host = HOST.test(request.host) ? request.host : `${ctx.config.host}:${ctx.config.port}`;
-    return `${request.protocol}://${host}`;
-  };
+  const baseOf = (request: FastifyRequest): string => publicBaseOf(request, ctx.config);
   const resourceMetadataOf = (request: FastifyRequest) => `${baseOf(request)}${RESOURCE_METADATA_PATH}`;
 
   const send = (reply: FastifyReply, status: number, problem: ProtocolProblem, errorCode: ErrorCode, id: string | number | null = null) => {
@@ -175,16 +171,19 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
       return send(reply, 500, { status: 500, code: -32603, message: 'Internal error; it has been logged' }, 'internal_error', idOf(request.body));
     });
 
-    scope.get(RESOURCE_METADATA_PATH, { schema: { hide: true } }, async (request, reply) => {
+    // RFC 9728: at the path-inserted URL for /mcp, and at the root for clients that look there.
+    scope.get(RESOURCE_METADATA_PATH, { schema: { hide: true } }, resourceMetadata);
+    scope.get('/.well-known/oauth-protected-resource', { schema: { hide: true } }, resourceMetadata);
+    async function resourceMetadata(request: FastifyRequest, reply: FastifyReply) {
       reply.header('access-control-allow-origin', '*');
       return {
         resource: `${baseOf(request)}${MCP_PATH}`,
         resource_name: 'Latchkey',
-        authorization_servers: [],
+        authorization_servers: [baseOf(request)],
         bearer_methods_supported: ['header'],
         scopes_supported: MCP_SCOPES,
       };
-    });
+    }
 
     const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) => {
       reply.header('allow', 'POST');

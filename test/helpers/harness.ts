@@ -116,7 +116,7 @@ export async function injectFailure(h: Harness, table: string, on: `update of ${
 
 /** Request fields that carry a secret in, and response fields that carry one out. */
 const SECRET_INPUTS = new Set(['password', 'secret']);
-const SECRET_OUTPUTS = new Set(['secret', 'csrf_token']);
+const SECRET_OUTPUTS = new Set(['secret', 'csrf_token', 'access_token', 'refresh_token']);
 
 const parsed = (text: string): unknown => {
   try {

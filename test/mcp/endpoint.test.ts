@@ -44,7 +44,7 @@ describe('authentication', () => {
     const response = await fetch(METADATA());
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
-      resource: `${base}/mcp`, resource_name: 'Latchkey', authorization_servers: [], bearer_methods_supported: ['header'], scopes_supported: ['mcp:read', 'mcp:write', 'mcp:send'],
+      resource: `${base}/mcp`, resource_name: 'Latchkey', authorization_servers: [base], bearer_methods_supported: ['header'], scopes_supported: ['mcp:read', 'mcp:write', 'mcp:send'],
     });
   });
 

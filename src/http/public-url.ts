@@ -1,0 +1,16 @@
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+
+/** A Host header that is plainly a host (and port): anything else is not echoed into a URL. */
+const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/;
+
+/**
+ * The origin clients reach this server at: `LATCHKEY_PUBLIC_URL` when set (what a deployment
+ * behind a proxy must say), else the request's own scheme and host. It is the OAuth issuer, and
+ * `/mcp` under it is the one resource tokens are issued for.
+ */
+export function publicBaseOf(request: FastifyRequest, config: Config): string {
+  if (config.publicUrl !== null) return config.publicUrl;
+  const host = HOST.test(request.host) ? request.host : `${config.host}:${config.port}`;
+  return `${request.protocol}://${host}`;
+}

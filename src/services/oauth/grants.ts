@@ -1,0 +1,111 @@
+import type { Clock } from '../../core/clock.js';
+import { ApiError, notFound } from '../../core/errors.js';
+import { REFRESH_WORD, mintSecret } from '../../core/token-format.js';
+import type { Db, Trx } from '../../store/database.js';
+import { findGrant, forgetGrantSecrets, grantsOf, lastUseOfGrant, insertRefreshToken, linkAccessToken, revokeGrant, unrevokedAccessTokens, type GrantRecord } from '../../store/oauth.js';
+import { transact } from '../../store/transactions.js';
+import { lockAccount } from '../../store/tokens.js';
+import type { AuditLog } from '../audit.js';
+import type { Actor, Principal } from '../context.js';
+import { issueToken } from '../tokens/issue.js';
+import { revokeSubtree } from '../tokens/tree.js';
+import type { Verifier } from '../verifier.js';
+
+/** An access token lives about an hour; the grant's refresh token brings the next. */
+export const ACCESS_TOKEN_LIFETIME_MS = 3600_000;
+
+export interface IssuedPair {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  scope: string;
+}
+
+export interface GrantDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditLog;
+  verifier: Verifier;
+  tokenPrefix: string;
+}
+
+export const AUTHORIZATION_SERVER: Actor = { type: 'system', id: null, name: 'authorization server' };
+
+/** A grant's tokens act for the person who allowed it, with the request that asks for them. */
+const principalFor = (grant: GrantRecord, actor: Actor, meta: Principal['meta']): Principal => ({
+  accountId: grant.account_id, actor, visibility: { domains: grant.domains ? new Set(grant.domains) : null, mailboxId: null },
+  grant: null, requiredScope: null, freshAuth: false, managesTokens: false, meta,
+});
+
+/**
+ * Grants and everything issued from them: the one place that issues an access token and a refresh
+ * token for a grant, and the one place that revokes a grant with every token it issued (a
+ * disconnect, a replayed refresh token, a code presented twice).
+ */
+export class GrantService {
+  constructor(private readonly deps: GrantDeps) {}
+
+  /** Inside the caller's transaction, which holds the account's lock: a new access token (an ordinary `mcp` token row) and a new refresh token. */
+  async issuePair(trx: Trx, grant: GrantRecord, meta: Principal['meta'], now: number): Promise<IssuedPair> {
+    const { audit, tokenPrefix } = this.deps;
+    const person: Actor = { type: 'user', id: grant.user_id, name: grant.user_email };
+    const expiresAt = Math.min(now + ACCESS_TOKEN_LIFETIME_MS, grant.expires_at);
+    const { token, secret } = await issueToken(trx, audit, principalFor(grant, person, meta), {
+      type: 'mcp', scopes: grant.scopes, domains: grant.domains, ipAllowlist: null, expiresAt, rateLimit: null,
+      name: grant.client_name.slice(0, 100), description: `Connected agent (${grant.id})`, mailboxId: null, ancestry: [],
+    }, tokenPrefix, now, { grant_id: grant.id, client_id: grant.client_id });
+    await linkAccessToken(trx, token.id, grant.id);
+    const refresh = mintSecret(tokenPrefix, REFRESH_WORD);
+    await insertRefreshToken(trx, refresh.hash, grant.id, now);
+    return { access_token: secret, token_type: 'Bearer', expires_in: Math.round((expiresAt - now) / 1000), refresh_token: refresh.secret, scope: grant.scopes.join(' ') };
+  }
+
+  /**
+   * Revokes a grant and every token it issued, inside the caller's transaction; returns the hashes
+   * to drop from the verify cache once it commits (`forget`).
+   */
+  async revokeWhole(trx: Trx, grant: GrantRecord, reason: string, actor: Actor, meta: Principal['meta'], action: string, now: number): Promise<string[]> {
+    const { audit } = this.deps;
+    const principal = principalFor(grant, actor, meta);
+    const hashes: string[] = [];
+    await lockAccount(trx, grant.account_id);
+    if (await revokeGrant(trx, grant.id, reason, now)) {
+      await audit.append(trx, grant.account_id, {
+        action, actor, target: { type: 'oauth_grant', id: grant.id, name: grant.client_name }, details: { reason, client_id: grant.client_id }, meta,
+      }, now);
+    }
+    for (const row of await unrevokedAccessTokens(trx, grant.id)) hashes.push(...(await revokeSubtree(trx, audit, principal, row, reason, now)));
+    await forgetGrantSecrets(trx, grant.id);
+    return hashes;
+  }
+
+  forget(hashes: readonly string[]): void {
+    if (hashes.length > 0) this.deps.verifier.invalidate(...hashes);
+  }
+
+  /** The account's connected agents as this person may see them: token managers see all, others their own. */
+  async list(principal: Principal): Promise<GrantRecord[]> {
+    const { db, clock } = this.deps;
+    const grants = await grantsOf(db, principal.accountId, clock.now());
+    return principal.managesTokens ? grants : grants.filter((grant) => grant.user_id === principal.actor.id);
+  }
+
+  /** Disconnect: the grant and its every token, refused from then on, on every node. */
+  async disconnect(principal: Principal, grantId: string): Promise<void> {
+    const { db, clock } = this.deps;
+    if (principal.grant !== null) throw new ApiError('forbidden', 'a connected agent is disconnected by a person signed in');
+    const hashes = await transact(db, async (trx) => {
+      const grant = await findGrant(trx, grantId);
+      const mayManage = grant !== undefined && grant.account_id === principal.accountId && (principal.managesTokens || grant.user_id === principal.actor.id);
+      if (!mayManage || grant.revoked_at !== null) throw notFound('connected agent');
+      return this.revokeWhole(trx, grant, 'disconnected', principal.actor, principal.meta, 'oauth.grant_disconnected', clock.now());
+    });
+    this.forget(hashes);
+  }
+
+  /** When and from where the grant's tokens were last used. */
+  lastUse(grantId: string): Promise<{ at: number; ip: string | null } | null> {
+    return lastUseOfGrant(this.deps.db, grantId);
+  }
+}

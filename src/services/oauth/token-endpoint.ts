@@ -1,0 +1,158 @@
+import type { Clock } from '../../core/clock.js';
+import { refuse, type Refusal } from '../../core/oauth/outcome.js';
+import { checkVerifier } from '../../core/oauth/pkce.js';
+import { canonicalResource } from '../../core/oauth/resource.js';
+import { CODE_WORD, hashSecret, recognise, REFRESH_WORD, TYPE_WORD } from '../../core/token-format.js';
+import type { Db } from '../../store/database.js';
+import { claimCode, claimRefreshToken, findCode, findGrant, findRefreshToken, grantOfTokenHash, type GrantRecord } from '../../store/oauth.js';
+import { lockAccount, tokenById } from '../../store/tokens.js';
+import { transact } from '../../store/transactions.js';
+import type { AuditLog } from '../audit.js';
+import type { RequestMeta } from '../context.js';
+import { revokeSubtree } from '../tokens/tree.js';
+import { AUTHORIZATION_SERVER, type GrantService, type IssuedPair } from './grants.js';
+
+/** The token endpoint's form, as sent. */
+export interface TokenForm {
+  grant_type?: string;
+  code?: string;
+  redirect_uri?: string;
+  client_id?: string;
+  code_verifier?: string;
+  refresh_token?: string;
+  resource?: string;
+  token?: string;
+}
+
+/** Two refreshes from one agent at once both succeed; the same refresh token later than this is a replay. */
+export const REFRESH_GRACE_MS = 60_000;
+
+export interface TokenEndpointDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditLog;
+  grants: GrantService;
+  tokenPrefix: string;
+}
+
+type Answer = { ok: true; pair: IssuedPair } | Refusal;
+
+const NOT_VALID = 'the code is invalid, expired, already used, or was issued to another client';
+const REFRESH_NOT_VALID = 'the refresh token is invalid, expired, revoked, or was issued to another client';
+
+/**
+ * The token endpoint (a code or a refresh token for a new pair) and revocation. Every check that
+ * fails after a code or refresh token is spent still commits the spend: a failed attempt cannot
+ * be repeated. A code presented twice, or a refresh token used again after its grace, revokes
+ * the grant and everything it issued.
+ */
+export class TokenEndpoint {
+  constructor(private readonly deps: TokenEndpointDeps) {}
+
+  async exchange(form: TokenForm, meta: RequestMeta, canonicalMcpUrl: string): Promise<Answer> {
+    if (form.client_id === undefined || form.client_id === '') return refuse('invalid_request', 'client_id is required');
+    if (form.grant_type === 'authorization_code') return this.redeemCode(form, meta, canonicalMcpUrl);
+    if (form.grant_type === 'refresh_token') return this.refresh(form, meta, canonicalMcpUrl);
+    if (form.grant_type === undefined || form.grant_type === '') return refuse('invalid_request', 'grant_type is required');
+    return refuse('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
+  }
+
+  private resourceRefusal(form: TokenForm, grant: GrantRecord, canonicalMcpUrl: string): Refusal | null {
+    if (form.resource === undefined || form.resource === '') return null;
+    const resource = canonicalResource(form.resource, canonicalMcpUrl);
+    if (!resource.ok) return resource;
+    return resource.resource === grant.resource ? null : refuse('invalid_target', 'resource is not the one this grant is for');
+  }
+
+  private async redeemCode(form: TokenForm, meta: RequestMeta, canonicalMcpUrl: string): Promise<Answer> {
+    const { db, clock, grants, tokenPrefix } = this.deps;
+    if (form.code === undefined || recognise(tokenPrefix, form.code) !== CODE_WORD) return refuse('invalid_grant', NOT_VALID);
+    const hash = hashSecret(form.code);
+    const code = await findCode(db, hash);
+    const grant = code && (await findGrant(db, code.grant_id));
+    if (code === undefined || grant === undefined) return refuse('invalid_grant', NOT_VALID);
+    const outcome = await transact(db, async (trx) => {
+      const now = clock.now();
+      await lockAccount(trx, grant.account_id);
+      if (!(await claimCode(trx, hash, now))) {
+        // Presented again: whoever holds it may be an attacker, so nothing issued from it stands.
+        const hashes = await grants.revokeWhole(trx, grant, 'authorization code presented twice', AUTHORIZATION_SERVER, meta, 'oauth.code_reused', now);
+        return { answer: refuse('invalid_grant', NOT_VALID), hashes };
+      }
+      const refusal = code.expires_at <= now || grant.client_id !== form.client_id || grant.revoked_at !== null
+        ? refuse('invalid_grant', NOT_VALID)
+        : form.redirect_uri !== undefined && form.redirect_uri !== grant.redirect_uri
+          ? refuse('invalid_grant', 'redirect_uri is not the one the code was issued for')
+          : (() => {
+              const verifier = checkVerifier(form.code_verifier, code.code_challenge);
+              return verifier.ok ? this.resourceRefusal(form, grant, canonicalMcpUrl) : verifier;
+            })();
+      if (refusal !== null) return { answer: refusal, hashes: [] };
+      return { answer: { ok: true as const, pair: await grants.issuePair(trx, grant, meta, now) }, hashes: [] };
+    });
+    grants.forget(outcome.hashes);
+    return outcome.answer;
+  }
+
+  private async refresh(form: TokenForm, meta: RequestMeta, canonicalMcpUrl: string): Promise<Answer> {
+    const { db, clock, audit, grants, tokenPrefix } = this.deps;
+    if (form.refresh_token === undefined || recognise(tokenPrefix, form.refresh_token) !== REFRESH_WORD) return refuse('invalid_grant', REFRESH_NOT_VALID);
+    const hash = hashSecret(form.refresh_token);
+    const known = await findRefreshToken(db, hash);
+    const grant = known && (await findGrant(db, known.grant_id));
+    if (known === undefined || grant === undefined || grant.client_id !== form.client_id) return refuse('invalid_grant', REFRESH_NOT_VALID);
+    const outcome = await transact(db, async (trx) => {
+      const now = clock.now();
+      await lockAccount(trx, grant.account_id);
+      const current = await findGrant(trx, grant.id);
+      if (current === undefined || current.revoked_at !== null || current.expires_at <= now) return { answer: refuse('invalid_grant', REFRESH_NOT_VALID), hashes: [] };
+      if (!(await claimRefreshToken(trx, hash, now))) {
+        const usedAt = (await findRefreshToken(trx, hash))?.used_at ?? null;
+        if (usedAt === null || now - usedAt > REFRESH_GRACE_MS) {
+          const hashes = await grants.revokeWhole(trx, current, 'refresh token used again after its grace', AUTHORIZATION_SERVER, meta, 'oauth.replay_detected', now);
+          return { answer: refuse('invalid_grant', REFRESH_NOT_VALID), hashes };
+        }
+      }
+      const refusal = this.resourceRefusal(form, current, canonicalMcpUrl);
+      if (refusal !== null) return { answer: refusal, hashes: [] };
+      const pair = await grants.issuePair(trx, current, meta, now);
+      await audit.append(trx, current.account_id, {
+        action: 'oauth.refreshed', actor: AUTHORIZATION_SERVER, target: { type: 'oauth_grant', id: current.id, name: current.client_name }, details: {}, meta,
+      }, now);
+      return { answer: { ok: true as const, pair }, hashes: [] };
+    });
+    grants.forget(outcome.hashes);
+    return outcome.answer;
+  }
+
+  /**
+   * RFC 7009: a refresh token revokes its whole grant, an access token itself; anything else,
+   * or a token of another client, changes nothing, and the answer is the same either way.
+   */
+  async revoke(form: TokenForm, meta: RequestMeta): Promise<void> {
+    const { db, clock, audit, grants, tokenPrefix } = this.deps;
+    const word = form.token === undefined ? null : recognise(tokenPrefix, form.token);
+    if (word === null || form.client_id === undefined) return;
+    const hash = hashSecret(form.token!);
+    if (word === REFRESH_WORD) {
+      const known = await findRefreshToken(db, hash);
+      const grant = known && (await findGrant(db, known.grant_id));
+      if (grant === undefined || grant.client_id !== form.client_id) return;
+      const hashes = await transact(db, (trx) => grants.revokeWhole(trx, grant, 'revoked by the client', AUTHORIZATION_SERVER, meta, 'oauth.grant_revoked', clock.now()));
+      grants.forget(hashes);
+      return;
+    }
+    if (word !== TYPE_WORD.mcp) return;
+    const link = await grantOfTokenHash(db, hash);
+    const grant = link && (await findGrant(db, link.grant_id));
+    if (link === undefined || grant === undefined || grant.client_id !== form.client_id) return;
+    const hashes = await transact(db, async (trx) => {
+      await lockAccount(trx, grant.account_id);
+      const row = await tokenById(trx, link.token_id);
+      if (row.revoked_at !== null) return [];
+      const principal = { accountId: grant.account_id, actor: AUTHORIZATION_SERVER, visibility: { domains: null, mailboxId: null }, grant: null, requiredScope: null, freshAuth: false, managesTokens: false, meta };
+      return revokeSubtree(trx, audit, principal, row, 'revoked by the client', clock.now());
+    });
+    grants.forget(hashes);
+  }
+}
