@@ -82,6 +82,28 @@ describe('API4 unrestricted resource consumption, at /mcp', () => {
     expect(mailboxes.map((m: { address: string }) => m.address).filter((address: string) => address.startsWith('flood'))).toEqual([]);
   });
 
+  // The error names what is wrong so that a model can correct itself, but it is read into the
+  // model's context: it may not repeat every unknown name a caller sent, nor one name whole.
+  it('answers a huge arguments object or a huge argument with a short tool error, not a long one or a crash', async () => {
+    const { secret } = await agentToken(h, a, ['mcp:read']);
+    const manyKeys = Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`k${i}`, i]));
+    const cases: Record<string, unknown>[] = [
+      manyKeys,
+      { ['k'.repeat(900_000)]: 1 },
+      { limit: 1e308 },
+      { text: 'q'.repeat(900_000) },
+      { from: Array(50_000).fill('a') },
+      { mailbox_id: 'm'.repeat(500_000) },
+    ];
+    for (const args of cases) {
+      const answer = await callTool(base, secret, 'search_messages', args);
+      expect(answer.status, answer.raw.slice(0, 200)).toBe(200);
+      expect(answer.result?.isError).toBe(true);
+      expect(answer.text).toMatch(/^invalid_request: invalid arguments for search_messages: /);
+      expect(answer.raw.length, `${Object.keys(args).length} keys: ${answer.text.slice(0, 300)}`).toBeLessThan(4_000);
+    }
+  });
+
   it('answers JSON nested 10,000 and 100,000 deep, in arguments or anywhere in the message, without a 5xx', async () => {
     const { secret } = await agentToken(h, a, ['mcp:read']);
     for (const depth of [10_000, 100_000]) {
