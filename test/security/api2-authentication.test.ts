@@ -240,7 +240,7 @@ describe('API2 broken authentication, at /mcp', () => {
         expect(await echoes(refused, secret), path).toEqual([]);
       }
     }
-    const elsewhere = [
+    const elsewhere: Record<string, string>[] = [
       { cookie: `token=${secret}` },
       { cookie: `latchkey_session=${secret}; access_token=${secret}` },
       { authorization: `Basic ${Buffer.from(`${secret}:`).toString('base64')}` },
