@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, createToken, expectError, expectStatus, operator } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
-import { agentToken, callTool, draftIn, listening, mailState, mailTo, messageAsOwner, signInAgain, world, type Party } from './world.js';
+import { agentToken, callTool, draftIn, listening, mailState, messageAsOwner, signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;

@@ -192,7 +192,7 @@ describe('API8 security misconfiguration at /mcp', () => {
   it('refuses a foreign Origin with 403 before looking at the token, and grants it no CORS header', async () => {
     const { secret } = await agentToken(h, a, ['mcp:read']);
     for (const origin of ['https://evil.example', 'null', `${AGENT_ORIGIN}.evil.example`, 'https://agents.example.com:444', 'http://agents.example.com', AGENT_ORIGIN.toUpperCase()]) {
-      for (const headers of [{ authorization: `Bearer ${secret}` }, {}]) {
+      for (const headers of [{ authorization: `Bearer ${secret}` }, {}] as Record<string, string>[]) {
         const refused = await postMcp(base, toolCall('whoami'), { ...headers, origin });
         expect(refused.status, origin).toBe(403);
         expect(refused.headers.get('access-control-allow-origin')).toBeNull();
