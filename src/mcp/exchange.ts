@@ -47,6 +47,20 @@ export function argumentNames(args: unknown, redact: Redactor): string[] {
   return Object.keys(args).slice(0, MAX_NAMES).map((name) => redact(name).slice(0, MAX_NAME));
 }
 
+/**
+ * One argument problem in words, bounded: zod names every unknown key in full, and an error goes
+ * into a model's context, so at most a few names, each cut short, and a message of bounded length.
+ */
+const MAX_PROBLEM = 300;
+const MAX_KEYS_NAMED = 5;
+function problemOf(issue: z.core.$ZodIssue): string {
+  const where = issue.path.map((part) => String(part).slice(0, MAX_NAME)).join('.') || '(arguments)';
+  const names = (keys: readonly string[]) =>
+    keys.slice(0, MAX_KEYS_NAMED).map((key) => JSON.stringify(key.slice(0, MAX_NAME))).join(', ') + (keys.length > MAX_KEYS_NAMED ? ` and ${keys.length - MAX_KEYS_NAMED} more` : '');
+  const message = issue.code === 'unrecognized_keys' ? `unknown argument${issue.keys.length === 1 ? '' : 's'} ${names(issue.keys)}` : issue.message;
+  return `${where}: ${message.slice(0, MAX_PROBLEM)}`;
+}
+
 const refusal = (code: ErrorCode, message: string, details?: Record<string, unknown>): Denial => ({ code, message, ...(details ? { details } : {}) });
 
 /**
@@ -121,7 +135,7 @@ export class McpExchange {
     if (denied !== null) return fail(denied.code, denied.message);
     const parsed = def.input.safeParse(args);
     if (!parsed.success) {
-      const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`);
+      const problems = parsed.error.issues.slice(0, 5).map(problemOf);
       return fail('invalid_request', `invalid arguments for ${def.name}: ${problems.join('; ')}`);
     }
     const principal: Principal = { ...this.principal, requiredScope: scopeFor(def.name, this.grant.type) ?? null };

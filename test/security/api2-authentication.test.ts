@@ -3,11 +3,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mintSecret } from '../../src/core/token-format.js';
 import { addUser, asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, PASSWORD } from '../helpers/actors.js';
 import { whileUnreachable, withHarness, type Harness } from '../helpers/harness.js';
-import { signInAgain, world, type Party } from './world.js';
+import { agentToken, callTool, listening, postMcp, signInAgain, toolCall, world, type McpAnswer, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
-beforeAll(async () => ({ h, a } = await world()));
+let base: string;
+beforeAll(async () => {
+  ({ h, a } = await world());
+  base = await listening(h);
+});
 beforeEach(() => signInAgain(h, a));
 afterAll(() => h.close());
 
@@ -195,5 +199,84 @@ describe('API2 broken authentication', () => {
     expect(cookie).toMatch(/SameSite=Strict/i);
     const value = cookie.split(';')[0]!.split('=').slice(1).join('=');
     expect(response.body).not.toContain(value);
+  });
+});
+
+/** Whether an answer, its headers or the server log hold any of these strings. */
+async function echoes(answer: McpAnswer, ...secrets: string[]): Promise<string[]> {
+  await h.ctx.accessLog.flush();
+  const seen = `${[...answer.headers.entries()].join(' ')} ${answer.raw} ${h.logs.join('')}`;
+  return secrets.filter((secret) => seen.includes(secret) || seen.includes(secret.slice(8, 30)));
+}
+
+describe('API2 broken authentication, at /mcp', () => {
+  it('refuses an AI-agent token at its very next call once it is revoked, paused or expired', async () => {
+    const cases = [
+      ['token_revoked', (id: string) => h.request({ method: 'POST', url: `/v1/tokens/${id}/revoke`, headers: a.session, payload: {} })],
+      ['token_paused', (id: string) => h.request({ method: 'POST', url: `/v1/tokens/${id}/pause`, headers: a.session, payload: {} })],
+      ['token_expired', async () => h.clock.advance(2 * 3600_000)],
+    ] as const;
+    for (const [code, end] of cases) {
+      const { secret, token } = await agentToken(h, a, ['mcp:read'], { expires_in: '1h' });
+      expect((await callTool(base, secret, 'whoami')).result?.isError).toBeFalsy();
+      await end(token.id);
+      const refused = await callTool(base, secret, 'list_domains');
+      expect(refused.status, refused.raw).toBe(401);
+      expect(refused.body.error.data.code).toBe(code);
+      expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      expect(refused.result).toBeUndefined();
+    }
+  });
+
+  it('takes a token only from the Authorization header: not from the query string, a cookie or Basic auth', async () => {
+    const { secret } = await agentToken(h, a, ['mcp:read']);
+    // In the query string it is refused even beside a valid header: a URL ends up in proxy logs.
+    for (const path of [`/mcp?token=${secret}`, `/mcp?access_token=${secret}`, `/mcp?${secret}`, `/mcp?x=${encodeURIComponent(secret)}`]) {
+      for (const headers of [{}, bearer(secret)]) {
+        const refused = await postMcp(base, toolCall('whoami'), headers, path);
+        expect(refused.status, `${path} ${refused.raw}`).toBe(400);
+        expect(refused.body.error.data.code).toBe('invalid_request');
+        expect(refused.result).toBeUndefined();
+        expect(await echoes(refused, secret), path).toEqual([]);
+      }
+    }
+    const elsewhere: Record<string, string>[] = [
+      { cookie: `token=${secret}` },
+      { cookie: `latchkey_session=${secret}; access_token=${secret}` },
+      { authorization: `Basic ${Buffer.from(`${secret}:`).toString('base64')}` },
+      { authorization: `Basic ${Buffer.from(`agent:${secret}`).toString('base64')}` },
+      { authorization: `Token ${secret}` },
+      { authorization: secret },
+      { 'x-api-key': secret },
+    ];
+    for (const headers of elsewhere) {
+      const refused = await postMcp(base, toolCall('whoami'), headers);
+      expect(refused.status, JSON.stringify(Object.keys(headers))).toBe(401);
+      expect(refused.body.error.data.code).toBe('unauthorized');
+    }
+    expect(await echoes(await postMcp(base, toolCall('whoami'), { cookie: `token=${secret}` }), secret)).toEqual([]);
+  });
+
+  it('refuses an API token (lk_live_…) at /mcp with 403 insufficient_scope, whatever scopes it holds', async () => {
+    for (const secret of [a.full.secret, a.reader.secret]) {
+      const refused = await callTool(base, secret, 'whoami');
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="[^"]+", error="insufficient_scope"$/);
+      expect(refused.body.error.data).toMatchObject({ code: 'insufficient_scope', details: { token_type: 'api' } });
+      expect(refused.result).toBeUndefined();
+    }
+  });
+
+  it('answers a near-miss secret with 401 invalid_token, and echoes neither it nor the real one anywhere', async () => {
+    const { secret } = await agentToken(h, a, ['mcp:read']);
+    const swap = (s: string, at: number) => s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
+    const nearMisses = [swap(secret, secret.length - 1), swap(secret, 20), secret.slice(0, -1), `${secret}A`, secret.replace('_mcp_', '_live_'), secret.toUpperCase()];
+    for (const nearMiss of nearMisses) {
+      const refused = await callTool(base, nearMiss, 'whoami');
+      expect(refused.status, nearMiss).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toMatch(/error="invalid_token"$/);
+      expect(refused.body.error.data.code).toBe('unauthorized');
+      expect(await echoes(refused, secret, nearMiss)).toEqual([]);
+    }
   });
 });

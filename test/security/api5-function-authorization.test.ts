@@ -2,14 +2,20 @@
  * OWASP API5:2023 Broken Function Level Authorization: who may call what, and a token minting
  * tokens can never hand out more than it holds.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TOOL_SCOPES, TOOLS, type ToolName } from '../../src/mcp/tools.js';
 import { addUser, asSession, bearer, createToken, expectError, expectStatus, login } from '../helpers/actors.js';
 import type { Harness } from '../helpers/harness.js';
-import { signInAgain, world, type Party } from './world.js';
+import { agentToken, callTool, draftIn, listedTools, listening, mailState, mailTo, messageToken, signInAgain, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
-beforeAll(async () => ({ h, a } = await world()));
+let base: string;
+beforeAll(async () => {
+  ({ h, a } = await world());
+  base = await listening(h);
+});
 beforeEach(() => signInAgain(h, a));
 afterAll(() => h.close());
 
@@ -92,5 +98,86 @@ describe('API5 broken function level authorization', () => {
   it('does not let a message token mint anything', async () => {
     expect([401, 403]).toContain((await call('POST', `/v1/mailboxes/${a.mailbox.id}/message-tokens`, bearer(a.message.secret), { name: 'self-copy', scopes: ['messages:read'] })).statusCode);
     expect([401, 403]).toContain((await call('POST', '/v1/tokens', bearer(a.message.secret), { name: 'x', type: 'message', scopes: ['messages:read'] })).statusCode);
+  });
+});
+
+const TOOL_NAMES = TOOLS.map((t) => t.name);
+/** What each tool needs of a token of this type; undefined: the type may not call it at all. */
+const needs = (tool: ToolName, type: 'mcp' | 'message') => (TOOL_SCOPES[tool] as Partial<Record<'mcp' | 'message', string>>)[type];
+
+describe('API5 broken function level authorization, at /mcp', () => {
+  it('refuses an mcp:read token every write and send tool with an error naming the scope, and writes nothing', async () => {
+    const { secret } = await agentToken(h, a, ['mcp:read']);
+    const message = await mailTo(h, a, a.mailbox, 'not to be touched');
+    const draft = await draftIn(h, a, a.mailbox.id);
+    const before = await mailState(h, a);
+    const attempts: [ToolName, Record<string, unknown>, string][] = [
+      ['create_mailbox', { domain_id: a.domain.id, local_part: 'written' }, 'mcp:write'],
+      ['mark_message', { message_id: message, read: true }, 'mcp:write'],
+      ['move_message', { message_id: message, folder: 'trash' }, 'mcp:write'],
+      ['create_draft', { mailbox_id: a.mailbox.id, to: ['x@example.com'], subject: 's', text: 't' }, 'mcp:write'],
+      ['send_email', { from_mailbox_id: a.mailbox.id, to: [a.mailbox.address], subject: 's', text: 't' }, 'mcp:send'],
+      ['send_draft', { message_id: draft }, 'mcp:send'],
+    ];
+    for (const [tool, args, scope] of attempts) {
+      const refused = await callTool(base, secret, tool, args);
+      expect(refused.result?.isError, tool).toBe(true);
+      expect(refused.text).toMatch(/^insufficient_scope: /);
+      expect(refused.text, tool).toContain(`'${scope}'`);
+      expect(refused.result?.structuredContent).toBeUndefined();
+    }
+    expect(await mailState(h, a)).toEqual(before);
+  });
+
+  it('lists exactly the tools each combination of scopes may call, and refuses every other one (property)', async () => {
+    const reached = { listed: 0, refused: 0, message: 0 };
+    const MCP = ['mcp:read', 'mcp:write', 'mcp:send'];
+    const MESSAGE = ['messages:read', 'messages:send'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.subarray(MCP, { minLength: 1 }).map((scopes) => ({ type: 'mcp' as const, scopes })),
+          fc.subarray(MESSAGE, { minLength: 1 }).map((scopes) => ({ type: 'message' as const, scopes })),
+        ),
+        async ({ type, scopes }) => {
+          const { secret } = type === 'mcp' ? await agentToken(h, a, scopes) : await messageToken(h, a, a.mailbox.id, scopes);
+          const callable = TOOL_NAMES.filter((tool) => scopes.includes(needs(tool, type) ?? '-'));
+          const listed = await listedTools(base, secret);
+          expect(listed).toEqual(callable);
+          if (listed.length) reached.listed += 1;
+          if (type === 'message') reached.message += 1;
+          // Empty arguments: a callable tool gets past the scope check (and stops at its arguments, writing nothing).
+          for (const tool of TOOL_NAMES) {
+            const answer = await callTool(base, secret, tool, {});
+            const refusedForScope = answer.text.startsWith('insufficient_scope: ');
+            expect(refusedForScope, `${type} ${scopes.join(' ')} → ${tool}: ${answer.text.slice(0, 120)}`).toBe(!callable.includes(tool));
+            if (refusedForScope) {
+              reached.refused += 1;
+              // The scope it lacks; a tool its type may never call names the agent token's scope.
+              expect(answer.text).toContain(`'${needs(tool, type) ?? TOOL_SCOPES[tool].mcp}'`);
+            }
+          }
+        },
+      ),
+      { numRuns: 20 },
+    );
+    expect(reached.listed).toBeGreaterThanOrEqual(15);
+    expect(reached.refused).toBeGreaterThanOrEqual(60);
+    expect(reached.message).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses send_email to a message token holding messages:read only, and sends nothing', async () => {
+    const { secret } = await messageToken(h, a, a.mailbox.id, ['messages:read']);
+    const before = await mailState(h, a);
+    for (const args of [{ to: [a.mailbox.address], subject: 's', text: 't' }, { from_mailbox_id: a.mailbox.id, to: ['x@example.com'], subject: 's', text: 't' }]) {
+      const refused = await callTool(base, secret, 'send_email', args);
+      expect(refused.result?.isError).toBe(true);
+      expect(refused.text).toMatch(/^insufficient_scope: .*'messages:send'/);
+    }
+    // Nor may it reach for the tools of an AI-agent token.
+    for (const tool of ['send_draft', 'create_draft', 'create_mailbox'] as const) {
+      expect((await callTool(base, secret, tool, {})).text).toMatch(/^insufficient_scope: .*AI-agent token/);
+    }
+    expect(await mailState(h, a)).toEqual(before);
   });
 });

@@ -4,14 +4,17 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asSession, bearer, createToken, expectError, expectStatus, ownerSession } from '../helpers/actors.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { signInAgain, world, type Party } from './world.js';
+import { startHarness, whileUnreachable, type Harness } from '../helpers/harness.js';
+import { agentToken, callTool, listening, postMcp, signInAgain, toolCall, world, type Party } from './world.js';
 
 let h: Harness;
 let a: Party;
 let proxied: Harness;
+let base: string;
+const AGENT_ORIGIN = 'https://agents.example.com';
 beforeAll(async () => {
-  ({ h, a } = await world());
+  ({ h, a } = await world({ LATCHKEY_MCP_ALLOWED_ORIGINS: AGENT_ORIGIN }));
+  base = await listening(h);
   proxied = await startHarness({ LATCHKEY_TRUST_PROXY: '10.0.0.0/8' });
 });
 beforeEach(() => signInAgain(h, a));
@@ -179,6 +182,75 @@ describe('API8 security misconfiguration: text the database cannot hold', () => 
     for (const [method, url, headers, payload, field] of cases) {
       const error = expectError(await h.request({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload: payload as object }) }), 400, 'invalid_request');
       expect(error.details?.field, `${method} ${url}`).toBe(field);
+    }
+  });
+});
+
+const LEAKS = /\n\s+at |\/src\/|\/work\/|node_modules|\.ts:\d+|\.js:\d+|select |insert |sqlite|postgres|stack/i;
+
+describe('API8 security misconfiguration at /mcp', () => {
+  it('refuses a foreign Origin with 403 before looking at the token, and grants it no CORS header', async () => {
+    const { secret } = await agentToken(h, a, ['mcp:read']);
+    for (const origin of ['https://evil.example', 'null', `${AGENT_ORIGIN}.evil.example`, 'https://agents.example.com:444', 'http://agents.example.com', AGENT_ORIGIN.toUpperCase()]) {
+      for (const headers of [{ authorization: `Bearer ${secret}` }, {}] as Record<string, string>[]) {
+        const refused = await postMcp(base, toolCall('whoami'), { ...headers, origin });
+        expect(refused.status, origin).toBe(403);
+        expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+        expect(refused.result).toBeUndefined();
+      }
+    }
+    const allowed = await callTool(base, secret, 'whoami', {}, { origin: AGENT_ORIGIN });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(AGENT_ORIGIN);
+  });
+
+  it('answers a CORS preflight from an allowed origin for POST only, and one from any other origin with 403', async () => {
+    const preflight = (origin: string, method: string) =>
+      fetch(`${base}/mcp`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' } });
+    for (const method of ['POST', 'DELETE', 'GET', 'PUT']) {
+      const answer = await preflight(AGENT_ORIGIN, method);
+      expect(answer.status).toBe(204);
+      expect(answer.headers.get('access-control-allow-methods')).toBe('POST');
+      expect(answer.headers.get('access-control-allow-origin')).toBe(AGENT_ORIGIN);
+      expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+    const foreign = await preflight('https://evil.example', 'POST');
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    expect(foreign.headers.get('access-control-allow-methods')).toBeNull();
+  });
+
+  it('answers GET, DELETE, PUT and PATCH with 405 Allow: POST, even with a valid token and an allowed origin', async () => {
+    const { secret } = await agentToken(h, a, ['mcp:read']);
+    for (const method of ['GET', 'DELETE', 'PUT', 'PATCH']) {
+      const answer = await fetch(`${base}/mcp`, { method, headers: { authorization: `Bearer ${secret}`, origin: AGENT_ORIGIN, accept: 'text/event-stream' } });
+      expect(answer.status, method).toBe(405);
+      expect(answer.headers.get('allow')).toBe('POST');
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    }
+  });
+
+  it('puts no stack trace, file path or SQL in any error, a tool failing on a lost database included', async () => {
+    const { secret } = await agentToken(h, a, ['mcp:read', 'mcp:write']);
+    const auth = { authorization: `Bearer ${secret}` };
+    const answers = [
+      await postMcp(base, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami"', auth),
+      await postMcp(base, '<xml/>', { ...auth, 'content-type': 'application/xml' }),
+      await postMcp(base, toolCall('no_such_tool'), auth),
+      await callTool(base, secret, 'read_message', { message_id: "msg_' or 1=1--" }),
+      await callTool(base, secret, 'search_messages', { text: "%' union select hash from tokens --", since: 'yesterday' }),
+      await callTool(base, secret, 'move_message', { message_id: 'msg_x', folder: 'sent' }),
+      await postMcp(base, toolCall('whoami'), { ...auth, 'mcp-protocol-version': '1.0' }),
+    ];
+    // The token is known (cached) by now: with the store gone, the tool itself fails.
+    answers.push(await whileUnreachable(h, () => callTool(base, secret, 'list_domains')));
+    const failed = answers.at(-1)!;
+    expect(failed.status).toBeLessThan(500);
+    expect(failed.text).toBe('internal_error: the tool failed; the server logged why');
+    for (const answer of answers) {
+      expect(answer.status, answer.raw).toBeLessThan(500);
+      expect(answer.raw, answer.raw).not.toMatch(LEAKS);
+      expect([...answer.headers.values()].join(' ')).not.toMatch(LEAKS);
     }
   });
 });
