@@ -105,7 +105,7 @@ describe('the authorization code flow', () => {
       expect(back.origin + back.pathname).toBe(REDIRECT);
       expect(Object.fromEntries(back.searchParams)).toMatchObject({ error, state: 'st-123', iss: base });
     }
-    for (const extra of [{ redirect_uri: 'https://attacker.example/cb' }, { redirect_uri: 'http://192.168.1.5:33418/callback' }, { client_id: 'cli_01JNOTREGISTERED000000000' }]) {
+    for (const extra of [{ redirect_uri: 'https://attacker.example/cb' }, { redirect_uri: 'http://192.168.1.5:33418/callback' }, { client_id: 'cli_01JNOTREGISTERED000000000' }] as Record<string, string>[]) {
       const sent = await h.request({ method: 'GET', url: `/oauth/authorize?${authorizeQuery(clientId, challenge, extra)}` });
       expect(sent.statusCode).toBe(400);
       expect(sent.headers.location).toBeUndefined();
@@ -141,7 +141,8 @@ describe('the authorization code flow', () => {
       const fresh = await register();
       const p = pkce();
       const back = await consent(owner, authorizeQuery(fresh, p.challenge));
-      const refused = await tokens({ grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: REDIRECT, client_id: fresh, code_verifier: p.verifier, ...change });
+      const sent: Record<string, string> = { grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: REDIRECT, client_id: fresh, code_verifier: p.verifier };
+      const refused = await tokens({ ...sent, ...change });
       expect(refused.statusCode, refused.body).toBe(400);
       expect(JSON.parse(refused.body).error).toBe(error);
       expect(refused.body).not.toContain('lk_code_');
