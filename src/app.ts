@@ -137,7 +137,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const mail = new MailService({ db, clock, platform });
   const logs = new LogReader({ db, management, audit, tokens });
   const clients = new ClientDirectory({
-    db, clock, fetcher: options.fetcher ?? new SafeDocumentFetcher(), rates: rateStore('oauth-register'), registrationsPerHour: config.oauth.registrationsPerHour,
+    db, redact, clock, fetcher: options.fetcher ?? new SafeDocumentFetcher(), rates: rateStore('oauth-register'), registrationsPerHour: config.oauth.registrationsPerHour,
   });
   const grants = new GrantService({ db, clock, audit, verifier, tokenPrefix: config.tokenPrefix });
   const oauth = {

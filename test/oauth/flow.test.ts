@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSession, createDomain, expectError, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
@@ -198,6 +199,12 @@ describe('registration', () => {
       expect(refused.statusCode, JSON.stringify(payload)).toBe(400);
       expect(JSON.parse(refused.body)).toMatchObject({ error: expect.stringMatching(/^invalid_(redirect_uri|client)$/), error_description: expect.any(String) });
     }
+    // Bad input of any kind is a 400 in OAuth's shape, never a 500.
+    for (const [body, type] of [['{"redirect_uris":["\\ud800"]}', 'application/json'], ['{not json', 'application/json'], ['redirect_uris=x', 'application/x-www-form-urlencoded'], ['x', 'text/plain']]) {
+      const refused = await h.request({ method: 'POST', url: '/oauth/register', headers: { 'content-type': type! }, payload: body! });
+      expect(refused.statusCode, `${body} → ${refused.body}`).toBe(400);
+      expect(JSON.parse(refused.body)).toMatchObject({ error: 'invalid_request' });
+    }
     const limited = await startHarness({ LATCHKEY_OAUTH_REGISTRATIONS_PER_HOUR: '3' });
     try {
       const statuses = await Promise.all(Array.from({ length: 6 }, () => limited.request({ method: 'POST', url: '/oauth/register', payload: { redirect_uris: [REDIRECT] } }).then((r) => r.statusCode)));
@@ -206,5 +213,20 @@ describe('registration', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('bad input', () => {
+  it('never answers the OAuth endpoints with a 5xx, whatever the form or query', async () => {
+    const names = fc.constantFrom('grant_type', 'code', 'refresh_token', 'client_id', 'redirect_uri', 'code_verifier', 'resource', 'token', 'response_type', 'code_challenge', 'code_challenge_method', 'state', 'scope', '__proto__');
+    const values = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('authorization_code', 'refresh_token', 'code', 'S256', 'plain', `lk_code_${'a'.repeat(49)}`, 'http://127.0.0.1/cb', 'cli_01JNOTREGISTERED000000000', '%00', '\ud800'));
+    const params = fc.array(fc.tuple(names, values), { maxLength: 8 });
+    await fc.assert(fc.asyncProperty(params, fc.constantFrom('/oauth/token', '/oauth/revoke', '/oauth/authorize', '/oauth/register'), async (pairs, path) => {
+      const text = new URLSearchParams(pairs).toString();
+      const response = path === '/oauth/authorize'
+        ? await h.request({ method: 'GET', url: `${path}?${text}` })
+        : await h.request({ method: 'POST', url: path, headers: { 'content-type': path === '/oauth/register' ? 'application/json' : 'application/x-www-form-urlencoded' }, payload: path === '/oauth/register' ? JSON.stringify(Object.fromEntries(pairs)) : text });
+      expect(response.statusCode, `${path} ${text} → ${response.body}`).toBeLessThan(500);
+    }), { numRuns: 150 });
   });
 });

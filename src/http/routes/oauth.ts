@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../core/errors.js';
 import type { Refusal } from '../../core/oauth/outcome.js';
 import { CHALLENGE_METHOD } from '../../core/oauth/pkce.js';
 import { MCP_SCOPES, answerUrl, type AuthorizationParams } from '../../services/oauth/authorize.js';
@@ -47,7 +48,7 @@ export function oauthRoutes(app: FastifyInstance, ctx: AppContext): void {
       done(null, new URLSearchParams(body as string));
     });
     scope.setErrorHandler((error: { statusCode?: number }, request, reply) => {
-      const status = error.statusCode ?? 500;
+      const status = error instanceof ApiError ? error.status : error.statusCode ?? 500;
       if (status >= 500) {
         request.log.error({ err: error }, 'unhandled error');
         reply.errorCode = 'internal_error';

@@ -8,6 +8,7 @@ import type { Db } from '../../store/database.js';
 import { findClient, insertClient, purgeUnusedClients } from '../../store/oauth.js';
 import type { DocumentFetcher } from '../../net/document-fetcher.js';
 import type { RateStore } from '../rate-store.js';
+import type { Redactor } from '../../core/redaction.js';
 
 /** A client as the authorization endpoint and the consent page know it. */
 export interface OAuthClient {
@@ -48,6 +49,8 @@ const MAX_CACHED_DOCUMENTS = 1000;
 
 export interface ClientDirectoryDeps {
   db: Db;
+  /** A metadata document is not a request body, so what it says is redacted here. */
+  redact: Redactor;
   clock: Clock;
   fetcher: DocumentFetcher;
   rates: RateStore;
@@ -151,7 +154,8 @@ export class ClientDirectory {
     const fields = commonFields(body);
     if (!fields.ok) return refuse('invalid_client', `the client's metadata document is not valid: ${fields.description}`);
     const host = new URL(checked.clientId).host;
-    const client: OAuthClient = { id: checked.clientId, name: plainName(body.client_name) ?? host, redirectUris: fields.uris, verified: true, host };
+    const named = plainName(body.client_name);
+    const client: OAuthClient = { id: checked.clientId, name: named === null ? host : this.deps.redact(named), redirectUris: fields.uris, verified: true, host };
     if (this.documents.size >= MAX_CACHED_DOCUMENTS) this.documents.delete(this.documents.keys().next().value!);
     this.documents.set(checked.clientId, { client, until: now + fetched.freshForMs });
     return { ok: true, client };
