@@ -62,6 +62,9 @@ export const RESOURCES: Readonly<Record<TokenType, readonly ResourceDef[]>> = {
   ],
 };
 
+/** Every scope an AI-agent token can hold, in the catalog's order: what `/mcp` and its authorization server offer. */
+export const MCP_SCOPES: readonly string[] = RESOURCES.mcp.flatMap((def) => def.levels.map((level) => `${def.resource}:${level}`));
+
 /** A plan grants the scopes matching any of its rules; a rule's absent fields match anything. */
 export interface PlanRule {
   type?: TokenType;

@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 
+export const MCP_PATH = '/mcp';
+
 /** A Host header that is plainly a host (and port): anything else is not echoed into a URL. */
 const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/;
 
@@ -14,3 +16,6 @@ export function publicBaseOf(request: FastifyRequest, config: Config): string {
   const host = HOST.test(request.host) ? request.host : `${config.host}:${config.port}`;
   return `${request.protocol}://${host}`;
 }
+
+/** The canonical URL of `/mcp`: the one resource (audience) tokens are issued for. */
+export const mcpResourceOf = (request: FastifyRequest, config: Config): string => `${publicBaseOf(request, config)}${MCP_PATH}`;

@@ -2,12 +2,12 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport, type AuthInfo } from '@modelcontextprotocol/server';
-import { RESOURCES } from '../core/catalog.js';
+import { MCP_SCOPES } from '../core/catalog.js';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import type { Denial, TokenGrant } from '../core/policy.js';
 import { TYPE_WORD, type TokenType } from '../core/token-format.js';
 import { principalOf } from '../http/auth.js';
-import { publicBaseOf } from '../http/public-url.js';
+import { MCP_PATH, publicBaseOf } from '../http/public-url.js';
 import type { AppContext } from '../http/context.js';
 import type {} from '../http/access-log-hook.js';
 import { argumentNames, McpExchange, recordAccess, summaryOf, type ExchangeDeps } from './exchange.js';
@@ -17,10 +17,8 @@ import {
 } from './protocol.js';
 import { TOOL_BY_NAME } from './tools.js';
 
-export const MCP_PATH = '/mcp';
+export { MCP_PATH };
 export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource/mcp';
-/** The scopes an AI-agent token can hold, from the catalog: what the resource document offers. */
-const MCP_SCOPES = RESOURCES.mcp.flatMap((def) => def.levels.map((level) => `${def.resource}:${level}`));
 const MAX_AUTHORIZATION_LENGTH = 512;
 const ALLOWED_HEADERS = 'authorization, content-type, accept, mcp-protocol-version, mcp-method, mcp-name, last-event-id';
 /** Headers the SDK reads; the credential stays here. */
@@ -225,7 +223,8 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
       for (const name of FORWARDED_HEADERS) {
         const raw = request.headers[name];
         const value = Array.isArray(raw) ? raw.join(', ') : raw;
-        // The SDK quotes a header it finds wrong in its answer: one holding a secret is not passed on.
+        // The SDK quotes a header it finds wrong in its answer, so one holding a secret is not passed
+        // on (redacting it instead would not do: the redaction mark is not a valid header value).
         if (value !== undefined && ctx.redact(value) === value) headers.set(name, value);
       }
       // The client going away ends what the SDK is still streaming to it (a 2026-07-28 subscription).

@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { iso } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { CONNECTION_LIFETIMES, type AuthorizationParams, type CheckedRequest } from '../../services/oauth/authorize.js';
 import { answerUrl } from '../../services/oauth/authorize.js';
 import { principalOf, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { publicBaseOf } from '../public-url.js';
+import { mcpResourceOf, publicBaseOf } from '../public-url.js';
 import { DOMAIN_LIST, idParams, NO_CONTENT, nullable, oneOf, text } from '../schemas.js';
 import { singleParams } from './oauth.js';
 
@@ -45,7 +44,7 @@ export function connectedAgentRoutes(fastify: FastifyInstance, ctx: AppContext):
   const checked = async (request: FastifyRequest, query: string): Promise<CheckedRequest> => {
     const params = singleParams(new URLSearchParams(query));
     if (params === null) throw new ApiError('invalid_request', 'each authorization parameter may appear only once', { field: 'request' });
-    const result = await ctx.oauth.authorization.check(params as AuthorizationParams, `${issuerOf(request)}/mcp`);
+    const result = await ctx.oauth.authorization.check(params as AuthorizationParams, mcpResourceOf(request, ctx.config));
     if (result.ok) return result.request;
     const { failure } = result;
     if (failure.kind === 'unsafe') throw new ApiError('invalid_request', failure.refusal.description, { field: 'request', oauth_error: failure.refusal.error });
@@ -88,18 +87,7 @@ export function connectedAgentRoutes(fastify: FastifyInstance, ctx: AppContext):
   app.get(
     '/v1/connected-agents',
     { config: { auth: SESSION }, schema: { summary: 'The AI agents connected through OAuth, with their access and last use', tags: ['oauth'], response: { 200: Type.Object({ data: Type.Array(agentSchema) }) } } },
-    async (request) => {
-      const grants = await ctx.oauth.grants.list(principal(request));
-      const data = await Promise.all(grants.map(async (grant) => {
-        const used = await ctx.oauth.grants.lastUse(grant.id);
-        return {
-          id: grant.id, client: { id: grant.client_id, name: grant.client_name, verified: grant.client_verified, host: grant.client_verified ? new URL(grant.client_id).host : null },
-          scopes: grant.scopes, domains: grant.domains, connected_at: iso(grant.created_at), connected_by: grant.user_email, expires_at: iso(grant.expires_at),
-          last_used_at: used ? iso(used.at) : null, last_used_ip: used?.ip ?? null,
-        };
-      }));
-      return { data };
-    },
+    async (request) => ({ data: await ctx.oauth.grants.connectedAgents(principal(request)) }),
   );
 
   app.delete(

@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import type { Refusal } from '../../core/oauth/outcome.js';
 import { CHALLENGE_METHOD } from '../../core/oauth/pkce.js';
-import { MCP_SCOPES, answerUrl, type AuthorizationParams } from '../../services/oauth/authorize.js';
+import { MCP_SCOPES } from '../../core/catalog.js';
+import { answerUrl, type AuthorizationParams } from '../../services/oauth/authorize.js';
 import type { RegistrationInput } from '../../services/oauth/clients.js';
 import type { TokenForm } from '../../services/oauth/token-endpoint.js';
 import { requestMeta } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { publicBaseOf } from '../public-url.js';
+import { mcpResourceOf, publicBaseOf } from '../public-url.js';
 
 export const AUTHORIZE_PATH = '/oauth/authorize';
 export const TOKEN_PATH = '/oauth/token';
@@ -37,7 +38,7 @@ const queryOf = (request: FastifyRequest): URLSearchParams => new URLSearchParam
  */
 export function oauthRoutes(app: FastifyInstance, ctx: AppContext): void {
   const issuerOf = (request: FastifyRequest) => publicBaseOf(request, ctx.config);
-  const mcpUrlOf = (request: FastifyRequest) => `${issuerOf(request)}/mcp`;
+  const mcpUrlOf = (request: FastifyRequest) => mcpResourceOf(request, ctx.config);
   const oauthError = (reply: FastifyReply, refusal: Refusal, status = refusal.error === 'invalid_client' ? 401 : 400) => {
     reply.errorCode = 'invalid_request';
     return reply.code(status).header('cache-control', 'no-store').send({ error: refusal.error, error_description: refusal.description });
@@ -84,7 +85,8 @@ export function oauthRoutes(app: FastifyInstance, ctx: AppContext): void {
         return oauthError(reply, { ok: false, error: 'invalid_request', description: 'send the client metadata as a JSON object' });
       }
       const outcome = await ctx.oauth.clients.register(body as RegistrationInput, request.ip);
-      if (!outcome.ok) return oauthError(reply, outcome, outcome.description.startsWith('too many') ? 429 : 400);
+      if (!outcome.ok && 'retryAfterSeconds' in outcome) return oauthError(reply.header('retry-after', String(outcome.retryAfterSeconds)), outcome, 429);
+      if (!outcome.ok) return oauthError(reply, outcome, 400);
       return reply.code(201).header('cache-control', 'no-store').send(outcome.registration);
     });
 

@@ -1,10 +1,10 @@
-import { PLANS, type PlanName } from '../../core/catalog.js';
+import { MCP_SCOPES, PLANS, type PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
 import { ApiError, forbidden } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { refuse, type Refusal } from '../../core/oauth/outcome.js';
 import { checkChallenge } from '../../core/oauth/pkce.js';
-import { chooseRedirectUri } from '../../core/oauth/redirect-uri.js';
+import { checkRedirectUri, chooseRedirectUri } from '../../core/oauth/redirect-uri.js';
 import { canonicalResource } from '../../core/oauth/resource.js';
 import { normaliseScopes, planAllows, scopeInfo } from '../../core/scopes.js';
 import { CODE_WORD, mintSecret } from '../../core/token-format.js';
@@ -49,7 +49,6 @@ export type RequestFailure =
   | { kind: 'unsafe'; refusal: Refusal }
   | { kind: 'redirect'; refusal: Refusal; redirectUri: string; state: string | undefined };
 
-export const MCP_SCOPES = ['mcp:read', 'mcp:write', 'mcp:send'] as const;
 /** How long a person may let a connection last, and the choice offered first. */
 export const CONNECTION_LIFETIMES = ['1d', '7d', '30d', '90d'] as const;
 export type ConnectionLifetime = (typeof CONNECTION_LIFETIMES)[number];
@@ -77,6 +76,13 @@ export interface AuthorizationDeps {
 
 /** The scopes of a request the plan allows, in the catalog's order. */
 const offeredOn = (plan: PlanName, scopes: readonly string[]): string[] => scopes.filter((scope) => planAllows(plan, scopeInfo('mcp', scope)!));
+
+/** Where the answer goes, as the consent page shows it: the host (an app's scheme when it has none), and whether it stays on this machine. */
+function redirectShown(uri: string): { uri: string; host: string; loopback: boolean } {
+  const url = new URL(uri);
+  const checked = checkRedirectUri(uri);
+  return { uri, host: url.host || url.protocol, loopback: checked.ok && checked.kind === 'loopback' };
+}
 
 /** A URL with the answer's parameters added to the redirect URI's own query. */
 export function answerUrl(redirectUri: string, params: Record<string, string | undefined>): string {
@@ -109,7 +115,7 @@ export class AuthorizationService {
     const resource = canonicalResource(params.resource, canonicalMcpUrl);
     if (!resource.ok) return back(resource);
     const asked = (params.scope ?? 'mcp:read').split(' ').filter(Boolean);
-    if (asked.length === 0 || asked.some((scope) => !(MCP_SCOPES as readonly string[]).includes(scope))) {
+    if (asked.length === 0 || asked.some((scope) => !MCP_SCOPES.includes(scope))) {
       return back(refuse('invalid_scope', `scope may hold only ${MCP_SCOPES.join(', ')}`));
     }
     const scopes = MCP_SCOPES.filter((scope) => asked.includes(scope));
@@ -121,7 +127,7 @@ export class AuthorizationService {
     const plan = await planOf(this.deps.db, principal.accountId);
     return {
       client: { id: request.client.id, name: request.client.name, verified: request.client.verified, host: request.client.host },
-      redirect: { uri: request.redirectUri, host: new URL(request.redirectUri).host || new URL(request.redirectUri).protocol, loopback: /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(request.redirectUri) },
+      redirect: redirectShown(request.redirectUri),
       resource: request.resource,
       scopes: request.scopes,
       offered_scopes: offeredOn(plan, request.scopes),
@@ -134,7 +140,6 @@ export class AuthorizationService {
 
   /** Why this person cannot allow this request at all, or null. */
   private refusalFor(principal: Principal, plan: PlanName, request: CheckedRequest): { code: string; message: string } | null {
-    if (principal.grant !== null) return { code: 'forbidden', message: 'consent is given by a person signed in, not by a token' };
     if (!principal.managesTokens && !this.deps.membersMayConnect) return { code: 'forbidden', message: 'your role cannot connect AI agents on this account; ask an owner' };
     if (!PLANS[plan].apiAccess) return { code: 'plan_restricted', message: `the ${plan} plan has no API access, so no agent can be connected` };
     if (offeredOn(plan, request.scopes).length === 0) return { code: 'plan_restricted', message: `the ${plan} plan offers none of the access this agent asks for` };

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { clientKeyOf } from '../../core/ip-allowlist.js';
 import { newId } from '../../core/ids.js';
 import { checkClientIdUrl } from '../../core/oauth/client-id.js';
-import { refuse, type Outcome } from '../../core/oauth/outcome.js';
+import { refuse, type Outcome, type Refusal } from '../../core/oauth/outcome.js';
 import { checkRedirectUri } from '../../core/oauth/redirect-uri.js';
 import type { Db } from '../../store/database.js';
 import { findClient, insertClient, purgeUnusedClients } from '../../store/oauth.js';
@@ -46,6 +46,10 @@ const GRANT_TYPES = new Set(['authorization_code', 'refresh_token']);
 /** A registration no person ever allowed is forgotten after a day. */
 export const UNUSED_REGISTRATION_MS = 24 * 3600_000;
 const MAX_CACHED_DOCUMENTS = 1000;
+const REFUSED_DOCUMENT_MS = 60_000;
+
+/** Past the registrations allowed from one address: when the next one is. */
+export type RateLimited = Refusal<'invalid_request'> & { retryAfterSeconds: number };
 
 export interface ClientDirectoryDeps {
   db: Db;
@@ -100,19 +104,20 @@ function commonFields(input: RegistrationInput): Outcome<{ uris: string[]; grant
  * registration made here. Registrations are rate-limited per client address.
  */
 export class ClientDirectory {
-  private readonly documents = new Map<string, { client: OAuthClient; until: number }>();
+  /** By URL: the outcome, and until when it holds (null while the fetch is under way). */
+  private readonly documents = new Map<string, { outcome: Promise<Outcome<{ client: OAuthClient }, 'invalid_client'>>; until: number | null }>();
 
   constructor(private readonly deps: ClientDirectoryDeps) {}
 
-  async register(input: RegistrationInput, ip: string): Promise<Outcome<{ registration: Registration }, 'invalid_redirect_uri' | 'invalid_client' | 'invalid_request'>> {
+  async register(input: RegistrationInput, ip: string): Promise<Outcome<{ registration: Registration }, 'invalid_redirect_uri' | 'invalid_client'> | RateLimited> {
     const { db, clock, rates, registrationsPerHour } = this.deps;
     const fields = commonFields(input);
     if (!fields.ok) return fields;
-    const clientUri = input.client_uri === undefined ? null : typeof input.client_uri === 'string' && /^https:\/\/[^\s]{1,2040}$/.test(input.client_uri) ? input.client_uri : undefined;
-    if (clientUri === undefined) return refuse('invalid_client', 'client_uri must be an https URL');
+    const clientUri = input.client_uri ?? null;
+    if (clientUri !== null && !(typeof clientUri === 'string' && /^https:\/\/\S{1,2040}$/.test(clientUri))) return refuse('invalid_client', 'client_uri must be an https URL');
     const intervalMs = 3600_000 / registrationsPerHour;
     const wait = await rates.take([{ key: `register:${clientKeyOf(ip)}`, intervalMs, burstMs: intervalMs * (registrationsPerHour - 1) }], clock.now());
-    if (wait > 0) return refuse('invalid_request', 'too many registrations from this address; try again later');
+    if (wait > 0) return { ...refuse('invalid_request', 'too many registrations from this address; try again later'), retryAfterSeconds: Math.ceil(wait / 1000) };
     const now = clock.now();
     const id = newId('cli');
     const name = plainName(input.client_name) ?? 'Unnamed client';
@@ -140,24 +145,41 @@ export class ClientDirectory {
     return purgeUnusedClients(this.deps.db, this.deps.clock.now() - UNUSED_REGISTRATION_MS);
   }
 
+  /**
+   * A metadata document's client, fetched once for everyone asking at the same time, kept as long
+   * as its cache headers say, and a document that could not be used kept refused for a minute: an
+   * unauthenticated request must not make this server fetch the same URL again and again.
+   */
   private async fromDocument(url: string): Promise<Outcome<{ client: OAuthClient }, 'invalid_client'>> {
     const checked = checkClientIdUrl(url);
     if (!checked.ok) return checked;
     const now = this.deps.clock.now();
     const cached = this.documents.get(checked.clientId);
-    if (cached !== undefined && cached.until > now) return { ok: true, client: cached.client };
-    const fetched = await this.deps.fetcher.fetch(checked.clientId);
-    if (!fetched.ok) return refuse('invalid_client', `the client's metadata document could not be used: ${fetched.description}`);
-    const body = fetched.body as RegistrationInput & { client_id?: unknown };
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return refuse('invalid_client', "the client's metadata document is not a JSON object");
-    if (body.client_id !== checked.clientId) return refuse('invalid_client', "the client's metadata document names another client_id than its own URL");
-    const fields = commonFields(body);
-    if (!fields.ok) return refuse('invalid_client', `the client's metadata document is not valid: ${fields.description}`);
-    const host = new URL(checked.clientId).host;
-    const named = plainName(body.client_name);
-    const client: OAuthClient = { id: checked.clientId, name: named === null ? host : this.deps.redact(named), redirectUris: fields.uris, verified: true, host };
+    if (cached !== undefined && (cached.until === null || cached.until > now)) return cached.outcome;
+    const outcome = this.readDocument(checked.clientId).then(({ outcome, freshForMs }) => {
+      this.documents.set(checked.clientId, { outcome: Promise.resolve(outcome), until: this.deps.clock.now() + (outcome.ok ? freshForMs : REFUSED_DOCUMENT_MS) });
+      return outcome;
+    }, (error: unknown) => {
+      this.documents.delete(checked.clientId);
+      throw error;
+    });
     if (this.documents.size >= MAX_CACHED_DOCUMENTS) this.documents.delete(this.documents.keys().next().value!);
-    this.documents.set(checked.clientId, { client, until: now + fetched.freshForMs });
-    return { ok: true, client };
+    this.documents.set(checked.clientId, { outcome, until: null });
+    return outcome;
+  }
+
+  private async readDocument(clientId: string): Promise<{ outcome: Outcome<{ client: OAuthClient }, 'invalid_client'>; freshForMs: number }> {
+    const refused = (description: string) => ({ outcome: refuse('invalid_client', description), freshForMs: 0 });
+    const fetched = await this.deps.fetcher.fetch(clientId);
+    if (!fetched.ok) return refused(`the client's metadata document could not be used: ${fetched.description}`);
+    const body = fetched.body as RegistrationInput & { client_id?: unknown };
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return refused("the client's metadata document is not a JSON object");
+    if (body.client_id !== clientId) return refused("the client's metadata document names another client_id than its own URL");
+    const fields = commonFields(body);
+    if (!fields.ok) return refused(`the client's metadata document is not valid: ${fields.description}`);
+    const host = new URL(clientId).host;
+    const named = plainName(body.client_name);
+    const client: OAuthClient = { id: clientId, name: named === null ? host : this.deps.redact(named), redirectUris: fields.uris, verified: true, host };
+    return { outcome: { ok: true, client }, freshForMs: fetched.freshForMs };
   }
 }

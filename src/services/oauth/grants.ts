@@ -1,10 +1,11 @@
 import type { Clock } from '../../core/clock.js';
-import { ApiError, notFound } from '../../core/errors.js';
+import { iso } from '../../core/clock.js';
+import { notFound } from '../../core/errors.js';
 import { REFRESH_WORD, mintSecret } from '../../core/token-format.js';
 import type { Db, Trx } from '../../store/database.js';
-import { findGrant, forgetGrantSecrets, grantsOf, lastUseOfGrant, insertRefreshToken, linkAccessToken, revokeGrant, unrevokedAccessTokens, type GrantRecord } from '../../store/oauth.js';
+import { findGrant, forgetGrantSecrets, grantsOf, insertRefreshToken, lastUsesOfGrants, linkAccessToken, revokeGrant, unrevokedAccessTokens, type GrantRecord } from '../../store/oauth.js';
 import { transact } from '../../store/transactions.js';
-import { lockAccount } from '../../store/tokens.js';
+import { lockAccount, tokenById } from '../../store/tokens.js';
 import type { AuditLog } from '../audit.js';
 import type { Actor, Principal } from '../context.js';
 import { issueToken } from '../tokens/issue.js';
@@ -31,6 +32,23 @@ export interface GrantDeps {
 }
 
 export const AUTHORIZATION_SERVER: Actor = { type: 'system', id: null, name: 'authorization server' };
+
+/** A connection as the connected-agents page lists it. */
+export interface ConnectedAgentView {
+  id: string;
+  client: { id: string; name: string; verified: boolean; host: string | null };
+  scopes: string[];
+  domains: string[] | null;
+  connected_at: string;
+  connected_by: string;
+  expires_at: string;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+}
+
+/** Who may see and disconnect a connection: those who may hold tokens, any of the account's; anyone else, their own. */
+const mayManage = (principal: Principal, grant: GrantRecord): boolean =>
+  grant.account_id === principal.accountId && (principal.managesTokens || grant.user_id === principal.actor.id);
 
 /** A grant's tokens act for the person who allowed it, with the request that asks for them. */
 const principalFor = (grant: GrantRecord, actor: Actor, meta: Principal['meta']): Principal => ({
@@ -84,28 +102,38 @@ export class GrantService {
     if (hashes.length > 0) this.deps.verifier.invalidate(...hashes);
   }
 
-  /** The account's connected agents as this person may see them: token managers see all, others their own. */
-  async list(principal: Principal): Promise<GrantRecord[]> {
+  /** Inside the caller's transaction: one access token of the grant, revoked (RFC 7009 with an access token). */
+  async revokeIssued(trx: Trx, grant: GrantRecord, tokenId: string, reason: string, actor: Actor, meta: Principal['meta'], now: number): Promise<string[]> {
+    await lockAccount(trx, grant.account_id);
+    const row = await tokenById(trx, tokenId);
+    if (row.revoked_at !== null) return [];
+    return revokeSubtree(trx, this.deps.audit, principalFor(grant, actor, meta), row, reason, now);
+  }
+
+  /** The account's live connections this person may see, with their last use. */
+  async connectedAgents(principal: Principal): Promise<ConnectedAgentView[]> {
     const { db, clock } = this.deps;
-    const grants = await grantsOf(db, principal.accountId, clock.now());
-    return principal.managesTokens ? grants : grants.filter((grant) => grant.user_id === principal.actor.id);
+    const grants = (await grantsOf(db, principal.accountId, clock.now())).filter((grant) => mayManage(principal, grant));
+    const uses = await lastUsesOfGrants(db, grants.map((grant) => grant.id));
+    return grants.map((grant) => {
+      const used = uses.get(grant.id);
+      return {
+        id: grant.id,
+        client: { id: grant.client_id, name: grant.client_name, verified: grant.client_verified, host: grant.client_verified ? new URL(grant.client_id).host : null },
+        scopes: grant.scopes, domains: grant.domains, connected_at: iso(grant.created_at), connected_by: grant.user_email, expires_at: iso(grant.expires_at),
+        last_used_at: used ? iso(used.at) : null, last_used_ip: used?.ip ?? null,
+      };
+    });
   }
 
   /** Disconnect: the grant and its every token, refused from then on, on every node. */
   async disconnect(principal: Principal, grantId: string): Promise<void> {
     const { db, clock } = this.deps;
-    if (principal.grant !== null) throw new ApiError('forbidden', 'a connected agent is disconnected by a person signed in');
     const hashes = await transact(db, async (trx) => {
       const grant = await findGrant(trx, grantId);
-      const mayManage = grant !== undefined && grant.account_id === principal.accountId && (principal.managesTokens || grant.user_id === principal.actor.id);
-      if (!mayManage || grant.revoked_at !== null) throw notFound('connected agent');
+      if (grant === undefined || !mayManage(principal, grant) || grant.revoked_at !== null) throw notFound('connected agent');
       return this.revokeWhole(trx, grant, 'disconnected', principal.actor, principal.meta, 'oauth.grant_disconnected', clock.now());
     });
     this.forget(hashes);
-  }
-
-  /** When and from where the grant's tokens were last used. */
-  lastUse(grantId: string): Promise<{ at: number; ip: string | null } | null> {
-    return lastUseOfGrant(this.deps.db, grantId);
   }
 }

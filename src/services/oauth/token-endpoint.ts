@@ -5,11 +5,10 @@ import { canonicalResource } from '../../core/oauth/resource.js';
 import { CODE_WORD, hashSecret, recognise, REFRESH_WORD, TYPE_WORD } from '../../core/token-format.js';
 import type { Db } from '../../store/database.js';
 import { claimCode, claimRefreshToken, findCode, findGrant, findRefreshToken, grantOfTokenHash, type GrantRecord } from '../../store/oauth.js';
-import { lockAccount, tokenById } from '../../store/tokens.js';
+import { lockAccount } from '../../store/tokens.js';
 import { transact } from '../../store/transactions.js';
 import type { AuditLog } from '../audit.js';
 import type { RequestMeta } from '../context.js';
-import { revokeSubtree } from '../tokens/tree.js';
 import { AUTHORIZATION_SERVER, type GrantService, type IssuedPair } from './grants.js';
 
 /** The token endpoint's form, as sent. */
@@ -64,6 +63,15 @@ export class TokenEndpoint {
     return resource.resource === grant.resource ? null : refuse('invalid_target', 'resource is not the one this grant is for');
   }
 
+  /** Why a code just spent may not be exchanged, or null: each check as RFC 6749 and RFC 7636 name it. */
+  private codeRefusal(form: TokenForm, code: { code_challenge: string; expires_at: number }, grant: GrantRecord, now: number, canonicalMcpUrl: string): Refusal | null {
+    if (code.expires_at <= now || grant.client_id !== form.client_id || grant.revoked_at !== null) return refuse('invalid_grant', NOT_VALID);
+    if (form.redirect_uri !== undefined && form.redirect_uri !== grant.redirect_uri) return refuse('invalid_grant', 'redirect_uri is not the one the code was issued for');
+    const verifier = checkVerifier(form.code_verifier, code.code_challenge);
+    if (!verifier.ok) return verifier;
+    return this.resourceRefusal(form, grant, canonicalMcpUrl);
+  }
+
   private async redeemCode(form: TokenForm, meta: RequestMeta, canonicalMcpUrl: string): Promise<Answer> {
     const { db, clock, grants, tokenPrefix } = this.deps;
     if (form.code === undefined || recognise(tokenPrefix, form.code) !== CODE_WORD) return refuse('invalid_grant', NOT_VALID);
@@ -79,14 +87,7 @@ export class TokenEndpoint {
         const hashes = await grants.revokeWhole(trx, grant, 'authorization code presented twice', AUTHORIZATION_SERVER, meta, 'oauth.code_reused', now);
         return { answer: refuse('invalid_grant', NOT_VALID), hashes };
       }
-      const refusal = code.expires_at <= now || grant.client_id !== form.client_id || grant.revoked_at !== null
-        ? refuse('invalid_grant', NOT_VALID)
-        : form.redirect_uri !== undefined && form.redirect_uri !== grant.redirect_uri
-          ? refuse('invalid_grant', 'redirect_uri is not the one the code was issued for')
-          : (() => {
-              const verifier = checkVerifier(form.code_verifier, code.code_challenge);
-              return verifier.ok ? this.resourceRefusal(form, grant, canonicalMcpUrl) : verifier;
-            })();
+      const refusal = this.codeRefusal(form, code, grant, now, canonicalMcpUrl);
       if (refusal !== null) return { answer: refusal, hashes: [] };
       return { answer: { ok: true as const, pair: await grants.issuePair(trx, grant, meta, now) }, hashes: [] };
     });
@@ -130,7 +131,7 @@ export class TokenEndpoint {
    * or a token of another client, changes nothing, and the answer is the same either way.
    */
   async revoke(form: TokenForm, meta: RequestMeta): Promise<void> {
-    const { db, clock, audit, grants, tokenPrefix } = this.deps;
+    const { db, clock, grants, tokenPrefix } = this.deps;
     const word = form.token === undefined ? null : recognise(tokenPrefix, form.token);
     if (word === null || form.client_id === undefined) return;
     const hash = hashSecret(form.token!);
@@ -146,13 +147,7 @@ export class TokenEndpoint {
     const link = await grantOfTokenHash(db, hash);
     const grant = link && (await findGrant(db, link.grant_id));
     if (link === undefined || grant === undefined || grant.client_id !== form.client_id) return;
-    const hashes = await transact(db, async (trx) => {
-      await lockAccount(trx, grant.account_id);
-      const row = await tokenById(trx, link.token_id);
-      if (row.revoked_at !== null) return [];
-      const principal = { accountId: grant.account_id, actor: AUTHORIZATION_SERVER, visibility: { domains: null, mailboxId: null }, grant: null, requiredScope: null, freshAuth: false, managesTokens: false, meta };
-      return revokeSubtree(trx, audit, principal, row, 'revoked by the client', clock.now());
-    });
+    const hashes = await transact(db, (trx) => grants.revokeIssued(trx, grant, link.token_id, 'revoked by the client', AUTHORIZATION_SERVER, meta, clock.now()));
     grants.forget(hashes);
   }
 }
