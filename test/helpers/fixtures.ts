@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, test as base } from 'vitest';
 import { asSession, createToken, ownerSession, type Session } from './actors.js';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, type Harness, type HarnessOptions } from './harness.js';
 
 /** A token whose secret a test puts where it does not belong. */
 export interface Victim {
@@ -49,10 +49,10 @@ export function testOn(env: Record<string, string>) {
  * last), and `owner`, when given, a new account's owner signed in before each test, for the same
  * reason as above.
  */
-export function shareApp(set: { app: (h: Harness) => void; owner?: (owner: Session) => unknown; listening?: (base: string) => void }): void {
+export function shareApp(set: { app: (h: Harness) => void; owner?: (owner: Session) => unknown; listening?: (base: string) => void; options?: HarnessOptions }): void {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({}, set.options);
     set.app(h);
     // For clients that need a real socket (the MCP SDK's), the app also listens on loopback.
     if (set.listening) set.listening(await h.app.listen({ port: 0, host: '127.0.0.1' }));

@@ -13,6 +13,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { ensureOperatorToken } from '../../src/services/bootstrap.js';
 import { sqliteKysely } from '../../src/store/database.js';
 import type { Database } from '../../src/store/schema.js';
+import type { DocumentFetcher } from '../../src/net/document-fetcher.js';
 import { adminQuery, dumpSchema, dumpSqliteFiles, TEST_POSTGRES_URL } from './postgres.js';
 
 /** A clock the test moves by hand. */
@@ -162,6 +163,8 @@ export interface HarnessOptions {
   trackInputSecrets?: boolean;
   /** A second node: its own app, cache and pool, on the first one's PostgreSQL schema and clock; closing it drops nothing. */
   nodeOf?: Harness;
+  /** Fetches client metadata documents in place of the one that reaches only public addresses. */
+  fetcher?: DocumentFetcher;
 }
 
 export async function startHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
@@ -198,7 +201,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     await migrate(db, DIALECT);
     return ensureOperatorToken(db, OPERATOR_TOKEN, config.tokenPrefix);
   })();
-  const latchkey = await buildApp({ config, clock, db, operatorTokenHash: operator.hash, auditKeys: config.auditKeys, logStream });
+  const latchkey = await buildApp({ config, clock, db, operatorTokenHash: operator.hash, auditKeys: config.auditKeys, logStream, fetcher: options.fetcher });
   return {
     ...latchkey,
     dir,

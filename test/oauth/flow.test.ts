@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asSession, createDomain, expectError, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
+import { describe, expect, it } from 'vitest';
+import { asSession, createDomain, expectError, expectStatus, ownerSession } from '../helpers/actors.js';
+import { shareApp } from '../helpers/fixtures.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { INITIALIZE, post } from '../mcp/agent.js';
+import { oauthAgent, pkce, REDIRECT } from './client.js';
 
 /**
  * The whole authorization-code flow over HTTP, as an MCP client and a person at the consent page
@@ -12,57 +13,15 @@ import { INITIALIZE, post } from '../mcp/agent.js';
  */
 let h: Harness;
 let base: string;
-beforeAll(async () => {
-  h = await startHarness();
-  base = await h.app.listen({ port: 0, host: '127.0.0.1' });
-});
-afterAll(() => h.close());
+let agent: ReturnType<typeof oauthAgent>;
+shareApp({ app: (app) => void (h = app), listening: (url) => void (agent = oauthAgent(h, (base = url))) });
 
-const REDIRECT = 'http://127.0.0.1:33418/callback';
 const form = (fields: Record<string, string>) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(fields).toString() });
-const pkce = () => {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-};
-
-async function register(fields: Record<string, unknown> = {}): Promise<string> {
-  const body = expectStatus(await h.request({ method: 'POST', url: '/oauth/register', payload: { client_name: 'Claude', redirect_uris: [REDIRECT], ...fields } }), 201);
-  return body.client_id;
-}
-
-/** The query the client sends the browser to the authorization endpoint with. */
-const authorizeQuery = (clientId: string, challenge: string, extra: Record<string, string> = {}) => new URLSearchParams({
-  response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256',
-  state: 'st-123', scope: 'mcp:read mcp:write', resource: `${base}/mcp`, ...extra,
-}).toString();
-
-/** Through the authorization endpoint to the consent page, then Allow as `owner`: the code. */
-async function consent(owner: Session, query: string, decision: Record<string, unknown> = {}): Promise<URL> {
-  const sent = await h.request({ method: 'GET', url: `/oauth/authorize?${query}`, headers: { host: new URL(base).host } });
-  expect(sent.statusCode, sent.body).toBe(302);
-  const page = new URL(String(sent.headers.location), base);
-  expect(page.pathname).toBe('/consent');
-  const request = page.search.slice(1);
-  const described = expectStatus(await h.request({ method: 'GET', url: `/v1/oauth/consent?request=${encodeURIComponent(request)}`, headers: { ...asSession(owner), host: new URL(base).host } }), 200);
-  expect(described).toMatchObject({ client: { name: 'Claude', verified: false }, redirect: { host: '127.0.0.1:33418', loopback: true }, refusal: null });
-  const answer = expectStatus(await h.request({
-    method: 'POST', url: '/v1/oauth/consent', headers: { ...asSession(owner), host: new URL(base).host }, payload: { request, allow: true, ...decision },
-  }), 200);
-  return new URL(answer.redirect_to);
-}
-
-async function tokens(fields: Record<string, string>) {
-  return h.request({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded', host: new URL(base).host }, payload: new URLSearchParams(fields).toString() });
-}
-
-async function connect(owner: Session, decision: Record<string, unknown> = {}) {
-  const clientId = await register();
-  const { verifier, challenge } = pkce();
-  const back = await consent(owner, authorizeQuery(clientId, challenge), decision);
-  const code = back.searchParams.get('code')!;
-  const exchanged = await tokens({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: `${base}/mcp` });
-  return { clientId, code, verifier, back, pair: expectStatus(exchanged, 200) };
-}
+const register = (fields?: Record<string, unknown>) => agent.register(fields);
+const authorizeQuery = (...args: Parameters<typeof agent.authorizeQuery>) => agent.authorizeQuery(...args);
+const consent = (...args: Parameters<typeof agent.consent>) => agent.consent(...args);
+const tokens = (fields: Record<string, string>) => agent.tokens(fields);
+const connect = (...args: Parameters<typeof agent.connect>) => agent.connect(...args);
 
 describe('discovery', () => {
   it('names this server as the authorization server of /mcp, and describes it (RFC 9728, RFC 8414)', async () => {
@@ -207,9 +166,11 @@ describe('registration', () => {
     }
     const limited = await startHarness({ LATCHKEY_OAUTH_REGISTRATIONS_PER_HOUR: '3' });
     try {
-      const statuses = await Promise.all(Array.from({ length: 6 }, () => limited.request({ method: 'POST', url: '/oauth/register', payload: { redirect_uris: [REDIRECT] } }).then((r) => r.statusCode)));
-      expect(statuses.filter((s) => s === 201)).toHaveLength(3);
-      expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+      const answers = await Promise.all(Array.from({ length: 6 }, () => limited.request({ method: 'POST', url: '/oauth/register', payload: { redirect_uris: [REDIRECT] } })));
+      expect(answers.filter((r) => r.statusCode === 201)).toHaveLength(3);
+      const refused = answers.filter((r) => r.statusCode === 429);
+      expect(refused).toHaveLength(3);
+      for (const r of refused) expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
     } finally {
       await limited.close();
     }
