@@ -56,7 +56,7 @@ export const benchVerifier = (db: Db, size: number): Verifier =>
  */
 export function decideCached(verifier: Verifier, secret: string): void {
   const grant = verifier.resolve(secret) as TokenGrant;
-  if (decide(grant, { scope: 'domains:read', domainId: 'dom_a', ip: '10.1.2.3', now: Date.now() }) !== null) {
+  if (decide(grant, { scope: 'domains:read', domainId: 'dom_a', ip: '10.1.2.3', now: Date.now(), audience: null }) !== null) {
     throw new Error('a benchmark token was refused');
   }
 }

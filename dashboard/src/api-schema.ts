@@ -3963,6 +3963,8 @@ export interface operations {
                     scope?: string;
                     domain?: string;
                     ip?: string;
+                    /** @description The resource the token was presented to, as its canonical URL: a token issued through OAuth is valid only at the resource it was issued for, and never without one */
+                    resource?: string;
                 };
             };
         };

@@ -60,3 +60,16 @@ export function admit(state: LifecycleState, action: TokenAction): 'yes' | 'unch
   }
   return acceptance;
 }
+
+/**
+ * A connected agent's token (issued through OAuth) belongs to its connection: a rotated or
+ * resumed copy would outlive a disconnect, and the agent's next refresh undoes any edit. It can
+ * only be read, revoked or deleted; the connection is changed by connecting again.
+ */
+const CONNECTED_AGENT_ACTIONS: ReadonlySet<TokenAction> = new Set<TokenAction>(['read', 'revoke', 'delete']);
+
+export function admitForConnectedAgent(action: TokenAction): void {
+  if (!CONNECTED_AGENT_ACTIONS.has(action)) {
+    throw new ApiError('conflict', `a connected agent's token cannot ${VERB[action]}: revoke it, or disconnect the agent`, { action });
+  }
+}

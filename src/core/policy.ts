@@ -34,6 +34,8 @@ export interface TokenGrant {
    * decision, not by `decide`. Empty for most tokens.
    */
   readonly budgets: readonly Budget[];
+  /** The one resource (its canonical URL) an OAuth access token is valid at; null: the platform API. */
+  readonly audience: string | null;
 }
 
 /** One rate limit a use counts against, counted per lineage: a rotation does not reset it. */
@@ -50,6 +52,8 @@ export interface Ask {
   scope: string | null | undefined;
   ip: string;
   now: number;
+  /** The resource the token is presented to: the MCP endpoint's canonical URL, or null for the platform API. */
+  audience: string | null;
   domainId?: string | null;
   mailboxId?: string | null;
 }
@@ -80,6 +84,7 @@ export function decide(grant: TokenGrant, ask: Ask): Denial | null {
   if (grant.revokedAt !== null) return deny('token_revoked', 'this token has been revoked');
   if (grant.expiresAt !== null && grant.expiresAt <= ask.now) return deny('token_expired', 'this token has expired');
   if (grant.pausedAt !== null) return deny('token_paused', 'this token is paused');
+  if (grant.audience !== null && grant.audience !== ask.audience) return deny('unauthorized', 'this token was issued for another resource');
   if (!grant.planApiAccess) {
     return deny('plan_restricted', `the ${grant.plan} plan has no API access`, { plan: grant.plan });
   }

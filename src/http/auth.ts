@@ -154,7 +154,7 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
         return (request) => {
           const header = request.headers.authorization;
           if (header === undefined) return session(request, rule);
-          const result = gate.check(bearerOf(header), { scope: rule.scope, ip: request.ip });
+          const result = gate.check(bearerOf(header), { scope: rule.scope, ip: request.ip, audience: null });
           return result instanceof Promise ? result.then((settled) => admitToken(request, settled)) : admitToken(request, result);
         };
     }

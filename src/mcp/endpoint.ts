@@ -7,7 +7,8 @@ import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import type { Denial, TokenGrant } from '../core/policy.js';
 import { TYPE_WORD, type TokenType } from '../core/token-format.js';
 import { principalOf } from '../http/auth.js';
-import { MCP_PATH, publicBaseOf } from '../http/public-url.js';
+import { MCP_PATH, mcpResourceOf, publicBaseOf } from '../http/public-url.js';
+import { canonicalHref } from '../core/oauth/resource.js';
 import type { AppContext } from '../http/context.js';
 import type {} from '../http/access-log-hook.js';
 import { argumentNames, McpExchange, recordAccess, summaryOf, type ExchangeDeps } from './exchange.js';
@@ -51,6 +52,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
     chargeAgain: (grant) => ctx.gate.chargeAgain(grant),
     tokenPrefix: ctx.config.tokenPrefix,
     onToolFailure: (error, tool) => app.log.error({ err: error, tool }, 'MCP tool failed'),
+    audienceOf: (request) => canonicalHref(mcpResourceOf(request, ctx.config)),
   };
   const exchangeOf = (authInfo: AuthInfo | undefined): McpExchange => {
     const exchange = authInfo?.extra?.exchange;
@@ -121,7 +123,7 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
       done();
     };
     try {
-      const result = ctx.gate.check(header.slice(space + 1).trim(), { scope: { mcp: null, message: null }, ip: request.ip });
+      const result = ctx.gate.check(header.slice(space + 1).trim(), { scope: { mcp: null, message: null }, ip: request.ip, audience: deps.audienceOf(request) });
       if (result instanceof Promise) result.then(admit, done);
       else admit(result);
     } catch (error) {

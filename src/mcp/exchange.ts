@@ -25,6 +25,8 @@ export interface ExchangeDeps {
   /** This deployment's token prefix, to name the kind of token a refusal asks for. */
   tokenPrefix: string;
   onToolFailure: (error: unknown, tool: string) => void;
+  /** The endpoint's canonical URL as this request reached it: the audience a token must be for. */
+  audienceOf: (request: FastifyRequest) => string;
 }
 
 const SERVER_INFO = { name: 'latchkey', title: 'Latchkey', version: '0.1.0' };
@@ -95,7 +97,7 @@ export class McpExchange {
       const kind = `${this.deps.tokenPrefix}_${TYPE_WORD.mcp}_`;
       return refusal('insufficient_scope', `${name} needs an AI-agent token (${kind}) with the '${needed}' scope; a ${this.grant.type} token cannot call it`, { scope: needed });
     }
-    return decide(this.grant, { scope, ip: this.request.ip, now: this.deps.clock.now() });
+    return decide(this.grant, { scope, ip: this.request.ip, now: this.deps.clock.now(), audience: this.deps.audienceOf(this.request) });
   }
 
   server(): Server {

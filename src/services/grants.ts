@@ -81,5 +81,6 @@ export function compileGrant(row: GrantSource, rowPlan: PlanName, loadedAt: numb
     accountId: shared(row.account_id),
     name: row.name,
     budgets: budgetsOf(row, above),
+    audience: row.audience,
   };
 }

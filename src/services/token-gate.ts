@@ -24,6 +24,8 @@ export interface TokenCheck {
   scope: string | null | Partial<Record<TokenType, string | null>>;
   /** The client address; null when the asking service did not say (an allowlist then refuses). */
   ip: string | null;
+  /** The resource the token is presented to (`Ask.audience`): null for the platform API. */
+  audience: string | null;
   /** A domain the request acts on: it must be a live domain of the token's account, inside its constraint. */
   domainId?: string | null;
 }
@@ -52,7 +54,7 @@ export class TokenGate {
   private decideFor(grant: TokenGrant | null, check: TokenCheck): GateResult | Promise<GateResult> {
     if (grant === null) return UNKNOWN;
     const scope = check.scope === null || typeof check.scope === 'string' ? check.scope : check.scope[grant.type];
-    const denial = decide(grant, { scope, ip: check.ip ?? '', now: this.deps.clock.now(), domainId: check.domainId ?? null });
+    const denial = decide(grant, { scope, ip: check.ip ?? '', now: this.deps.clock.now(), audience: check.audience, domainId: check.domainId ?? null });
     if (denial === null && check.domainId != null) {
       const live = this.deps.domains.isLiveIn(grant.accountId, check.domainId);
       if (live instanceof Promise) return live.then((found) => this.admitted(grant, found ? null : NO_SUCH_DOMAIN, check.ip));

@@ -10,6 +10,7 @@ import { tokenAuthority } from './migrations/003-token-authority.js';
 import { tokenTrees } from './migrations/004-token-trees.js';
 import { messageFolders } from './migrations/005-message-folders.js';
 import { oauth } from './migrations/006-oauth.js';
+import { tokenAudience } from './migrations/007-token-audience.js';
 import type { Database } from './schema.js';
 import { setUpSqliteConnection } from './sqlite-connection.js';
 
@@ -37,6 +38,7 @@ const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHook
   '004-token-trees': tokenTrees(dialect, hooks.afterTokenTrees && ((db) => hooks.afterTokenTrees!(db as Transaction<Database>))),
   '005-message-folders': messageFolders(dialect),
   '006-oauth': oauth(dialect),
+  '007-token-audience': tokenAudience(dialect),
 });
 
 /**

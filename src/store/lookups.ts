@@ -55,7 +55,7 @@ const tokenType = oneOf(TOKEN_TYPES, 'tokens.type');
 const planName = oneOf(PLAN_NAMES, 'accounts.plan');
 
 type GrantColumns = 'id' | 'account_id' | 'name' | 'type' | 'lineage_id' | 'ancestry' | 'scopes' | 'domains' | 'mailbox_id' | 'ip_allowlist'
-  | 'revoked_at' | 'paused_at' | 'expires_at' | 'deleted_at' | 'rate_limit';
+  | 'revoked_at' | 'paused_at' | 'expires_at' | 'deleted_at' | 'rate_limit' | 'audience';
 
 /** What a decision needs of a token, and its account's plan. */
 export type GrantRecord = Pick<TokenRecord, GrantColumns> & { plan: PlanName };
@@ -79,7 +79,7 @@ export function grantReader(db: Db): Lookup<GrantRecord> {
     .select([
       'tokens.id', 'tokens.account_id', 'tokens.name', 'tokens.type', 'tokens.lineage_id', 'tokens.ancestry', 'tokens.scopes', 'tokens.domains',
       'tokens.mailbox_id', 'tokens.ip_allowlist', 'tokens.revoked_at', 'tokens.paused_at', 'tokens.expires_at',
-      'tokens.deleted_at', 'tokens.rate_limit', 'accounts.plan',
+      'tokens.deleted_at', 'tokens.rate_limit', 'tokens.audience', 'accounts.plan',
     ]);
   return preparedLookup(db, (hash) => query.where('tokens.hash', '=', hash), toGrantRecord);
 }

@@ -118,6 +118,8 @@ export interface TokensTable {
   rotated_to: string | null;
   /** JSON `{"requests": n, "per": "1m"}`, or null for no per-token limit. */
   rate_limit: string | null;
+  /** The one resource an OAuth access token is valid at (its canonical URL); null: the platform API. */
+  audience: string | null;
 }
 
 export interface AuditEventsTable {

@@ -7,9 +7,9 @@ const NOW = 1_000_000;
 const grant = (over: Partial<TokenGrant> = {}): TokenGrant => ({
   loadedAt: 0, id: 'tok_1', accountId: 'acc_1', name: 'svc', type: 'api', plan: 'starter', planApiAccess: true,
   granted: new Set(['domains:full', 'domains:read', 'activity:read']), effective: new Set(['domains:read', 'activity:read']),
-  domains: null, mailboxId: null, ipAllowlist: null, revokedAt: null, pausedAt: null, expiresAt: null, budgets: [], ...over,
+  domains: null, mailboxId: null, ipAllowlist: null, revokedAt: null, pausedAt: null, expiresAt: null, budgets: [], audience: null, ...over,
 });
-const ask = (over: Partial<Ask> = {}): Ask => ({ scope: 'domains:read', ip: '192.0.2.1', now: NOW, ...over });
+const ask = (over: Partial<Ask> = {}): Ask => ({ scope: 'domains:read', ip: '192.0.2.1', now: NOW, audience: null, ...over });
 
 describe('the decision on one use of a token', () => {
   it('admits a live token holding the scope', () => {
@@ -25,6 +25,17 @@ describe('the decision on one use of a token', () => {
     expect(decide(grant({ expiresAt: NOW + 1 }), ask())).toBeNull();
     expect(decide(grant({ pausedAt: 5, planApiAccess: false }), ask())).toEqual({ code: 'token_paused', message: 'this token is paused' });
     expect(decide(grant({ pausedAt: 0 }), ask())?.code).toBe('token_paused');
+  });
+
+  it('admits a token bound to a resource only at that resource, after its status and before its plan', () => {
+    const bound = grant({ audience: 'https://mail.example/mcp' });
+    expect(decide(bound, ask({ audience: 'https://mail.example/mcp' }))).toBeNull();
+    for (const audience of [null, 'https://mail.example/mcp/', 'https://other.example/mcp']) {
+      expect(decide(bound, ask({ audience }))).toEqual({ code: 'unauthorized', message: 'this token was issued for another resource' });
+    }
+    expect(decide(grant({ audience: 'https://mail.example/mcp', expiresAt: NOW }), ask())?.code).toBe('token_expired');
+    expect(decide(grant({ audience: 'https://mail.example/mcp', planApiAccess: false }), ask())?.code).toBe('unauthorized');
+    expect(decide(grant(), ask({ audience: 'https://mail.example/mcp' }))).toBeNull();
   });
 
   it('refuses every use on a plan without API access, naming the plan', () => {

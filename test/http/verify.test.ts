@@ -98,7 +98,7 @@ describe('the verify cache', () => {
   it('decides a cached token without a rate limit synchronously, and waits for a rate limit', async () => {
     const plain = await createToken(h, asSession(owner), { name: 'sync', scopes: ['domains:read'] });
     const limited = await createToken(h, asSession(owner), { name: 'limited', scopes: ['domains:read'], rate_limit: { requests: 100, per: '1m' } });
-    const ask = { scope: 'domains:read', ip: '203.0.113.9' };
+    const ask = { scope: 'domains:read', ip: '203.0.113.9', audience: null };
     // The first use reads the store: synchronously on SQLite, with a promise on PostgreSQL.
     expect((await h.ctx.gate.check(plain.secret, ask)).denial).toBeNull();
     const cached = h.ctx.gate.check(plain.secret, ask);

@@ -3,7 +3,7 @@ import { compileGrant, type GrantSource } from '../../src/services/grants.js';
 
 const source = (over: Partial<GrantSource> = {}): GrantSource => ({
   id: 'tok_2', account_id: 'acc_1', name: 'deploy', type: 'api', lineage_id: 'tok_1', ancestry: [], scopes: ["domains:full","tokens:full"],
-  domains: null, mailbox_id: null, ip_allowlist: null, revoked_at: null, paused_at: null, expires_at: null, deleted_at: null, rate_limit: null, ...over,
+  domains: null, mailbox_id: null, ip_allowlist: null, revoked_at: null, paused_at: null, expires_at: null, deleted_at: null, rate_limit: null, audience: null, ...over,
 });
 
 describe('a stored token compiled for the policy', () => {

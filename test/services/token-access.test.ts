@@ -15,7 +15,7 @@ const row = (over: Partial<TokenRecord> = {}): TokenRecord => ({
   scopes: ["domains:full"], domains: ["dom_a"], mailbox_id: null, ip_allowlist: ["10.0.0.0/8"], created_at: 1, created_by_type: 'user',
   created_by_id: 'usr_1', created_by_name: 'o', lineage_id: 'tok_1', ancestry: ['tok_r', 'tok_p'], expires_at: 5000, paused_at: 7, revoked_at: null,
   revoke_reason: null, deleted_at: null, first_used_at: null, last_used_at: null, last_used_ip: null, rotated_from: 'tok_1', rotated_to: 'tok_3',
-  rate_limit: {"requests":10,"per":"1m"}, ...over,
+  rate_limit: {"requests":10,"per":"1m"}, audience: null, ...over,
 });
 
 const limit = (requests: number, per: string) => ({ requests, per });

@@ -13,7 +13,7 @@ const NOW = Date.parse('2026-11-23T12:00:00.000Z');
 const grantOf = (over: Partial<GrantSource> = {}): TokenGrant =>
   compileGrant({
     id: 'tok_1', account_id: 'acc_1', name: 'svc', type: 'api', lineage_id: 'tok_1', ancestry: [], scopes: ["domains:read"], domains: null,
-    mailbox_id: null, ip_allowlist: null, revoked_at: null, paused_at: null, expires_at: null, deleted_at: null, rate_limit: null, ...over,
+    mailbox_id: null, ip_allowlist: null, revoked_at: null, paused_at: null, expires_at: null, deleted_at: null, rate_limit: null, audience: null, ...over,
   }, 'pro', NOW);
 
 interface World {
@@ -38,7 +38,7 @@ function world(grant: TokenGrant, { async = false, live = true, liveAsync = fals
   return { gate, touched, decisions, liveAsked };
 }
 
-const ask = (over: Partial<TokenCheck> = {}): TokenCheck => ({ scope: 'domains:read', ip: '192.0.2.1', ...over });
+const ask = (over: Partial<TokenCheck> = {}): TokenCheck => ({ scope: 'domains:read', ip: '192.0.2.1', audience: null, ...over });
 
 describe('the token gate', () => {
   it('answers an unknown secret as unauthorized, records nothing and reports no decision', async () => {

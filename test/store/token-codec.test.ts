@@ -14,7 +14,7 @@ const record: fc.Arbitrary<TokenRecord> = fc.record({
   created_by_id: fc.option(fc.string(), { nil: null }), created_by_name: fc.string(), lineage_id: id, ancestry: fc.array(id, { maxLength: 4 }),
   expires_at: instant, paused_at: instant, revoked_at: instant, revoke_reason: fc.option(fc.string(), { nil: null }), deleted_at: instant,
   first_used_at: instant, last_used_at: instant, last_used_ip: fc.option(fc.string(), { nil: null }), rotated_from: fc.option(id, { nil: null }),
-  rotated_to: fc.option(id, { nil: null }), rate_limit: fc.option(fc.record({ requests: fc.integer({ min: 1 }), per: fc.constantFrom('1s', '90s', '1m', '1d') }), { nil: null }),
+  rotated_to: fc.option(id, { nil: null }), audience: fc.option(fc.webUrl(), { nil: null }), rate_limit: fc.option(fc.record({ requests: fc.integer({ min: 1 }), per: fc.constantFrom('1s', '90s', '1m', '1d') }), { nil: null }),
 });
 
 describe('the token codec', () => {

@@ -33,6 +33,9 @@ function canonicalOf(expected: string): Canonical {
   return { href: `${url.origin}${path}`, protocol: url.protocol, authorities, path };
 }
 
+/** The form a token's audience is stored in: what a token bound to `url` is compared with. */
+export const canonicalHref = (url: string): string => canonicalOf(url).href;
+
 /** The one resource a token may be bound to, or `invalid_target`. Whether it may be left out is the endpoint's to decide. */
 export function canonicalResource(value: string, expected: string): Outcome<{ resource: string }, 'invalid_target'> {
   const canonical = canonicalOf(expected);

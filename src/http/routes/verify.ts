@@ -21,6 +21,7 @@ export function verifyRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['verify'],
         body: Type.Object({
           token: text(512), scope: Type.Optional(text(64)), domain: Type.Optional(text(64)), ip: Type.Optional(text(64)),
+          resource: Type.Optional(text(2048, { description: 'The resource the token was presented to, as its canonical URL: a token issued through OAuth is valid only at the resource it was issued for, and never without one' })),
         }, { additionalProperties: false }),
         response: {
           // A refusal carries its code and no token; an acceptance the token and no code.
@@ -37,8 +38,8 @@ export function verifyRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const { token, scope, domain, ip } = request.body;
-      const { grant, denial } = await ctx.gate.check(token, { scope: scope ?? null, ip: ip ?? null, domainId: domain ?? null });
+      const { token, scope, domain, ip, resource } = request.body;
+      const { grant, denial } = await ctx.gate.check(token, { scope: scope ?? null, ip: ip ?? null, audience: resource ?? null, domainId: domain ?? null });
       if (denial !== null || grant === null) return { valid: false, code: denial?.code ?? 'unauthorized' };
       return {
         valid: true,

@@ -71,7 +71,7 @@ export class GrantService {
     const expiresAt = Math.min(now + ACCESS_TOKEN_LIFETIME_MS, grant.expires_at);
     const { token, secret } = await issueToken(trx, audit, principalFor(grant, person, meta), {
       type: 'mcp', scopes: grant.scopes, domains: grant.domains, ipAllowlist: null, expiresAt, rateLimit: null,
-      name: grant.client_name.slice(0, 100), description: `Connected agent (${grant.id})`, mailboxId: null, ancestry: [],
+      name: grant.client_name.slice(0, 100), description: `Connected agent (${grant.id})`, mailboxId: null, ancestry: [], audience: grant.resource,
     }, tokenPrefix, now, { grant_id: grant.id, client_id: grant.client_id });
     await linkAccessToken(trx, token.id, grant.id);
     const refresh = mintSecret(tokenPrefix, REFRESH_WORD);

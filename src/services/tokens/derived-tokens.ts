@@ -43,7 +43,7 @@ export async function mintDomainToken(trx: Trx, deps: DerivedDeps, principal: Pr
   await deps.management.checkMint(trx, principal, acting, accessOfSpec(spec));
   const existing = await countNamedFrom(trx, principal.accountId, `${domain.name} token `);
   return issueToken(trx, deps.audit, principal, {
-    ...spec, name: `${domain.name} token ${existing + 1}`, description: `Created with the domain ${domain.name}`, mailboxId: null, ancestry: ancestryUnder(acting.manager),
+    ...spec, name: `${domain.name} token ${existing + 1}`, description: `Created with the domain ${domain.name}`, mailboxId: null, ancestry: ancestryUnder(acting.manager), audience: acting.row?.audience ?? null,
   }, deps.tokenPrefix, now, { domain_token: true, domain_id: domain.id });
 }
 
@@ -78,6 +78,6 @@ export async function mintMessageToken(
   };
   await deps.management.checkMint(trx, principal, acting, accessOfSpec(spec));
   return issueToken(trx, deps.audit, principal, {
-    ...spec, name: input.name, description: input.description ?? `Bound to ${mailbox.address}`, mailboxId: mailbox.id, ancestry: ancestryUnder(acting.manager),
+    ...spec, name: input.name, description: input.description ?? `Bound to ${mailbox.address}`, mailboxId: mailbox.id, ancestry: ancestryUnder(acting.manager), audience: acting.row?.audience ?? null,
   }, deps.tokenPrefix, now, { mailbox: mailbox.address });
 }

@@ -14,6 +14,8 @@ export interface TokenSpec extends AccessSpec {
   /** A rotation: the token it replaces, whose lineage it continues. */
   rotatedFrom?: { id: string; lineageId: string } | null;
   pausedAt?: number | null;
+  /** The resource an OAuth access token is issued for; null for every token a person or a token makes. */
+  audience: string | null;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function issueToken(
     lineage_id: spec.rotatedFrom?.lineageId ?? id, ancestry: spec.ancestry,
     paused_at: spec.pausedAt ?? null, revoked_at: null, revoke_reason: null, deleted_at: null,
     first_used_at: null, last_used_at: null, last_used_ip: null, rotated_from: spec.rotatedFrom?.id ?? null, rotated_to: null,
+    audience: spec.audience,
   };
   await insertToken(trx, token);
   await audit.append(trx, principal.accountId, {

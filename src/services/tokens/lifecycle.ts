@@ -128,7 +128,7 @@ export class TokenLifecycle {
       const ended = await this.endEarlierGrace(trx, principal, old, now);
       const { token: successor, secret } = await issueToken(trx, audit, principal, {
         ...specOf(old), name: old.name, description: old.description, mailboxId: old.mailbox_id, ancestry: old.ancestry,
-        rotatedFrom: { id: old.id, lineageId: old.lineage_id }, pausedAt: old.paused_at === null ? null : now,
+        rotatedFrom: { id: old.id, lineageId: old.lineage_id }, pausedAt: old.paused_at === null ? null : now, audience: old.audience,
       }, tokenPrefix, now, { rotated_from: old.id });
       if (!(await claimRotation(trx, old.id, successor.id, graceEnd))) throw new ApiError('conflict', 'this token has already been rotated');
       await audit.append(trx, principal.accountId, {

@@ -3,7 +3,7 @@ import { ancestryUnder, authorizeMint, checkOutcome, FRESH_PASSWORD_FOR, permit,
 import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
 import { ApiError, forbidden, notFound } from '../../core/errors.js';
-import { admit, lifecycleStateOf, type LifecycleState } from '../../core/lifecycle.js';
+import { admit, admitForConnectedAgent, lifecycleStateOf, type LifecycleState } from '../../core/lifecycle.js';
 import { decide } from '../../core/policy.js';
 import { compileGrant } from '../grants.js';
 import type { TokenRecord } from '../../store/token-codec.js';
@@ -60,7 +60,7 @@ export class TokenManagement {
     const above = (await ancestorsOf(db, principal.accountId, row.ancestry))
       .map((ancestor) => ({ lineage: ancestor.lineage_id, rateLimit: ancestor.rate_limit, pausedAt: ancestor.paused_at }));
     const current = compileGrant(row, plan, 0, above);
-    const denial = decide(current, { scope: principal.requiredScope, ip: principal.meta.ip, now });
+    const denial = decide(current, { scope: principal.requiredScope, ip: principal.meta.ip, now, audience: null });
     if (denial) throw new ApiError(denial.code, denial.message, denial.details);
     return { manager: { kind: 'token', place: placeOf(row), access: accessOf(row) }, row, own: specOf(row), plan };
   }
@@ -95,6 +95,7 @@ export class TokenManagement {
     if (!token) throw notFound('token');
     const target: ManagedTarget = { place: placeOf(token), access: accessOf(token) };
     permit(acting.manager, action, target);
+    if (token.audience !== null) admitForConnectedAgent(action);
     const state = lifecycleStateOf(factsOf(token), now);
     const acceptance = admit(state, action);
     return { ...acting, token, target, state, acceptance, now };

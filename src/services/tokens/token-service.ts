@@ -91,7 +91,7 @@ export class TokenService {
       };
       await management.checkMint(trx, principal, acting, accessOfSpec(spec));
       const { token: row, secret } = await issueToken(trx, audit, principal, {
-        ...spec, name: input.name, description: input.description ?? '', mailboxId: null, ancestry: ancestryUnder(acting.manager),
+        ...spec, name: input.name, description: input.description ?? '', mailboxId: null, ancestry: ancestryUnder(acting.manager), audience: acting.row?.audience ?? null,
       }, tokenPrefix, now);
       return { token: await presenter.one(trx, principal.accountId, acting.manager, row, plan), secret };
     });
