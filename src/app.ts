@@ -55,6 +55,7 @@ import { ClientDirectory } from './services/oauth/clients.js';
 import { AuthorizationService } from './services/oauth/authorize.js';
 import { GrantService } from './services/oauth/grants.js';
 import { TokenEndpoint } from './services/oauth/token-endpoint.js';
+import { IntrospectionService } from './services/oauth/introspection.js';
 import { oauthRoutes } from './http/routes/oauth.js';
 import { connectedAgentRoutes } from './http/routes/connected-agents.js';
 
@@ -145,6 +146,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     grants,
     authorization: new AuthorizationService({ db, clock, audit, clients, tokenPrefix: config.tokenPrefix, membersMayConnect: config.oauth.membersMayConnect }),
     tokens: new TokenEndpoint({ db, clock, audit, grants, tokenPrefix: config.tokenPrefix }),
+    introspection: new IntrospectionService({ db, clock, verifier }),
   };
   const ctx: AppContext = {
     config, clock, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, mail, logs, accessLog, metrics, gate, redact, oauth,

@@ -19,6 +19,7 @@ import type { ClientDirectory } from '../services/oauth/clients.js';
 import type { AuthorizationService } from '../services/oauth/authorize.js';
 import type { TokenEndpoint } from '../services/oauth/token-endpoint.js';
 import type { GrantService } from '../services/oauth/grants.js';
+import type { IntrospectionService } from '../services/oauth/introspection.js';
 
 /** What route modules are handed: configuration and use cases, never the raw environment. */
 export interface AppContext {
@@ -42,5 +43,5 @@ export interface AppContext {
   /** Replaces any secret in a text by what may be shown of it (see `core/redaction.ts`). */
   redact: Redactor;
   /** The authorization server for /mcp. */
-  oauth: { clients: ClientDirectory; authorization: AuthorizationService; tokens: TokenEndpoint; grants: GrantService };
+  oauth: { clients: ClientDirectory; authorization: AuthorizationService; tokens: TokenEndpoint; grants: GrantService; introspection: IntrospectionService };
 }

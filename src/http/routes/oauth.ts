@@ -14,6 +14,7 @@ export const AUTHORIZE_PATH = '/oauth/authorize';
 export const TOKEN_PATH = '/oauth/token';
 export const REGISTER_PATH = '/oauth/register';
 export const REVOKE_PATH = '/oauth/revoke';
+export const INTROSPECT_PATH = '/oauth/introspect';
 /** The dashboard's consent page, which the authorization endpoint sends a person to. */
 export const CONSENT_PATH = '/consent';
 const MAX_FORM_BYTES = 16 * 1024;
@@ -50,6 +51,12 @@ export function oauthRoutes(app: FastifyInstance, ctx: AppContext): void {
     });
     scope.setErrorHandler((error: { statusCode?: number }, request, reply) => {
       const status = error instanceof ApiError ? error.status : error.statusCode ?? 500;
+      // Only introspection asks for a credential: the operator's, as a bearer token (RFC 6750).
+      if (status === 401) {
+        reply.errorCode = 'unauthorized';
+        return reply.code(401).header('www-authenticate', 'Bearer realm="latchkey", error="invalid_token"').header('cache-control', 'no-store')
+          .send({ error: 'invalid_token', error_description: 'the operator credential is required, as Authorization: Bearer' });
+      }
       if (status >= 500) {
         request.log.error({ err: error }, 'unhandled error');
         reply.errorCode = 'internal_error';
@@ -67,12 +74,15 @@ export function oauthRoutes(app: FastifyInstance, ctx: AppContext): void {
         token_endpoint: `${issuer}${TOKEN_PATH}`,
         registration_endpoint: `${issuer}${REGISTER_PATH}`,
         revocation_endpoint: `${issuer}${REVOKE_PATH}`,
+        introspection_endpoint: `${issuer}${INTROSPECT_PATH}`,
         response_types_supported: ['code'],
         response_modes_supported: ['query'],
         grant_types_supported: ['authorization_code', 'refresh_token'],
         code_challenge_methods_supported: [CHALLENGE_METHOD],
         token_endpoint_auth_methods_supported: ['none'],
         revocation_endpoint_auth_methods_supported: ['none'],
+        // The operator credential, as a bearer token.
+        introspection_endpoint_auth_methods_supported: ['bearer'],
         scopes_supported: MCP_SCOPES,
         client_id_metadata_document_supported: true,
         authorization_response_iss_parameter_supported: true,
@@ -118,6 +128,14 @@ export function oauthRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (form === null) return oauthError(reply, { ok: false, error: 'invalid_request', description: 'send a form (application/x-www-form-urlencoded), each parameter once' });
       await ctx.oauth.tokens.revoke(form, requestMeta(request));
       return reply.code(200).header('cache-control', 'no-store').send({});
+    });
+
+    scope.post(INTROSPECT_PATH, { schema: { hide: true }, config: { auth: { kind: 'operator' } } }, async (request, reply) => {
+      const form = formOf(request);
+      if (form === null || form.token === undefined || form.token === '') {
+        return oauthError(reply, { ok: false, error: 'invalid_request', description: 'send a form (application/x-www-form-urlencoded) with the token, each parameter once' });
+      }
+      return reply.header('cache-control', 'no-store').send(await ctx.oauth.introspection.introspect(form.token, issuerOf(request)));
     });
   });
 }
