@@ -25,6 +25,8 @@ export const REDIRECT_URI_MAX_LENGTH = 2048;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 const SCHEME = /^[a-z][a-z0-9+.-]*:$/;
+/** A DNS name (as the URL parser leaves it: lowercase, IDNs in punycode) or an IP literal. */
+const HOST_NAME = /^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$|^\[[0-9a-f:.]+\]$/;
 /** Schemes that are not an app's to receive a code: the browser runs, shows or fetches them itself. */
 const REFUSED_SCHEMES = new Set([
   'javascript:', 'vbscript:', 'data:', 'file:', 'blob:', 'about:', 'filesystem:', 'view-source:', 'ftp:', 'ws:', 'wss:', 'mailto:', 'tel:', 'sms:', 'urn:',
@@ -39,7 +41,12 @@ function isSerialised(text: string, url: URL): boolean {
 }
 
 function kindOf(text: string, url: URL): RedirectOutcome {
-  if (url.protocol === 'https:') return { ok: true, uri: text, kind: 'https' };
+  if (url.protocol === 'https:') {
+    // The URL standard lets `*` and other marks into a host; no browser reaches one, and `*` reads as a wildcard nothing here honours.
+    return HOST_NAME.test(url.hostname)
+      ? { ok: true, uri: text, kind: 'https' }
+      : refuse('invalid_redirect_uri', 'redirect_uri must name a host: letters, digits, hyphens and dots, or an IP address; wildcards are not supported');
+  }
   if (url.protocol === 'http:') {
     return LOOPBACK_HOSTS.has(url.hostname)
       ? { ok: true, uri: text, kind: 'loopback' }
