@@ -255,6 +255,8 @@ export async function purgeable(db: Db, cutoff: number, limit: number): Promise<
 export async function removeToken(trx: Trx, id: string): Promise<boolean> {
   inLockOrder(trx);
   const removed = await trx.deleteFrom('tokens').where('id', '=', id).executeTakeFirst();
+  // A connected agent's token leaves its connection with it.
+  await trx.deleteFrom('oauth_access_tokens').where('token_id', '=', id).execute();
   return Number(removed.numDeletedRows) > 0;
 }
 

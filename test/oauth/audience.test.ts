@@ -90,4 +90,16 @@ describe('a connected agent’s token belongs to its connection', () => {
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${tokenId}/revoke`, headers: fresh, payload: {} }), 200);
     expect((await post(base, INITIALIZE, { authorization: `Bearer ${pair.access_token}` })).status).toBe(401);
   });
+
+  it('is purged with its link to the connection once expired past the retention, and the connection lives on', async () => {
+    const owner = await ownerSession(h);
+    const { clientId, pair } = await agent.connect(owner, { lifetime: '90d' });
+    const [{ id: tokenId }] = expectStatus(await h.request({ method: 'GET', url: '/v1/tokens?type=mcp', headers: asSession(owner) }), 200).data as { id: string }[];
+    h.clock.advance(3600_000 + 31 * 86_400_000 - 60_000);
+    const next = expectStatus(await agent.tokens({ grant_type: 'refresh_token', refresh_token: pair.refresh_token, client_id: clientId }), 200);
+    h.clock.advance(120_000);
+    expect(await h.ctx.lifecycle.purgeExpired()).toBeGreaterThanOrEqual(1);
+    expect(await h.store.db.selectFrom('oauth_access_tokens').select('token_id').where('token_id', '=', tokenId).execute()).toEqual([]);
+    expect((await post(base, INITIALIZE, { authorization: `Bearer ${next.access_token}` })).status).toBe(200);
+  });
 });
