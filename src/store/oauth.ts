@@ -35,6 +35,11 @@ export async function markClientUsed(trx: Trx, id: string, now: number): Promise
   await trx.updateTable('oauth_clients').set({ first_used_at: now }).where('id', '=', id).where('first_used_at', 'is', null).execute();
 }
 
+/** Whether any grant of the account, live or ended, has named the client. */
+export async function accountKnowsClient(db: DbOrTrx, accountId: string, clientId: string): Promise<boolean> {
+  return (await db.selectFrom('oauth_grants').select('id').where('account_id', '=', accountId).where('client_id', '=', clientId).limit(1).executeTakeFirst()) !== undefined;
+}
+
 /** Registrations no grant ever named, made before `cutoff`. */
 export async function purgeUnusedClients(db: DbOrTrx, cutoff: number): Promise<number> {
   const result = await db.deleteFrom('oauth_clients').where('first_used_at', 'is', null).where('created_at', '<', cutoff).executeTakeFirst();

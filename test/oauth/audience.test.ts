@@ -94,7 +94,7 @@ describe('a connected agent’s token belongs to its connection', () => {
   it('is purged with its link to the connection once expired past the retention, and the connection lives on', async () => {
     const owner = await ownerSession(h);
     const { clientId, pair } = await agent.connect(owner, { lifetime: '90d' });
-    const [{ id: tokenId }] = expectStatus(await h.request({ method: 'GET', url: '/v1/tokens?type=mcp', headers: asSession(owner) }), 200).data as { id: string }[];
+    const tokenId = (expectStatus(await h.request({ method: 'GET', url: '/v1/tokens?type=mcp', headers: asSession(owner) }), 200).data as { id: string }[])[0]!.id;
     h.clock.advance(3600_000 + 31 * 86_400_000 - 60_000);
     const next = expectStatus(await agent.tokens({ grant_type: 'refresh_token', refresh_token: pair.refresh_token, client_id: clientId }), 200);
     h.clock.advance(120_000);

@@ -152,6 +152,24 @@ describe('registrations', () => {
     expect((await agent.authorize(agent.authorizeQuery(used, pkce().challenge))).statusCode).toBe(302);
   });
 
+  it('enter an account’s audit chain at its first connection there, with when and from where it was registered', async () => {
+    const owner = await ownerSession(h);
+    const clientId = await agent.register();
+    for (let i = 0; i < 2; i += 1) {
+      const { verifier, challenge } = pkce();
+      const code = (await agent.consent(owner, agent.authorizeQuery(clientId, challenge))).searchParams.get('code')!;
+      expectStatus(await agent.tokens({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier }), 200);
+    }
+    const events = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?action=oauth.client_registered', headers: asSession(owner) }), 200).data;
+    expect(events).toEqual([expect.objectContaining({
+      action: 'oauth.client_registered', target: expect.objectContaining({ id: clientId, name: 'Claude' }),
+      details: { registered_at: expect.any(String), registered_ip: '127.0.0.1', redirect_uris: [REDIRECT] },
+    })]);
+    const other = await ownerSession(h);
+    await agent.consent(other, agent.authorizeQuery(clientId, pkce().challenge));
+    expect(expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?action=oauth.client_registered', headers: asSession(other) }), 200).data).toHaveLength(1);
+  });
+
   it('keep no secret pasted into a client name', async () => {
     const owner = await ownerSession(h);
     const { secret } = await createToken(h, asSession(owner), { name: 'pasted', scopes: ['domains:read'] });

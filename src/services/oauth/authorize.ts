@@ -1,5 +1,5 @@
 import { MCP_SCOPES, PLANS, type PlanName } from '../../core/catalog.js';
-import type { Clock } from '../../core/clock.js';
+import { iso, type Clock } from '../../core/clock.js';
 import { ApiError, forbidden } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { refuse, type Refusal } from '../../core/oauth/outcome.js';
@@ -10,14 +10,15 @@ import { normaliseScopes, planAllows, scopeInfo } from '../../core/scopes.js';
 import { CODE_WORD, mintSecret } from '../../core/token-format.js';
 import { parseDuration } from '../../core/duration.js';
 import { planOf } from '../../store/accounts.js';
-import type { Db } from '../../store/database.js';
+import type { Db, Trx } from '../../store/database.js';
 import { liveDomainIds } from '../../store/domains.js';
-import { insertCode, insertGrant, markClientUsed } from '../../store/oauth.js';
+import { accountKnowsClient, findClient, insertCode, insertGrant, markClientUsed } from '../../store/oauth.js';
 import { transact } from '../../store/transactions.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
 import { resolveDomains } from '../tokens/token-input.js';
 import type { ClientDirectory, OAuthClient } from './clients.js';
+import { AUTHORIZATION_SERVER } from './grants.js';
 
 /** The query of an authorization request, as the client sent it. */
 export interface AuthorizationParams {
@@ -172,6 +173,7 @@ export class AuthorizationService {
     await transact(db, async (trx) => {
       const now = clock.now();
       const domains = resolveDomains(decision.domains, await liveDomainIds(trx, principal.accountId), null);
+      if (!(await accountKnowsClient(trx, principal.accountId, client.id))) await this.recordClient(trx, principal, client, now);
       await insertGrant(trx, {
         id: grantId, account_id: principal.accountId, user_id: principal.actor.id!, user_email: principal.actor.name, client_id: client.id,
         client_name: client.name, client_verified: client.verified, redirect_uri: request.redirectUri, resource: request.resource, scopes, domains,
@@ -185,5 +187,20 @@ export class AuthorizationService {
       }, now);
     });
     return answerUrl(request.redirectUri, { code: code.secret, state: request.state, iss: issuer });
+  }
+
+  /**
+   * A client's first connection in an account puts the client in the account's audit chain: a
+   * registration belongs to no account when it is made, so this is where the account learns
+   * when and from which address it was registered, or which document vouches for it.
+   */
+  private async recordClient(trx: Trx, principal: Principal, client: OAuthClient, now: number): Promise<void> {
+    const registration = client.verified ? undefined : await findClient(trx, client.id);
+    const details = registration === undefined
+      ? { metadata_document: client.id, host: client.host }
+      : { registered_at: iso(registration.created_at), registered_ip: registration.created_ip, redirect_uris: registration.redirect_uris };
+    await this.deps.audit.append(trx, principal.accountId, {
+      action: 'oauth.client_registered', actor: AUTHORIZATION_SERVER, target: { type: 'oauth_client', id: client.id, name: client.name }, details, meta: principal.meta,
+    }, now);
   }
 }
