@@ -4230,6 +4230,7 @@ export interface operations {
                             expires_at: string;
                             last_used_at: string | null;
                             last_used_ip: string | null;
+                            last_tool: string | null;
                         }[];
                     };
                 };

@@ -35,6 +35,17 @@ export async function accessLogPage(db: Db, accountId: string, reader: Manager, 
   return rows.map((row) => ({ ...row, at: instantOf(row.at) }));
 }
 
+/** The MCP tool each token last called (its newest `mcp:<tool>` entry), for those that called one. */
+export async function lastToolsOf(db: Db, tokenIds: readonly string[]): Promise<Map<string, string>> {
+  const tools = new Map<string, string>();
+  for (const tokenId of new Set(tokenIds)) {
+    const row = await db.selectFrom('access_logs').select('route').where('token_id', '=', tokenId).where('route', 'like', 'mcp:%')
+      .orderBy('id', 'desc').limit(1).executeTakeFirst();
+    if (row) tools.set(tokenId, row.route.slice('mcp:'.length));
+  }
+  return tools;
+}
+
 /** Removes every entry older than `cutoff`; returns how many. */
 export async function purgeAccessLogsBefore(db: Db, cutoff: number): Promise<number> {
   const result = await db.deleteFrom('access_logs').where('at', '<', instantText(cutoff)).executeTakeFirst();

@@ -127,14 +127,14 @@ export async function grantOfTokenHash(db: DbOrTrx, hash: string): Promise<{ tok
     .select(['tokens.id as token_id', 'oauth_access_tokens.grant_id']).where('tokens.hash', '=', hash).executeTakeFirst();
 }
 
-/** When and from where each grant's tokens were last used, for those used at all: one query for a page of grants. */
-export async function lastUsesOfGrants(db: DbOrTrx, grantIds: readonly string[]): Promise<Map<string, { at: number; ip: string | null }>> {
-  const uses = new Map<string, { at: number; ip: string | null }>();
+/** When, from where and by which token each grant was last used, for those used at all: one query for a page of grants. */
+export async function lastUsesOfGrants(db: DbOrTrx, grantIds: readonly string[]): Promise<Map<string, { at: number; ip: string | null; tokenId: string }>> {
+  const uses = new Map<string, { at: number; ip: string | null; tokenId: string }>();
   if (grantIds.length === 0) return uses;
   const rows = await db.selectFrom('oauth_access_tokens').innerJoin('tokens', 'tokens.id', 'oauth_access_tokens.token_id')
-    .select(['oauth_access_tokens.grant_id', 'tokens.last_used_at', 'tokens.last_used_ip'])
+    .select(['oauth_access_tokens.grant_id', 'tokens.id', 'tokens.last_used_at', 'tokens.last_used_ip'])
     .where('oauth_access_tokens.grant_id', 'in', grantIds).where('tokens.last_used_at', 'is not', null)
     .orderBy('tokens.last_used_at', 'desc').execute();
-  for (const row of rows) if (!uses.has(row.grant_id)) uses.set(row.grant_id, { at: row.last_used_at!, ip: row.last_used_ip });
+  for (const row of rows) if (!uses.has(row.grant_id)) uses.set(row.grant_id, { at: row.last_used_at!, ip: row.last_used_ip, tokenId: row.id });
   return uses;
 }

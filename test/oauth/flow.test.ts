@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { asSession, createDomain, expectError, expectStatus, ownerSession } from '../helpers/actors.js';
 import { shareApp } from '../helpers/fixtures.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { INITIALIZE, post } from '../mcp/agent.js';
+import { INITIALIZE, post, withAgent } from '../mcp/agent.js';
 import { oauthAgent, pkce, REDIRECT } from './client.js';
 
 /**
@@ -123,6 +123,20 @@ describe('the authorization code flow', () => {
     expect(JSON.parse((await refresh(first.refresh_token)).body)).toMatchObject({ error: 'invalid_grant' });
     const audit = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?limit=100', headers: asSession(owner) }), 200);
     expect(audit.data.map((event: { action: string }) => event.action)).toEqual(expect.arrayContaining(['oauth.authorization_allowed', 'oauth.refreshed', 'oauth.replay_detected']));
+  });
+
+  it('lists each connection with its last use: when, from where, and the last tool called', async () => {
+    const owner = await ownerSession(h);
+    const { pair } = await connect(owner);
+    const listed = async () => expectStatus(await h.request({ method: 'GET', url: '/v1/connected-agents', headers: asSession(owner) }), 200).data[0];
+    expect(await listed()).toMatchObject({ last_used_at: null, last_used_ip: null, last_tool: null });
+    await withAgent(base, pair.access_token, async (client) => {
+      await client.callTool({ name: 'whoami', arguments: {} });
+      await client.callTool({ name: 'list_domains', arguments: {} });
+    });
+    await h.ctx.usage.flush();
+    await h.ctx.accessLog.flush();
+    expect(await listed()).toMatchObject({ last_used_at: expect.any(String), last_used_ip: '127.0.0.1', last_tool: 'list_domains' });
   });
 
   it('disconnects an agent: its tokens are refused at once, and its refresh token is dead', async () => {

@@ -28,7 +28,7 @@ const consentSchema = Type.Object({
 });
 const agentSchema = Type.Object({
   id: Type.String(), client: clientSchema, scopes: STRINGS, domains: nullable(STRINGS), connected_at: Type.String(), connected_by: Type.String(),
-  expires_at: Type.String(), last_used_at: nullable(Type.String()), last_used_ip: nullable(Type.String()),
+  expires_at: Type.String(), last_used_at: nullable(Type.String()), last_used_ip: nullable(Type.String()), last_tool: nullable(Type.String()),
 });
 
 /**

@@ -5,6 +5,7 @@ import { REFRESH_WORD, mintSecret } from '../../core/token-format.js';
 import type { Db, Trx } from '../../store/database.js';
 import { findGrant, forgetGrantSecrets, grantsOf, insertRefreshToken, lastUsesOfGrants, linkAccessToken, revokeGrant, unrevokedAccessTokens, type GrantRecord } from '../../store/oauth.js';
 import { transact } from '../../store/transactions.js';
+import { lastToolsOf } from '../../store/access-logs.js';
 import { lockAccount, tokenById } from '../../store/tokens.js';
 import type { AuditLog } from '../audit.js';
 import type { Actor, Principal } from '../context.js';
@@ -44,6 +45,8 @@ export interface ConnectedAgentView {
   expires_at: string;
   last_used_at: string | null;
   last_used_ip: string | null;
+  /** The MCP tool its most recently used token last called. */
+  last_tool: string | null;
 }
 
 /** Who may see and disconnect a connection: those who may hold tokens, any of the account's; anyone else, their own. */
@@ -115,13 +118,14 @@ export class GrantService {
     const { db, clock } = this.deps;
     const grants = (await grantsOf(db, principal.accountId, clock.now())).filter((grant) => mayManage(principal, grant));
     const uses = await lastUsesOfGrants(db, grants.map((grant) => grant.id));
+    const tools = await lastToolsOf(db, [...uses.values()].map((use) => use.tokenId));
     return grants.map((grant) => {
       const used = uses.get(grant.id);
       return {
         id: grant.id,
         client: { id: grant.client_id, name: grant.client_name, verified: grant.client_verified, host: grant.client_verified ? new URL(grant.client_id).host : null },
         scopes: grant.scopes, domains: grant.domains, connected_at: iso(grant.created_at), connected_by: grant.user_email, expires_at: iso(grant.expires_at),
-        last_used_at: used ? iso(used.at) : null, last_used_ip: used?.ip ?? null,
+        last_used_at: used ? iso(used.at) : null, last_used_ip: used?.ip ?? null, last_tool: used ? tools.get(used.tokenId) ?? null : null,
       };
     });
   }
