@@ -60,7 +60,8 @@ export class TokenManagement {
     const above = (await ancestorsOf(db, principal.accountId, row.ancestry))
       .map((ancestor) => ({ lineage: ancestor.lineage_id, rateLimit: ancestor.rate_limit, pausedAt: ancestor.paused_at }));
     const current = compileGrant(row, plan, 0, above);
-    const denial = decide(current, { scope: principal.requiredScope, ip: principal.meta.ip, now, audience: null });
+    // Where the token may be used the gate decided for this request; here, what it is now.
+    const denial = decide(current, { scope: principal.requiredScope, ip: principal.meta.ip, now, audience: principal.grant.audience });
     if (denial) throw new ApiError(denial.code, denial.message, denial.details);
     return { manager: { kind: 'token', place: placeOf(row), access: accessOf(row) }, row, own: specOf(row), plan };
   }
