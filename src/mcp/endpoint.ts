@@ -75,12 +75,12 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
   };
 
   /** A refusal in JSON-RPC's shape, with the HTTP status, challenge and Retry-After the REST API would give it. */
-  const refuse = (request: FastifyRequest, reply: FastifyReply, denial: Denial) => {
+  const refuse = (request: FastifyRequest, reply: FastifyReply, denial: Denial, neededScope?: string) => {
     const presentedToken = /^bearer\s/i.test(String(request.headers.authorization ?? ''));
     const metadata = `resource_metadata="${resourceMetadataOf(request)}"`;
     const status = ERROR_STATUS[denial.code];
     if (status === 401) reply.header('www-authenticate', presentedToken ? `Bearer ${metadata}, error="invalid_token"` : `Bearer ${metadata}`);
-    if (denial.code === 'insufficient_scope') reply.header('www-authenticate', `Bearer ${metadata}, error="insufficient_scope"`);
+    if (denial.code === 'insufficient_scope') reply.header('www-authenticate', `Bearer ${metadata}, error="insufficient_scope"${neededScope ? `, scope="${neededScope}"` : ''}`);
     const retryAfter = denial.details?.retry_after;
     if (denial.code === 'rate_limited' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     const data = { code: denial.code, ...(denial.details ? { details: denial.details } : {}), request_id: request.id };
@@ -220,6 +220,9 @@ export function mcpRoutes(app: FastifyInstance, ctx: AppContext): void {
       request.caller = { kind: 'token', grant: found.grant };
       const exchange = new McpExchange(found.grant, principalOf(request, ctx.config, ctx.clock), request, deps);
       found.exchange = exchange;
+      // Refused as HTTP rather than as a tool error, so that an OAuth client can ask for the scope and retry.
+      const challenge = exchange.scopeChallengeOf(request.body);
+      if (challenge !== null) return refuse(request, reply, challenge.denial, challenge.scope);
       const authInfo: AuthInfo = { token: found.grant.id, clientId: found.grant.id, scopes: [...found.grant.effective], extra: { exchange } };
       const headers = new Headers();
       for (const name of FORWARDED_HEADERS) {

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyRequest } from 'fastify';
 import * as z from 'zod';
 import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type Tool } from '@modelcontextprotocol/server';
+import { MCP_SCOPES } from '../core/catalog.js';
 import type { Clock } from '../core/clock.js';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 import { decide, type Denial, type TokenGrant } from '../core/policy.js';
@@ -98,6 +99,26 @@ export class McpExchange {
       return refusal('insufficient_scope', `${name} needs an AI-agent token (${kind}) with the '${needed}' scope; a ${this.grant.type} token cannot call it`, { scope: needed });
     }
     return decide(this.grant, { scope, ip: this.request.ip, now: this.deps.clock.now(), audience: this.deps.audienceOf(this.request) });
+  }
+
+  /**
+   * A single `tools/call` of a known tool this AI-agent token lacks the scope for: the refusal, and
+   * the scopes a token would need (those held and the missing one), so that the request can be
+   * answered with an HTTP scope challenge the client may step up from by asking the authorization
+   * server for more. Only for scopes that server grants: a message token, or a tool its token type
+   * may never call, cannot be helped by asking again, and gets the tool error that says why.
+   */
+  scopeChallengeOf(body: unknown): { denial: Denial; scope: string } | null {
+    if (this.grant.type !== 'mcp' || body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+    const { method, params } = body as { method?: unknown; params?: { name?: unknown } };
+    if (method !== 'tools/call') return null;
+    const def = TOOL_BY_NAME.get(String(params?.name));
+    if (def === undefined) return null;
+    const denial = this.refusalOf(def.name);
+    const needed = scopeFor(def.name, this.grant.type);
+    if (denial?.code !== 'insufficient_scope' || needed === undefined) return null;
+    const scope = MCP_SCOPES.filter((held) => held === needed || this.grant.granted.has(held)).join(' ');
+    return { denial, scope };
   }
 
   server(): Server {
