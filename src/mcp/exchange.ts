@@ -105,11 +105,12 @@ export class McpExchange {
    * A single `tools/call` of a known tool this AI-agent token lacks the scope for: the refusal, and
    * the scopes a token would need (those held and the missing one), so that the request can be
    * answered with an HTTP scope challenge the client may step up from by asking the authorization
-   * server for more. Only for scopes that server grants: a message token, or a tool its token type
-   * may never call, cannot be helped by asking again, and gets the tool error that says why.
+   * server for more. Only for a token that server issued, and scopes it grants: a token someone
+   * pasted into the agent, a message token, or a tool its token type may never call cannot be
+   * helped by asking again, and gets the tool error that says why, which the agent can read out.
    */
   scopeChallengeOf(body: unknown): { denial: Denial; scope: string } | null {
-    if (this.grant.type !== 'mcp' || body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+    if (this.grant.type !== 'mcp' || this.grant.audience === null || body === null || typeof body !== 'object' || Array.isArray(body)) return null;
     const { method, params } = body as { method?: unknown; params?: { name?: unknown } };
     if (method !== 'tools/call') return null;
     const def = TOOL_BY_NAME.get(String(params?.name));

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asSession, createDomain, createMailbox, createToken, expectStatus, ownerSession, type Session } from '../helpers/actors.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { entriesOf, post, textOf, withAgent } from './agent.js';
+import { oauthAgent, pkce, REDIRECT } from '../oauth/client.js';
 
 /**
  * How /mcp tells a client that its token is not enough: a tool call needing a scope the
@@ -25,7 +26,18 @@ afterAll(() => h.close());
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 const call = (name: string, args: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: args } });
 const metadata = () => `${base}/.well-known/oauth-protected-resource/mcp`;
-const agentToken = async (scopes: string[], extra: Record<string, unknown> = {}) => createToken(h, asSession(owner), { name: 'agent', type: 'mcp', scopes, ...extra });
+/** An access token issued through OAuth with `scopes`: one the authorization server could give more. */
+const agentToken = async (scopes: string[]) => {
+  const agent = oauthAgent(h, base);
+  const clientId = await agent.register();
+  const { verifier, challenge } = pkce();
+  const back = await agent.consent(owner, agent.authorizeQuery(clientId, challenge, { scope: 'mcp:read mcp:write mcp:send' }), { scopes });
+  const pair = expectStatus(await agent.tokens({
+    grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier, resource: `${base}/mcp`,
+  }), 200);
+  const listed = expectStatus(await h.request({ method: 'GET', url: '/v1/tokens?type=mcp', headers: asSession(owner) }), 200).data as { id: string }[];
+  return { secret: pair.access_token as string, token: listed[0]! };
+};
 
 describe('a tool call the token lacks the scope for', () => {
   it('is 403 with a challenge naming the scopes held and the one needed, in JSON-RPC’s shape', async () => {
@@ -65,7 +77,12 @@ describe('a tool call the token lacks the scope for', () => {
     });
   });
 
-  it('stays a tool error where asking again cannot help: a message token, or a tool its type may never call', async () => {
+  it('stays a tool error where asking again cannot help: a token pasted into the agent, a message token, or a tool its type may never call', async () => {
+    const pasted = await createToken(h, asSession(owner), { name: 'agent', type: 'mcp', scopes: ['mcp:read'] });
+    const told = await post(base, call('create_mailbox', { domain_id: 'dom_x', local_part: 'x' }), bearer(pasted.secret));
+    expect(told.status).toBe(200);
+    expect(told.headers.get('www-authenticate')).toBeNull();
+    expect(textOf((await told.json()).result)).toBe("insufficient_scope: this token lacks the 'mcp:write' scope");
     const domain = await createDomain(h, asSession(owner));
     const mailbox = await createMailbox(h, asSession(owner), domain.id);
     const { secret } = expectStatus(await h.request({ method: 'POST', url: `/v1/mailboxes/${mailbox.id}/message-tokens`, headers: asSession(owner), payload: { name: 'reader', scopes: ['messages:read'] } }), 201);
@@ -95,9 +112,9 @@ describe('a tool call the token lacks the scope for', () => {
 
 describe('an expired token', () => {
   it('is 401 invalid_token with the resource metadata, and no scope challenge', async () => {
-    const { secret } = await agentToken(['mcp:read'], { expires_in: '1d' });
+    const { secret } = await agentToken(['mcp:read']);
     expect((await post(base, call('whoami'), bearer(secret))).status).toBe(200);
-    h.clock.advance(25 * 3600_000);
+    h.clock.advance(3600_000);
     const refused = await post(base, call('whoami'), bearer(secret));
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${metadata()}", error="invalid_token"`);

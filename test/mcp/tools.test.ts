@@ -105,11 +105,12 @@ describe('each tool, in each protocol era', () => {
 });
 
 describe('refusals', () => {
-  it('answers a tool outside the token’s scopes with a scope challenge naming the scopes it would need', async () => {
+  it('answers a tool outside the token’s scopes with a tool error naming the missing scope', async () => {
     const { secret } = await agentToken(['mcp:send']);
     await withAgent(base, secret, async (client) => {
-      const refused = await client.callTool({ name: 'list_domains', arguments: {} }).catch((error: unknown) => error);
-      expect(refused).toMatchObject({ name: 'InsufficientScopeError', requiredScope: 'mcp:read mcp:send' });
+      const refused = await client.callTool({ name: 'list_domains', arguments: {} });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toBe("insufficient_scope: this token lacks the 'mcp:read' scope");
     });
   });
 

@@ -110,13 +110,6 @@ export const toolCall = (name: string, args: Record<string, unknown> = {}, id: n
 export const callTool = (base: string, secret: string, name: string, args: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
   postMcp(base, toolCall(name, args), { authorization: `Bearer ${secret}`, ...headers });
 
-/**
- * What a refused call says, however it was refused: an AI-agent token lacking a scope gets an HTTP
- * scope challenge (`code: message` here), anything else a tool error (its text).
- */
-export const refusalText = (answer: Awaited<ReturnType<typeof callTool>>): string =>
-  answer.status === 403 && answer.body?.error?.data?.code ? `${answer.body.error.data.code}: ${answer.body.error.message}` : answer.text;
-
 /** The tools `tools/list` shows the token. */
 export async function listedTools(base: string, secret: string): Promise<string[]> {
   const answer = await postMcp(base, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }, { authorization: `Bearer ${secret}` });
