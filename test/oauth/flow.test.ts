@@ -139,6 +139,29 @@ describe('the authorization code flow', () => {
     expect(await listed()).toMatchObject({ last_used_at: expect.any(String), last_used_ip: '127.0.0.1', last_tool: 'list_domains' });
   });
 
+  it('shows one person’s grants to one client as one connection, and disconnects them together (a step-up, a second machine)', async () => {
+    const owner = await ownerSession(h);
+    const clientId = await register();
+    const grantFor = async (scopes: string[]) => {
+      const { verifier, challenge } = pkce();
+      const code = (await consent(owner, authorizeQuery(clientId, challenge), { scopes })).searchParams.get('code')!;
+      return expectStatus(await tokens({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: verifier }), 200);
+    };
+    const first = await grantFor(['mcp:read']);
+    const stepped = await grantFor(['mcp:read', 'mcp:write']);
+    const other = await connect(owner);
+    const listed = expectStatus(await h.request({ method: 'GET', url: '/v1/connected-agents', headers: asSession(owner) }), 200).data;
+    expect(listed).toHaveLength(2);
+    const connection = listed.find((each: { client: { id: string } }) => each.client.id === clientId);
+    expect(connection.scopes).toEqual(['mcp:read', 'mcp:write']);
+    expectStatus(await h.request({ method: 'DELETE', url: `/v1/connected-agents/${connection.id}`, headers: asSession(owner) }), 204);
+    for (const pair of [first, stepped]) {
+      expect((await post(base, INITIALIZE, { authorization: `Bearer ${pair.access_token}` })).status).toBe(401);
+      expect(JSON.parse((await tokens({ grant_type: 'refresh_token', refresh_token: pair.refresh_token, client_id: clientId })).body).error).toBe('invalid_grant');
+    }
+    expect((await post(base, INITIALIZE, { authorization: `Bearer ${other.pair.access_token}` })).status).toBe(200);
+  });
+
   it('disconnects an agent: its tokens are refused at once, and its refresh token is dead', async () => {
     const owner = await ownerSession(h);
     await createDomain(h, asSession(owner));

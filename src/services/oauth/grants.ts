@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import { iso } from '../../core/clock.js';
+import { MCP_SCOPES } from '../../core/catalog.js';
 import { notFound } from '../../core/errors.js';
 import { REFRESH_WORD, mintSecret } from '../../core/token-format.js';
 import type { Db, Trx } from '../../store/database.js';
@@ -52,6 +53,20 @@ export interface ConnectedAgentView {
 /** Who may see and disconnect a connection: those who may hold tokens, any of the account's; anyone else, their own. */
 const mayManage = (principal: Principal, grant: GrantRecord): boolean =>
   grant.account_id === principal.accountId && (principal.managesTokens || grant.user_id === principal.actor.id);
+
+const connectionKey = (grant: GrantRecord): string => `${grant.user_id}\0${grant.client_id}`;
+
+/** Grants by the connection they belong to (one person, one client), each newest first as given. */
+function connectionsOf(grants: readonly GrantRecord[]): Map<string, GrantRecord[]> {
+  const groups = new Map<string, GrantRecord[]>();
+  for (const grant of grants) {
+    const key = connectionKey(grant);
+    const group = groups.get(key);
+    if (group) group.push(grant);
+    else groups.set(key, [grant]);
+  }
+  return groups;
+}
 
 /** A grant's tokens act for the person who allowed it, with the request that asks for them. */
 const principalFor = (grant: GrantRecord, actor: Actor, meta: Principal['meta']): Principal => ({
@@ -113,30 +128,43 @@ export class GrantService {
     return revokeSubtree(trx, this.deps.audit, principalFor(grant, actor, meta), row, reason, now);
   }
 
-  /** The account's live connections this person may see, with their last use. */
+  /**
+   * The account's live connections this person may see, with their last use. One person's grants
+   * to one client are one connection: a step-up (more scopes asked for later) or the same app on a
+   * second machine adds a grant, and the person sees, and disconnects, the agent as a whole.
+   */
   async connectedAgents(principal: Principal): Promise<ConnectedAgentView[]> {
     const { db, clock } = this.deps;
     const grants = (await grantsOf(db, principal.accountId, clock.now())).filter((grant) => mayManage(principal, grant));
     const uses = await lastUsesOfGrants(db, grants.map((grant) => grant.id));
     const tools = await lastToolsOf(db, [...uses.values()].map((use) => use.tokenId));
-    return grants.map((grant) => {
-      const used = uses.get(grant.id);
+    return [...connectionsOf(grants).values()].map((group) => {
+      const newest = group[0]!;
+      const used = group.map((grant) => uses.get(grant.id)).filter((use) => use !== undefined).sort((a, b) => b.at - a.at)[0];
+      const domains = group.some((grant) => grant.domains === null) ? null : [...new Set(group.flatMap((grant) => grant.domains!))];
       return {
-        id: grant.id,
-        client: { id: grant.client_id, name: grant.client_name, verified: grant.client_verified, host: grant.client_verified ? new URL(grant.client_id).host : null },
-        scopes: grant.scopes, domains: grant.domains, connected_at: iso(grant.created_at), connected_by: grant.user_email, expires_at: iso(grant.expires_at),
+        id: newest.id,
+        client: { id: newest.client_id, name: newest.client_name, verified: newest.client_verified, host: newest.client_verified ? new URL(newest.client_id).host : null },
+        scopes: MCP_SCOPES.filter((scope) => group.some((grant) => grant.scopes.includes(scope))), domains,
+        connected_at: iso(Math.min(...group.map((grant) => grant.created_at))), connected_by: newest.user_email,
+        expires_at: iso(Math.max(...group.map((grant) => grant.expires_at))),
         last_used_at: used ? iso(used.at) : null, last_used_ip: used?.ip ?? null, last_tool: used ? tools.get(used.tokenId) ?? null : null,
       };
     });
   }
 
-  /** Disconnect: the grant and its every token, refused from then on, on every node. */
+  /** Disconnect: the connection a grant belongs to, each of its grants and their every token, refused from then on, on every node. */
   async disconnect(principal: Principal, grantId: string): Promise<void> {
     const { db, clock } = this.deps;
     const hashes = await transact(db, async (trx) => {
       const grant = await findGrant(trx, grantId);
       if (grant === undefined || !mayManage(principal, grant) || grant.revoked_at !== null) throw notFound('connected agent');
-      return this.revokeWhole(trx, grant, 'disconnected', principal.actor, principal.meta, 'oauth.grant_disconnected', clock.now());
+      await lockAccount(trx, grant.account_id);
+      const now = clock.now();
+      const connection = connectionsOf(await grantsOf(trx, grant.account_id, null)).get(connectionKey(grant))!.filter((each) => each.revoked_at === null);
+      const hashes: string[] = [];
+      for (const each of connection) hashes.push(...(await this.revokeWhole(trx, each, 'disconnected', principal.actor, principal.meta, 'oauth.grant_disconnected', now)));
+      return hashes;
     });
     this.forget(hashes);
   }
