@@ -140,7 +140,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const clients = new ClientDirectory({
     db, redact, clock, fetcher: options.fetcher ?? new SafeDocumentFetcher(), rates: rateStore('oauth-register'), registrationsPerHour: config.oauth.registrationsPerHour,
   });
-  const grants = new GrantService({ db, clock, audit, verifier, tokenPrefix: config.tokenPrefix });
+  const grants = new GrantService({ db, clock, audit, verifier, tokenPrefix: config.tokenPrefix, maxLivePerAccount: config.tokenLimits.maxLivePerAccount });
   const oauth = {
     clients,
     grants,
