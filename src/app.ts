@@ -144,7 +144,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const oauth = {
     clients,
     grants,
-    authorization: new AuthorizationService({ db, clock, audit, clients, tokenPrefix: config.tokenPrefix, membersMayConnect: config.oauth.membersMayConnect }),
+    authorization: new AuthorizationService({ db, clock, audit, clients, tokenPrefix: config.tokenPrefix, membersMayConnect: config.oauth.membersMayConnect, maxLifetimeSeconds: config.tokenLimits.maxLifetimeSeconds }),
     tokens: new TokenEndpoint({ db, clock, audit, grants, tokenPrefix: config.tokenPrefix }),
     introspection: new IntrospectionService({ db, clock, verifier }),
   };

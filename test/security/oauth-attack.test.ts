@@ -33,3 +33,18 @@ describe('the account’s limit on live tokens', () => {
     });
   });
 });
+
+describe('the deployment’s longest token lifetime', () => {
+  it('bounds a connection too: with LATCHKEY_MAX_TOKEN_LIFETIME=1d, a connection allowed for 90d stops refreshing after a day', async () => {
+    await withHarness({ LATCHKEY_MAX_TOKEN_LIFETIME: '1d' }, async (h) => {
+      const agent = oauthAgent(h, BASE);
+      const owner = await ownerSession(h);
+      const { pair, clientId } = await agent.connect(owner, { lifetime: '90d' });
+      const [connection] = expectStatus(await h.request({ method: 'GET', url: '/v1/connected-agents', headers: asSession(owner) }), 200).data as { expires_at: string }[];
+      expect(Date.parse(connection!.expires_at)).toBeLessThanOrEqual(h.clock.now() + 86_400_000);
+      h.clock.advance(2 * 86_400_000);
+      const late = await agent.tokens({ grant_type: 'refresh_token', refresh_token: pair.refresh_token, client_id: clientId });
+      expect(late.json()).toMatchObject({ error: 'invalid_grant' });
+    });
+  });
+});

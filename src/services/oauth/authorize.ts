@@ -73,6 +73,8 @@ export interface AuthorizationDeps {
   clients: ClientDirectory;
   tokenPrefix: string;
   membersMayConnect: boolean;
+  /** LATCHKEY_MAX_TOKEN_LIFETIME: no connection (its refresh token) lasts longer than a token may. */
+  maxLifetimeSeconds: number | null;
 }
 
 /** The scopes of a request the plan allows, in the catalog's order. */
@@ -177,7 +179,7 @@ export class AuthorizationService {
       await insertGrant(trx, {
         id: grantId, account_id: principal.accountId, user_id: principal.actor.id!, user_email: principal.actor.name, client_id: client.id,
         client_name: client.name, client_verified: client.verified, redirect_uri: request.redirectUri, resource: request.resource, scopes, domains,
-        created_at: now, expires_at: now + parseDuration(lifetime)! * 1000, revoked_at: null, revoke_reason: null,
+        created_at: now, expires_at: now + Math.min(parseDuration(lifetime)!, this.deps.maxLifetimeSeconds ?? Infinity) * 1000, revoked_at: null, revoke_reason: null,
       });
       await insertCode(trx, { hash: code.hash, grant_id: grantId, code_challenge: request.challenge, expires_at: now + CODE_LIFETIME_MS });
       if (!client.verified) await markClientUsed(trx, client.id, now);
