@@ -13,7 +13,8 @@ const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5
  */
 export function publicBaseOf(request: FastifyRequest, config: Config): string {
   if (config.publicUrl !== null) return config.publicUrl;
-  const host = HOST.test(request.host) ? request.host : `${config.host}:${config.port}`;
+  // The pattern lets through what no URL holds (port 99999, `[::::]`): the parser must read it too, or every URL built on it throws.
+  const host = HOST.test(request.host) && URL.canParse(`${request.protocol}://${request.host}`) ? request.host : `${config.host}:${config.port}`;
   return `${request.protocol}://${host}`;
 }
 

@@ -3,9 +3,9 @@
  * stolen refresh token) and wants more than the account's limits allow.
  */
 import { describe, expect, it } from 'vitest';
-import { asSession, expectStatus, ownerSession } from '../helpers/actors.js';
+import { asSession, bearer, expectStatus, ownerSession } from '../helpers/actors.js';
 import { withHarness } from '../helpers/harness.js';
-import { oauthAgent } from '../oauth/client.js';
+import { oauthAgent, pkce } from '../oauth/client.js';
 
 const BASE = 'http://127.0.0.1:7777';
 
@@ -45,6 +45,28 @@ describe('the deployment’s longest token lifetime', () => {
       h.clock.advance(2 * 86_400_000);
       const late = await agent.tokens({ grant_type: 'refresh_token', refresh_token: pair.refresh_token, client_id: clientId });
       expect(late.json()).toMatchObject({ error: 'invalid_grant' });
+    });
+  });
+});
+
+describe('a Host header the URL parser cannot read', () => {
+  it('never makes the OAuth endpoints, the consent API or /mcp answer 5xx (port past 65535, a malformed IPv6 literal)', async () => {
+    await withHarness({}, async (h) => {
+      const agent = oauthAgent(h, BASE);
+      const owner = await ownerSession(h);
+      const { pair, clientId } = await agent.connect(owner);
+      const { challenge } = pkce();
+      for (const host of ['127.0.0.1:99999', '[::::::]', '[1.2.3.4]']) {
+        const query = agent.authorizeQuery(clientId, challenge, { resource: `http://${host}/mcp` });
+        const answers = [
+          await h.request({ method: 'GET', url: `/oauth/authorize?${query}`, headers: { host } }),
+          await h.request({ method: 'GET', url: `/v1/oauth/consent?request=${encodeURIComponent(query)}`, headers: { host, ...asSession(owner) } }),
+          await h.request({ method: 'POST', url: '/oauth/token', headers: { host, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'lk_refresh_nothing', client_id: clientId }).toString() }),
+          await h.request({ method: 'POST', url: '/mcp', headers: { host, ...bearer(pair.access_token), 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' } }),
+          await h.request({ method: 'POST', url: '/mcp', headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' } }),
+        ];
+        expect(answers.map((answer) => answer.statusCode).filter((status) => status >= 500), host).toEqual([]);
+      }
     });
   });
 });
