@@ -70,3 +70,16 @@ describe('a Host header the URL parser cannot read', () => {
     });
   });
 });
+
+describe('a full account', () => {
+  it('still takes a code presented twice, or a refresh token replayed after its grace, as stolen', async () => {
+    await withHarness({ LATCHKEY_MAX_TOKENS_PER_ACCOUNT: '1' }, async (h) => {
+      const agent = oauthAgent(h, BASE);
+      const owner = await ownerSession(h);
+      const first = await agent.connect(owner);
+      const again = await agent.tokens({ grant_type: 'authorization_code', code: first.code, redirect_uri: 'http://127.0.0.1:33418/callback', client_id: first.clientId, code_verifier: first.verifier });
+      expect(again.json()).toMatchObject({ error: 'invalid_grant' });
+      expect(expectStatus(await h.request({ method: 'GET', url: '/v1/connected-agents', headers: asSession(owner) }), 200).data).toEqual([]);
+    });
+  });
+});
