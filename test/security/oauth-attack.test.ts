@@ -69,6 +69,20 @@ describe('a Host header the URL parser cannot read', () => {
       }
     });
   });
+
+  it('nor when the server listens on an IPv6 address (HOST=::) and the Host header is no host at all', async () => {
+    await withHarness({ HOST: '::' }, async (h) => {
+      const agent = oauthAgent(h, BASE);
+      const { pair, clientId } = await agent.connect(await ownerSession(h));
+      for (const host of ['not_a_host', '[::::::]']) {
+        const answers = [
+          await h.request({ method: 'GET', url: `/oauth/authorize?${agent.authorizeQuery(clientId, pkce().challenge)}`, headers: { host } }),
+          await h.request({ method: 'POST', url: '/mcp', headers: { host, ...bearer(pair.access_token), 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' } }),
+        ];
+        expect(answers.map((answer) => answer.statusCode).filter((status) => status >= 500), host).toEqual([]);
+      }
+    });
+  });
 });
 
 describe('a full account', () => {
