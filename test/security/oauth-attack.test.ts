@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { asSession, bearer, expectStatus, ownerSession } from '../helpers/actors.js';
-import { withHarness } from '../helpers/harness.js';
+import { startHarness, withHarness } from '../helpers/harness.js';
 import { oauthAgent, pkce } from '../oauth/client.js';
 
 const BASE = 'http://127.0.0.1:7777';
@@ -95,5 +95,22 @@ describe('a full account', () => {
       expect(again.json()).toMatchObject({ error: 'invalid_grant' });
       expect(expectStatus(await h.request({ method: 'GET', url: '/v1/connected-agents', headers: asSession(owner) }), 200).data).toEqual([]);
     });
+  });
+});
+
+describe('client metadata documents fetched for anyone', () => {
+  it('are not fetched without bound for one unauthenticated address: 500 distinct client_id URLs are not 500 outbound requests', async () => {
+    const fetched: string[] = [];
+    const h = await startHarness({}, { fetcher: { fetch: async (url: string) => { fetched.push(url); return { ok: false, reason: 'status', description: 'a 404 answer' }; } } });
+    try {
+      for (let i = 0; i < 500; i += 1) {
+        // Any public host, any port: https://victim.example:8443/... is as good as a document host.
+        const clientId = `https://victim${i % 5}.example:8443/p${i}`;
+        await h.request({ method: 'GET', url: `/oauth/authorize?client_id=${encodeURIComponent(clientId)}&response_type=code`, headers: { host: '127.0.0.1:7777' } });
+      }
+      expect(fetched.length).toBeLessThan(100);
+    } finally {
+      await h.close();
+    }
   });
 });

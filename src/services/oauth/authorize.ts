@@ -102,9 +102,9 @@ export function answerUrl(redirectUri: string, params: Record<string, string | u
 export class AuthorizationService {
   constructor(private readonly deps: AuthorizationDeps) {}
 
-  async check(params: AuthorizationParams, canonicalMcpUrl: string): Promise<{ ok: true; request: CheckedRequest } | { ok: false; failure: RequestFailure }> {
+  async check(params: AuthorizationParams, canonicalMcpUrl: string, ip: string): Promise<{ ok: true; request: CheckedRequest } | { ok: false; failure: RequestFailure }> {
     const unsafe = (refusal: Refusal) => ({ ok: false as const, failure: { kind: 'unsafe' as const, refusal } });
-    const resolved = await this.deps.clients.resolve(params.client_id);
+    const resolved = await this.deps.clients.resolve(params.client_id, ip);
     if (!resolved.ok) return unsafe(resolved);
     const { client } = resolved;
     const chosen = chooseRedirectUri(client.redirectUris, params.redirect_uri);
