@@ -16,4 +16,15 @@ describe('open redirect through the authorization endpoint', () => {
       expect(String(sent.headers.location ?? '')).not.toMatch(/^https:\/\/evil\.example\//);
     });
   });
+
+  it('nor to an OS protocol handler anyone registered (ms-msdt:, search-ms:, ms-officecmd:, itms-services:), which the deny list lets through', async () => {
+    await withHarness({}, async (h) => {
+      const agent = oauthAgent(h, 'http://127.0.0.1:7777');
+      for (const uri of ['ms-msdt:/id', 'search-ms:/query', 'ms-officecmd:/x', 'itms-services://x/y']) {
+        const clientId = await agent.register({ client_name: 'Anything', redirect_uris: [uri] });
+        const sent = await h.request({ method: 'GET', url: `/oauth/authorize?client_id=${clientId}`, headers: { host: '127.0.0.1:7777' } });
+        expect(String(sent.headers.location ?? ''), uri).not.toMatch(/^(ms-msdt|search-ms|ms-officecmd|itms-services):/);
+      }
+    });
+  });
 });
