@@ -39,6 +39,9 @@ describe('the deployment’s longest token lifetime', () => {
     await withHarness({ LATCHKEY_MAX_TOKEN_LIFETIME: '1d' }, async (h) => {
       const agent = oauthAgent(h, BASE);
       const owner = await ownerSession(h);
+      const clientId0 = await agent.register();
+      const { described } = await agent.openConsent(owner, agent.authorizeQuery(clientId0, pkce().challenge));
+      expect(described).toMatchObject({ lifetimes: ['1d'], default_lifetime: '1d' });
       const { pair, clientId } = await agent.connect(owner, { lifetime: '90d' });
       const [connection] = expectStatus(await h.request({ method: 'GET', url: '/v1/connected-agents', headers: asSession(owner) }), 200).data as { expires_at: string }[];
       expect(Date.parse(connection!.expires_at)).toBeLessThanOrEqual(h.clock.now() + 86_400_000);

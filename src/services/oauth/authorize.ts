@@ -134,11 +134,18 @@ export class AuthorizationService {
       resource: request.resource,
       scopes: request.scopes,
       offered_scopes: offeredOn(plan, request.scopes),
-      lifetimes: [...CONNECTION_LIFETIMES],
-      default_lifetime: DEFAULT_LIFETIME,
+      lifetimes: this.lifetimesOffered(),
+      default_lifetime: this.lifetimesOffered().includes(DEFAULT_LIFETIME) ? DEFAULT_LIFETIME : this.lifetimesOffered().at(-1)!,
       refusal: this.refusalFor(principal, plan, request),
       reauth_required: !principal.freshAuth,
     };
+  }
+
+  /** The lifetimes no longer than LATCHKEY_MAX_TOKEN_LIFETIME (the shortest at least: a longer choice is cut to the maximum). */
+  private lifetimesOffered(): ConnectionLifetime[] {
+    const max = this.deps.maxLifetimeSeconds;
+    const within = CONNECTION_LIFETIMES.filter((lifetime) => max === null || parseDuration(lifetime)! <= max);
+    return within.length > 0 ? within : [CONNECTION_LIFETIMES[0]];
   }
 
   /** Why this person cannot allow this request at all, or null. */
