@@ -140,11 +140,11 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   const clients = new ClientDirectory({
     db, redact, clock, fetcher: options.fetcher ?? new SafeDocumentFetcher(), rates: rateStore('oauth-register'), registrationsPerHour: config.oauth.registrationsPerHour,
   });
-  const grants = new GrantService({ db, clock, audit, verifier, tokenPrefix: config.tokenPrefix });
+  const grants = new GrantService({ db, clock, audit, verifier, tokenPrefix: config.tokenPrefix, maxLivePerAccount: config.tokenLimits.maxLivePerAccount });
   const oauth = {
     clients,
     grants,
-    authorization: new AuthorizationService({ db, clock, audit, clients, tokenPrefix: config.tokenPrefix, membersMayConnect: config.oauth.membersMayConnect }),
+    authorization: new AuthorizationService({ db, clock, audit, clients, tokenPrefix: config.tokenPrefix, membersMayConnect: config.oauth.membersMayConnect, maxLifetimeSeconds: config.tokenLimits.maxLifetimeSeconds }),
     tokens: new TokenEndpoint({ db, clock, audit, grants, tokenPrefix: config.tokenPrefix }),
     introspection: new IntrospectionService({ db, clock, verifier }),
   };

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 
@@ -13,7 +14,8 @@ const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5
  */
 export function publicBaseOf(request: FastifyRequest, config: Config): string {
   if (config.publicUrl !== null) return config.publicUrl;
-  const host = HOST.test(request.host) ? request.host : `${config.host}:${config.port}`;
+  // The pattern lets through what no URL holds (port 99999, `[::::]`): the parser must read it too, or every URL built on it throws.
+  const host = HOST.test(request.host) && URL.canParse(`${request.protocol}://${request.host}`) ? request.host : `${isIP(config.host) === 6 ? `[${config.host}]` : config.host}:${config.port}`;
   return `${request.protocol}://${host}`;
 }
 

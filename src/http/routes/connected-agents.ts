@@ -44,7 +44,7 @@ export function connectedAgentRoutes(fastify: FastifyInstance, ctx: AppContext):
   const checked = async (request: FastifyRequest, query: string): Promise<CheckedRequest> => {
     const params = singleParams(new URLSearchParams(query));
     if (params === null) throw new ApiError('invalid_request', 'each authorization parameter may appear only once', { field: 'request' });
-    const result = await ctx.oauth.authorization.check(params as AuthorizationParams, mcpResourceOf(request, ctx.config));
+    const result = await ctx.oauth.authorization.check(params as AuthorizationParams, mcpResourceOf(request, ctx.config), request.ip);
     if (result.ok) return result.request;
     const { failure } = result;
     if (failure.kind === 'unsafe') throw new ApiError('invalid_request', failure.refusal.description, { field: 'request', oauth_error: failure.refusal.error });

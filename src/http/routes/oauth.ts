@@ -103,7 +103,7 @@ export function oauthRoutes(app: FastifyInstance, ctx: AppContext): void {
     scope.get(AUTHORIZE_PATH, { schema: { hide: true } }, async (request, reply) => {
       const params = singleParams(queryOf(request));
       if (params === null) return oauthError(reply, { ok: false, error: 'invalid_request', description: 'each parameter may appear only once' });
-      const checked = await ctx.oauth.authorization.check(params as AuthorizationParams, mcpUrlOf(request));
+      const checked = await ctx.oauth.authorization.check(params as AuthorizationParams, mcpUrlOf(request), request.ip);
       if (!checked.ok) {
         const { failure } = checked;
         // A client or redirect URI not to be trusted: the person sees the error, nothing is redirected.

@@ -73,6 +73,8 @@ export interface AuthorizationDeps {
   clients: ClientDirectory;
   tokenPrefix: string;
   membersMayConnect: boolean;
+  /** LATCHKEY_MAX_TOKEN_LIFETIME: no connection (its refresh token) lasts longer than a token may. */
+  maxLifetimeSeconds: number | null;
 }
 
 /** The scopes of a request the plan allows, in the catalog's order. */
@@ -100,9 +102,9 @@ export function answerUrl(redirectUri: string, params: Record<string, string | u
 export class AuthorizationService {
   constructor(private readonly deps: AuthorizationDeps) {}
 
-  async check(params: AuthorizationParams, canonicalMcpUrl: string): Promise<{ ok: true; request: CheckedRequest } | { ok: false; failure: RequestFailure }> {
+  async check(params: AuthorizationParams, canonicalMcpUrl: string, ip: string): Promise<{ ok: true; request: CheckedRequest } | { ok: false; failure: RequestFailure }> {
     const unsafe = (refusal: Refusal) => ({ ok: false as const, failure: { kind: 'unsafe' as const, refusal } });
-    const resolved = await this.deps.clients.resolve(params.client_id);
+    const resolved = await this.deps.clients.resolve(params.client_id, ip);
     if (!resolved.ok) return unsafe(resolved);
     const { client } = resolved;
     const chosen = chooseRedirectUri(client.redirectUris, params.redirect_uri);
@@ -132,11 +134,18 @@ export class AuthorizationService {
       resource: request.resource,
       scopes: request.scopes,
       offered_scopes: offeredOn(plan, request.scopes),
-      lifetimes: [...CONNECTION_LIFETIMES],
-      default_lifetime: DEFAULT_LIFETIME,
+      lifetimes: this.lifetimesOffered(),
+      default_lifetime: this.lifetimesOffered().includes(DEFAULT_LIFETIME) ? DEFAULT_LIFETIME : this.lifetimesOffered().at(-1)!,
       refusal: this.refusalFor(principal, plan, request),
       reauth_required: !principal.freshAuth,
     };
+  }
+
+  /** The lifetimes no longer than LATCHKEY_MAX_TOKEN_LIFETIME (the shortest at least: a longer choice is cut to the maximum). */
+  private lifetimesOffered(): ConnectionLifetime[] {
+    const max = this.deps.maxLifetimeSeconds;
+    const within = CONNECTION_LIFETIMES.filter((lifetime) => max === null || parseDuration(lifetime)! <= max);
+    return within.length > 0 ? within : [CONNECTION_LIFETIMES[0]];
   }
 
   /** Why this person cannot allow this request at all, or null. */
@@ -177,7 +186,7 @@ export class AuthorizationService {
       await insertGrant(trx, {
         id: grantId, account_id: principal.accountId, user_id: principal.actor.id!, user_email: principal.actor.name, client_id: client.id,
         client_name: client.name, client_verified: client.verified, redirect_uri: request.redirectUri, resource: request.resource, scopes, domains,
-        created_at: now, expires_at: now + parseDuration(lifetime)! * 1000, revoked_at: null, revoke_reason: null,
+        created_at: now, expires_at: now + Math.min(parseDuration(lifetime)!, this.deps.maxLifetimeSeconds ?? Infinity) * 1000, revoked_at: null, revoke_reason: null,
       });
       await insertCode(trx, { hash: code.hash, grant_id: grantId, code_challenge: request.challenge, expires_at: now + CODE_LIFETIME_MS });
       if (!client.verified) await markClientUsed(trx, client.id, now);

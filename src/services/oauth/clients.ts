@@ -132,9 +132,9 @@ export class ClientDirectory {
   }
 
   /** The client a client_id names, or why there is none (never fetched twice within its freshness). */
-  async resolve(clientId: string | undefined): Promise<Outcome<{ client: OAuthClient }, 'invalid_client'>> {
+  async resolve(clientId: string | undefined, ip: string): Promise<Outcome<{ client: OAuthClient }, 'invalid_client'>> {
     if (clientId === undefined || clientId === '') return refuse('invalid_client', 'client_id is required');
-    if (clientId.startsWith('https:')) return this.fromDocument(clientId);
+    if (clientId.startsWith('https:')) return this.fromDocument(clientId, ip);
     if (!/^cli_[0-9A-Za-z]{10,40}$/.test(clientId)) return refuse('invalid_client', 'client_id is neither a registered client nor a metadata document URL');
     const row = await findClient(this.deps.db, clientId);
     if (row === undefined) return refuse('invalid_client', 'this client is not registered here (or its registration expired unused)');
@@ -150,12 +150,19 @@ export class ClientDirectory {
    * as its cache headers say, and a document that could not be used kept refused for a minute: an
    * unauthenticated request must not make this server fetch the same URL again and again.
    */
-  private async fromDocument(url: string): Promise<Outcome<{ client: OAuthClient }, 'invalid_client'>> {
+  private async fromDocument(url: string, ip: string): Promise<Outcome<{ client: OAuthClient }, 'invalid_client'>> {
     const checked = checkClientIdUrl(url);
     if (!checked.ok) return checked;
     const now = this.deps.clock.now();
     const cached = this.documents.get(checked.clientId);
     if (cached !== undefined && (cached.until === null || cached.until > now)) return cached.outcome;
+    // A document not at hand is an outbound request made for whoever asked, unauthenticated: it
+    // counts against the same per-address budget as a registration, its equivalent, so that this
+    // server is no one's fetcher of arbitrary URLs.
+    const { rates, registrationsPerHour } = this.deps;
+    const intervalMs = 3600_000 / registrationsPerHour;
+    const wait = await rates.take([{ key: `register:${clientKeyOf(ip)}`, intervalMs, burstMs: intervalMs * (registrationsPerHour - 1) }], now);
+    if (wait > 0) return refuse('invalid_client', 'too many client metadata documents asked for from this address; try again later');
     const outcome = this.readDocument(checked.clientId).then(({ outcome, freshForMs }) => {
       this.documents.set(checked.clientId, { outcome: Promise.resolve(outcome), until: this.deps.clock.now() + (outcome.ok ? freshForMs : REFUSED_DOCUMENT_MS) });
       return outcome;

@@ -7,7 +7,8 @@ import type { Db, Trx } from '../../store/database.js';
 import { findGrant, forgetGrantSecrets, grantsOf, insertRefreshToken, lastUsesOfGrants, linkAccessToken, revokeGrant, unrevokedAccessTokens, type GrantRecord } from '../../store/oauth.js';
 import { transact } from '../../store/transactions.js';
 import { lastToolsOf } from '../../store/access-logs.js';
-import { lockAccount, tokenById } from '../../store/tokens.js';
+import { countLive, lockAccount, tokenById } from '../../store/tokens.js';
+import { refuse, type Refusal } from '../../core/oauth/outcome.js';
 import type { AuditLog } from '../audit.js';
 import type { Actor, Principal } from '../context.js';
 import { issueToken } from '../tokens/issue.js';
@@ -31,6 +32,8 @@ export interface GrantDeps {
   audit: AuditLog;
   verifier: Verifier;
   tokenPrefix: string;
+  /** LATCHKEY_MAX_TOKENS_PER_ACCOUNT: an access token issued here is a live token of the account like any other. */
+  maxLivePerAccount: number;
 }
 
 export const AUTHORIZATION_SERVER: Actor = { type: 'system', id: null, name: 'authorization server' };
@@ -81,6 +84,17 @@ const principalFor = (grant: GrantRecord, actor: Actor, meta: Principal['meta'])
  */
 export class GrantService {
   constructor(private readonly deps: GrantDeps) {}
+
+  /**
+   * Inside the caller's transaction, which holds the account's lock, before a code or refresh
+   * token is spent: a refusal when the account already holds the most live tokens it may. The
+   * bound holds here as for a token made by hand; otherwise refreshing in a loop mints past it,
+   * and fills it for everyone else in the account.
+   */
+  async refusalForLimit(trx: Trx, accountId: string, now: number): Promise<Refusal | null> {
+    if ((await countLive(trx, accountId, now)) < this.deps.maxLivePerAccount) return null;
+    return refuse('invalid_grant', 'the account holds the most live tokens it may; its owner must revoke some first');
+  }
 
   /** Inside the caller's transaction, which holds the account's lock: a new access token (an ordinary `mcp` token row) and a new refresh token. */
   async issuePair(trx: Trx, grant: GrantRecord, meta: Principal['meta'], now: number): Promise<IssuedPair> {

@@ -82,6 +82,9 @@ export class TokenEndpoint {
     const outcome = await transact(db, async (trx) => {
       const now = clock.now();
       await lockAccount(trx, grant.account_id);
+      // A full account refuses before the code is spent, so that it can be redeemed once there is room; a code already spent is still taken as stolen.
+      const full = (await findCode(trx, hash))?.used_at === null ? await grants.refusalForLimit(trx, grant.account_id, now) : null;
+      if (full !== null) return { answer: full, hashes: [] };
       if (!(await claimCode(trx, hash, now))) {
         // Presented again: whoever holds it may be an attacker, so nothing issued from it stands.
         const hashes = await grants.revokeWhole(trx, grant, 'authorization code presented twice', AUTHORIZATION_SERVER, meta, 'oauth.code_reused', now);
@@ -107,6 +110,10 @@ export class TokenEndpoint {
       await lockAccount(trx, grant.account_id);
       const current = await findGrant(trx, grant.id);
       if (current === undefined || current.revoked_at !== null || current.expires_at <= now) return { answer: refuse('invalid_grant', REFRESH_NOT_VALID), hashes: [] };
+      // Likewise before the refresh token is spent, unless its use now would be a replay.
+      const usedBefore = (await findRefreshToken(trx, hash))?.used_at ?? null;
+      const full = usedBefore === null || now - usedBefore <= REFRESH_GRACE_MS ? await grants.refusalForLimit(trx, current.account_id, now) : null;
+      if (full !== null) return { answer: full, hashes: [] };
       if (!(await claimRefreshToken(trx, hash, now))) {
         const usedAt = (await findRefreshToken(trx, hash))?.used_at ?? null;
         if (usedAt === null || now - usedAt > REFRESH_GRACE_MS) {
