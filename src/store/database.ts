@@ -11,6 +11,7 @@ import { tokenTrees } from './migrations/004-token-trees.js';
 import { messageFolders } from './migrations/005-message-folders.js';
 import { oauth } from './migrations/006-oauth.js';
 import { tokenAudience } from './migrations/007-token-audience.js';
+import { oauthLineage } from './migrations/008-oauth-lineage.js';
 import type { Database } from './schema.js';
 import { setUpSqliteConnection } from './sqlite-connection.js';
 
@@ -39,6 +40,7 @@ const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHook
   '005-message-folders': messageFolders(dialect),
   '006-oauth': oauth(dialect),
   '007-token-audience': tokenAudience(dialect),
+  '008-oauth-lineage': oauthLineage(dialect),
 });
 
 /**

@@ -35,6 +35,11 @@ export async function markClientUsed(trx: Trx, id: string, now: number): Promise
   await trx.updateTable('oauth_clients').set({ first_used_at: now }).where('id', '=', id).where('first_used_at', 'is', null).execute();
 }
 
+/** Whether any person, in any account, has ever allowed the client. */
+export async function clientEverAllowed(db: DbOrTrx, clientId: string): Promise<boolean> {
+  return (await db.selectFrom('oauth_grants').select('id').where('client_id', '=', clientId).limit(1).executeTakeFirst()) !== undefined;
+}
+
 /** Whether any grant of the account, live or ended, has named the client. */
 export async function accountKnowsClient(db: DbOrTrx, accountId: string, clientId: string): Promise<boolean> {
   return (await db.selectFrom('oauth_grants').select('id').where('account_id', '=', accountId).where('client_id', '=', clientId).limit(1).executeTakeFirst()) !== undefined;
@@ -84,12 +89,19 @@ export async function claimCode(trx: Trx, hash: string, now: number): Promise<bo
   return Number(claimed.numUpdatedRows) === 1;
 }
 
-export async function insertRefreshToken(trx: Trx, hash: string, grantId: string, now: number): Promise<void> {
-  await trx.insertInto('oauth_refresh_tokens').values({ hash, grant_id: grantId, created_at: now, used_at: null }).execute();
+export async function insertRefreshToken(trx: Trx, hash: string, grantId: string, now: number, parentHash: string | null): Promise<void> {
+  await trx.insertInto('oauth_refresh_tokens').values({ hash, grant_id: grantId, created_at: now, used_at: null, parent_hash: parentHash }).execute();
 }
 
-export async function findRefreshToken(db: DbOrTrx, hash: string): Promise<{ grant_id: string; used_at: number | null } | undefined> {
-  return db.selectFrom('oauth_refresh_tokens').select(['grant_id', 'used_at']).where('hash', '=', hash).executeTakeFirst();
+export async function findRefreshToken(db: DbOrTrx, hash: string): Promise<{ grant_id: string; used_at: number | null; parent_hash: string | null } | undefined> {
+  return db.selectFrom('oauth_refresh_tokens').select(['grant_id', 'used_at', 'parent_hash']).where('hash', '=', hash).executeTakeFirst();
+}
+
+/** Whether a successor of `parentHash` other than `except` has been used. */
+export async function successorUsed(db: DbOrTrx, parentHash: string, except: string | null = null): Promise<boolean> {
+  let query = db.selectFrom('oauth_refresh_tokens').select('hash').where('parent_hash', '=', parentHash).where('used_at', 'is not', null);
+  if (except !== null) query = query.where('hash', '<>', except);
+  return (await query.limit(1).executeTakeFirst()) !== undefined;
 }
 
 /** Marks a refresh token used; of concurrent uses, one gets true, and the rest read its time with `findRefreshToken`. */

@@ -214,6 +214,8 @@ export interface OAuthRefreshTokensTable {
   created_at: number;
   /** When it was exchanged for the next; used again after the grace, it is a replay. */
   used_at: number | null;
+  /** The refresh token it replaced; null for a grant's first. */
+  parent_hash: string | null;
 }
 
 export interface OAuthAccessTokensTable {

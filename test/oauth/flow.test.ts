@@ -52,9 +52,15 @@ describe('the authorization code flow', () => {
     expect(agents.data).toEqual([expect.objectContaining({ client: expect.objectContaining({ name: 'Claude', verified: false }), scopes: ['mcp:read'], connected_by: owner.email })]);
   });
 
-  it('sends errors back to the redirect URI with state and iss, and never redirects for an untrusted client or URI', async () => {
+  it('sends errors back to the redirect URI with state and iss once a person has allowed the client, and never redirects for an untrusted client or URI', async () => {
     const clientId = await register();
     const { challenge } = pkce();
+    // Nobody has allowed it yet: its errors are shown here, not sent to whatever it registered.
+    const unknown = await h.request({ method: 'GET', url: `/oauth/authorize?${authorizeQuery(clientId, challenge, { response_type: 'token' })}`, headers: { host: new URL(base).host } });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.headers.location).toBeUndefined();
+    expect(unknown.json()).toMatchObject({ error: 'unsupported_response_type' });
+    await consent(await ownerSession(h), authorizeQuery(clientId, challenge));
     for (const [extra, error] of [
       [{ code_challenge_method: 'plain' }, 'invalid_request'], [{ code_challenge: '' }, 'invalid_request'], [{ response_type: 'token' }, 'unsupported_response_type'],
       [{ resource: 'https://elsewhere.example/mcp' }, 'invalid_target'], [{ resource: '' }, 'invalid_target'], [{ scope: 'tokens:full' }, 'invalid_scope'],

@@ -117,3 +117,61 @@ describe('client metadata documents fetched for anyone', () => {
     }
   });
 });
+
+describe('redirects nobody asked for', () => {
+  it('does not send a browser, unprompted, to a redirect URI that anyone registered a minute ago (RFC 9700 section 4.11.2)', async () => {
+    await withHarness({}, async (h) => {
+      const agent = oauthAgent(h, BASE);
+      // No account, no person: one unauthenticated registration, then a link on Latchkey's own host.
+      const clientId = await agent.register({ client_name: 'Anything', redirect_uris: ['https://evil.example/phish'] });
+      const sent = await h.request({ method: 'GET', url: `/oauth/authorize?client_id=${clientId}`, headers: { host: '127.0.0.1:7777' } });
+      expect(sent.statusCode).toBe(400);
+      expect(sent.headers.location).toBeUndefined();
+    });
+  });
+
+  it('nor registers an operating system’s protocol handler as a redirect URI (ms-msdt:, search-ms:, ms-officecmd:, itms-services:)', async () => {
+    await withHarness({}, async (h) => {
+      for (const uri of ['ms-msdt:/id', 'search-ms:/query', 'ms-officecmd:/x', 'itms-services://x/y']) {
+        const refused = await h.request({ method: 'POST', url: '/oauth/register', payload: { client_name: 'Anything', redirect_uris: [uri] } });
+        expect(refused.statusCode, uri).toBe(400);
+        expect(refused.json(), uri).toMatchObject({ error: 'invalid_redirect_uri' });
+      }
+    });
+  });
+});
+
+describe('a refresh token replayed within its grace', () => {
+  it('does not fork the connection into two lines that both refresh: the second line used revokes the grant', async () => {
+    await withHarness({}, async (h) => {
+      const agent = oauthAgent(h, BASE);
+      const owner = await ownerSession(h);
+      const { pair, clientId } = await agent.connect(owner);
+      const refresh = (token: string) => agent.tokens({ grant_type: 'refresh_token', refresh_token: token, client_id: clientId });
+      const legit = expectStatus(await refresh(pair.refresh_token), 200);
+      h.clock.advance(30_000);
+      // A copy of the refresh token, taken in transit or from a log, used 30 s after the agent used it.
+      const thief = expectStatus(await refresh(pair.refresh_token), 200);
+      h.clock.advance(3_000_000);
+      expectStatus(await refresh(legit.refresh_token), 200);
+      expect((await refresh(thief.refresh_token)).json()).toMatchObject({ error: 'invalid_grant' });
+      const mcp = (token: string) => h.request({ method: 'POST', url: '/mcp', headers: { host: '127.0.0.1:7777', authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, payload: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+      expect((await mcp(legit.access_token)).statusCode).toBe(401);
+      const audit = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?action=oauth.replay_detected', headers: asSession(owner) }), 200).data;
+      expect(audit).toEqual([expect.objectContaining({ details: expect.objectContaining({ reason: 'a refresh token presented after another successor of the same token was used' }) })]);
+    });
+  });
+
+  it('ends the grace once a successor is used: the old token presented again then is a replay', async () => {
+    await withHarness({}, async (h) => {
+      const agent = oauthAgent(h, BASE);
+      const { pair, clientId } = await agent.connect(await ownerSession(h));
+      const refresh = (token: string) => agent.tokens({ grant_type: 'refresh_token', refresh_token: token, client_id: clientId });
+      const next = expectStatus(await refresh(pair.refresh_token), 200);
+      expectStatus(await refresh(next.refresh_token), 200);
+      h.clock.advance(10_000);
+      expect((await refresh(pair.refresh_token)).json()).toMatchObject({ error: 'invalid_grant' });
+      expect((await refresh(next.refresh_token)).json()).toMatchObject({ error: 'invalid_grant' });
+    });
+  });
+});

@@ -62,7 +62,7 @@ describe('API2 authentication: PKCE, codes and refresh tokens', () => {
   const redeem = (fields: Record<string, string>) => agent.tokens({ grant_type: 'authorization_code', redirect_uri: REDIRECT, resource: `${base}/mcp`, ...fields });
 
   it('refuses an authorization request without PKCE, with plain, or with a method left to default', async () => {
-    const clientId = await agent.register();
+    const { clientId } = await agent.connect(await ownerSession(h));
     const { challenge } = pkce();
     const full = new URLSearchParams(agent.authorizeQuery(clientId, challenge));
     for (const change of [

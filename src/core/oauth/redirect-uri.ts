@@ -8,11 +8,12 @@ import { refuse, type Outcome } from './outcome.js';
  * - `http:` on a loopback host (`127.0.0.1`, `[::1]`, `localhost`) for native apps (RFC 8252
  *   section 7.3); over the network it would carry the code in the clear;
  * - a private-use scheme of a native app: the reverse-domain form RFC 8252 section 7.1 asks for
- *   (`com.example.app:/callback`), and the plain form the agents people use actually register
- *   (`cursor://anysphere.cursor-mcp/oauth/callback`). Any app on a device may claim such a
- *   scheme, which is why PKCE is required of every client and the consent page names the scheme.
- *   Schemes a browser acts on itself (`javascript:`, `data:`, `file:`, `blob:`, `about:`, …) and
- *   the web's own (`ftp:`, `ws:`, `wss:`) are refused.
+ *   (`com.example.app:/callback`), and the plain form a few agents people use register
+ *   (`cursor://anysphere.cursor-mcp/oauth/callback`), those by name only: a plain scheme is as
+ *   likely an operating system's handler (`ms-msdt:`, `search-ms:`), which a browser launches.
+ *   Any app on a device may claim a scheme, which is why PKCE is required of every client and
+ *   the consent page names the scheme. Schemes a browser acts on itself (`javascript:`, `data:`,
+ *   `file:`, `blob:`, `about:`, …) and the web's own (`ftp:`, `ws:`, `wss:`) are refused.
  *
  * A URI must be written as the URL standard serialises it (lowercase scheme and host, no default
  * port, no dot segments, no characters left unencoded), except that a bare origin may leave out
@@ -31,6 +32,9 @@ const HOST_NAME = /^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)(?:\.[a-z0-9_](?:[a-z0
 const REFUSED_SCHEMES = new Set([
   'javascript:', 'vbscript:', 'data:', 'file:', 'blob:', 'about:', 'filesystem:', 'view-source:', 'ftp:', 'ws:', 'wss:', 'mailto:', 'tel:', 'sms:', 'urn:',
 ]);
+
+/** Plain schemes of MCP clients people connect, which register them rather than a reverse-domain one. */
+const AGENT_SCHEMES = new Set(['cursor:', 'vscode:', 'vscode-insiders:', 'windsurf:', 'claude:', 'zed:']);
 
 type RedirectOutcome = Outcome<{ uri: string; kind: RedirectKind }, 'invalid_redirect_uri'>;
 
@@ -52,8 +56,8 @@ function kindOf(text: string, url: URL): RedirectOutcome {
       ? { ok: true, uri: text, kind: 'loopback' }
       : refuse('invalid_redirect_uri', 'redirect_uri may use http only on a loopback host (127.0.0.1, [::1] or localhost); use https');
   }
-  if (!SCHEME.test(url.protocol) || REFUSED_SCHEMES.has(url.protocol)) {
-    return refuse('invalid_redirect_uri', 'redirect_uri must use https, http on a loopback host, or an app\'s own scheme (com.example.app:/callback)');
+  if (!SCHEME.test(url.protocol) || REFUSED_SCHEMES.has(url.protocol) || !(url.protocol.includes('.') || AGENT_SCHEMES.has(url.protocol))) {
+    return refuse('invalid_redirect_uri', 'redirect_uri must use https, http on a loopback host, or an app\'s own scheme in reverse-domain form (com.example.app:/callback)');
   }
   // Either a path (`com.example.app:/callback`) or an authority and a path (`cursor://host/path`).
   const withAuthority = text.startsWith(`${url.protocol}//`);

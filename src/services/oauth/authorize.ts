@@ -12,7 +12,7 @@ import { parseDuration } from '../../core/duration.js';
 import { planOf } from '../../store/accounts.js';
 import type { Db, Trx } from '../../store/database.js';
 import { liveDomainIds } from '../../store/domains.js';
-import { accountKnowsClient, findClient, insertCode, insertGrant, markClientUsed } from '../../store/oauth.js';
+import { accountKnowsClient, clientEverAllowed, findClient, insertCode, insertGrant, markClientUsed } from '../../store/oauth.js';
 import { transact } from '../../store/transactions.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal } from '../context.js';
@@ -110,7 +110,12 @@ export class AuthorizationService {
     const chosen = chooseRedirectUri(client.redirectUris, params.redirect_uri);
     if (!chosen.ok) return unsafe(chosen);
     if (params.state !== undefined && params.state.length > MAX_STATE) return unsafe(refuse('invalid_request', `state must be at most ${MAX_STATE} characters`));
-    const back = (refusal: Refusal) => ({ ok: false as const, failure: { kind: 'redirect' as const, refusal, redirectUri: chosen.uri, state: params.state } });
+    // An error goes back to the client only once a person has allowed it somewhere: a client
+    // anyone registered or published a minute ago would make this host an open redirect.
+    const trusted = await clientEverAllowed(this.deps.db, client.id);
+    const back = (refusal: Refusal) => (trusted
+      ? { ok: false as const, failure: { kind: 'redirect' as const, refusal, redirectUri: chosen.uri, state: params.state } }
+      : unsafe(refusal));
     if (params.response_type !== 'code') return back(refuse('unsupported_response_type', 'response_type must be code'));
     const pkce = checkChallenge(params.code_challenge, params.code_challenge_method);
     if (!pkce.ok) return back(pkce);

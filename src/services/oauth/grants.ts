@@ -96,8 +96,11 @@ export class GrantService {
     return refuse('invalid_grant', 'the account holds the most live tokens it may; its owner must revoke some first');
   }
 
-  /** Inside the caller's transaction, which holds the account's lock: a new access token (an ordinary `mcp` token row) and a new refresh token. */
-  async issuePair(trx: Trx, grant: GrantRecord, meta: Principal['meta'], now: number): Promise<IssuedPair> {
+  /**
+   * Inside the caller's transaction, which holds the account's lock: a new access token (an
+   * ordinary `mcp` token row) and a new refresh token, the successor of `replaces` (null for a code).
+   */
+  async issuePair(trx: Trx, grant: GrantRecord, meta: Principal['meta'], now: number, replaces: string | null): Promise<IssuedPair> {
     const { audit, tokenPrefix } = this.deps;
     const person: Actor = { type: 'user', id: grant.user_id, name: grant.user_email };
     const expiresAt = Math.min(now + ACCESS_TOKEN_LIFETIME_MS, grant.expires_at);
@@ -107,7 +110,7 @@ export class GrantService {
     }, tokenPrefix, now, { grant_id: grant.id, client_id: grant.client_id });
     await linkAccessToken(trx, token.id, grant.id);
     const refresh = mintSecret(tokenPrefix, REFRESH_WORD);
-    await insertRefreshToken(trx, refresh.hash, grant.id, now);
+    await insertRefreshToken(trx, refresh.hash, grant.id, now, replaces);
     return { access_token: secret, token_type: 'Bearer', expires_in: Math.round((expiresAt - now) / 1000), refresh_token: refresh.secret, scope: grant.scopes.join(' ') };
   }
 

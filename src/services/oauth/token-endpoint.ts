@@ -3,8 +3,8 @@ import { refuse, type Refusal } from '../../core/oauth/outcome.js';
 import { checkVerifier } from '../../core/oauth/pkce.js';
 import { canonicalResource } from '../../core/oauth/resource.js';
 import { CODE_WORD, hashSecret, recognise, REFRESH_WORD, TYPE_WORD } from '../../core/token-format.js';
-import type { Db } from '../../store/database.js';
-import { claimCode, claimRefreshToken, findCode, findGrant, findRefreshToken, grantOfTokenHash, type GrantRecord } from '../../store/oauth.js';
+import type { Db, Trx } from '../../store/database.js';
+import { claimCode, claimRefreshToken, findCode, findGrant, findRefreshToken, grantOfTokenHash, successorUsed, type GrantRecord } from '../../store/oauth.js';
 import { lockAccount } from '../../store/tokens.js';
 import { transact } from '../../store/transactions.js';
 import type { AuditLog } from '../audit.js';
@@ -45,6 +45,25 @@ const REFRESH_NOT_VALID = 'the refresh token is invalid, expired, revoked, or wa
  * be repeated. A code presented twice, or a refresh token used again after its grace, revokes
  * the grant and everything it issued.
  */
+/**
+ * Why presenting this refresh token is a replay (taken as stolen), or null. Inside the account's
+ * lock, so uses of one grant's tokens are decided one at a time. A token may be presented again
+ * for a minute after its first use, for an agent's concurrent refreshes, and each such use hands
+ * out another successor; but only until a successor is used: then that successor's line is the
+ * grant's, and any other successor, or the token itself, presented later is a fork, whoever holds
+ * it. A thief with a copy and the agent thus cannot both keep refreshing: the second of them to
+ * use their line revokes the grant.
+ */
+async function replayOf(trx: Trx, hash: string, presented: { used_at: number | null; parent_hash: string | null }, now: number): Promise<string | null> {
+  if (presented.parent_hash !== null && (await successorUsed(trx, presented.parent_hash, hash)) && presented.used_at === null) {
+    return 'a refresh token presented after another successor of the same token was used';
+  }
+  if (presented.used_at === null) return null;
+  if (now - presented.used_at > REFRESH_GRACE_MS) return 'refresh token used again after its grace';
+  if (await successorUsed(trx, hash)) return 'refresh token used again after its successor was used';
+  return null;
+}
+
 export class TokenEndpoint {
   constructor(private readonly deps: TokenEndpointDeps) {}
 
@@ -92,7 +111,7 @@ export class TokenEndpoint {
       }
       const refusal = this.codeRefusal(form, code, grant, now, canonicalMcpUrl);
       if (refusal !== null) return { answer: refusal, hashes: [] };
-      return { answer: { ok: true as const, pair: await grants.issuePair(trx, grant, meta, now) }, hashes: [] };
+      return { answer: { ok: true as const, pair: await grants.issuePair(trx, grant, meta, now, null) }, hashes: [] };
     });
     grants.forget(outcome.hashes);
     return outcome.answer;
@@ -110,20 +129,19 @@ export class TokenEndpoint {
       await lockAccount(trx, grant.account_id);
       const current = await findGrant(trx, grant.id);
       if (current === undefined || current.revoked_at !== null || current.expires_at <= now) return { answer: refuse('invalid_grant', REFRESH_NOT_VALID), hashes: [] };
-      // Likewise before the refresh token is spent, unless its use now would be a replay.
-      const usedBefore = (await findRefreshToken(trx, hash))?.used_at ?? null;
-      const full = usedBefore === null || now - usedBefore <= REFRESH_GRACE_MS ? await grants.refusalForLimit(trx, current.account_id, now) : null;
-      if (full !== null) return { answer: full, hashes: [] };
-      if (!(await claimRefreshToken(trx, hash, now))) {
-        const usedAt = (await findRefreshToken(trx, hash))?.used_at ?? null;
-        if (usedAt === null || now - usedAt > REFRESH_GRACE_MS) {
-          const hashes = await grants.revokeWhole(trx, current, 'refresh token used again after its grace', AUTHORIZATION_SERVER, meta, 'oauth.replay_detected', now);
-          return { answer: refuse('invalid_grant', REFRESH_NOT_VALID), hashes };
-        }
+      const presented = (await findRefreshToken(trx, hash))!;
+      const replay = await replayOf(trx, hash, presented, now);
+      if (replay !== null) {
+        const hashes = await grants.revokeWhole(trx, current, replay, AUTHORIZATION_SERVER, meta, 'oauth.replay_detected', now);
+        return { answer: refuse('invalid_grant', REFRESH_NOT_VALID), hashes };
       }
+      // Likewise before the refresh token is spent.
+      const full = await grants.refusalForLimit(trx, current.account_id, now);
+      if (full !== null) return { answer: full, hashes: [] };
       const refusal = this.resourceRefusal(form, current, canonicalMcpUrl);
       if (refusal !== null) return { answer: refusal, hashes: [] };
-      const pair = await grants.issuePair(trx, current, meta, now);
+      if (presented.used_at === null) await claimRefreshToken(trx, hash, now);
+      const pair = await grants.issuePair(trx, current, meta, now, hash);
       await audit.append(trx, current.account_id, {
         action: 'oauth.refreshed', actor: AUTHORIZATION_SERVER, target: { type: 'oauth_grant', id: current.id, name: current.client_name }, details: {}, meta,
       }, now);

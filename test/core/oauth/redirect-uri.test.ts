@@ -23,7 +23,7 @@ describe('redirect URIs at registration', () => {
     for (const uri of ['http://127.0.0.1/callback', 'http://127.0.0.1:33418/', 'http://[::1]:8080/cb', 'http://localhost:6274/oauth/callback', 'http://localhost']) {
       expect(accepted(uri), uri).toEqual({ ok: true, uri, kind: 'loopback' });
     }
-    for (const uri of ['com.example.app:/callback', 'com.googleusercontent.apps.123-abc:/oauth2redirect', 'org.example:/', 'cursor://anysphere.cursor-mcp/oauth/callback', 'myapp:/callback']) {
+    for (const uri of ['com.example.app:/callback', 'com.googleusercontent.apps.123-abc:/oauth2redirect', 'org.example:/', 'cursor://anysphere.cursor-mcp/oauth/callback', 'vscode://vscode.github-authentication/did-authenticate']) {
       expect(accepted(uri), uri).toEqual({ ok: true, uri, kind: 'private-use' });
     }
     fc.assert(
@@ -33,8 +33,8 @@ describe('redirect URIs at registration', () => {
     );
   });
 
-  it('refuse dangerous and single-word schemes', () => {
-    for (const uri of ['javascript:alert(1)', 'javascript://app.example/%0aalert(1)', 'data:text/html,<script>1</script>', 'file:///etc/passwd', 'blob:https://app.example/x', 'vbscript:msgbox', 'about:blank', 'ftp://app.example/', 'ws://127.0.0.1/', 'wss://app.example/', 'mailto:someone@app.example']) {
+  it('refuse dangerous and single-word schemes, an operating system’s handlers among them', () => {
+    for (const uri of ['myapp:/callback', 'ms-msdt:/id', 'search-ms:/query', 'ms-officecmd:/x', 'itms-services://x/y', 'steam://run/1', 'javascript:alert(1)', 'javascript://app.example/%0aalert(1)', 'data:text/html,<script>1</script>', 'file:///etc/passwd', 'blob:https://app.example/x', 'vbscript:msgbox', 'about:blank', 'ftp://app.example/', 'ws://127.0.0.1/', 'wss://app.example/', 'mailto:someone@app.example']) {
       expect(accepted(uri), uri).toMatchObject({ ok: false, error: 'invalid_redirect_uri' });
     }
   });
