@@ -17,7 +17,7 @@ const errorText = (error: unknown, fallback: string) => (error instanceof ApiErr
 const requestQuery = () => window.location.search.replace(/^\?/, '');
 
 /** "Verify it's you" before the decision, when the session's last password check is too old to connect an agent. */
-function VerifyFirst({ onVerified }: { onVerified: () => void }) {
+function VerifyFirst({ onVerified, onDeny }: { onVerified: () => void; onDeny: () => void }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const submit = async (event: FormEvent) => {
@@ -39,7 +39,10 @@ function VerifyFirst({ onVerified }: { onVerified: () => void }) {
         <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
       </label>
       {error && <p className="error" role="alert">{error}</p>}
-      <div className="actions"><button type="submit" className="primary">Continue</button></div>
+      <div className="actions">
+        <button type="button" onClick={onDeny}>Deny</button>
+        <button type="submit" className="primary">Continue</button>
+      </div>
     </form>
   );
 }
@@ -130,7 +133,7 @@ export function Consent() {
           <div className="actions"><button type="button" onClick={() => void decide(false)} disabled={sending}>Deny</button></div>
         </>
       ) : !verified ? (
-        <VerifyFirst onVerified={() => setVerified(true)} />
+        <VerifyFirst onVerified={() => setVerified(true)} onDeny={() => void decide(false)} />
       ) : (
         <form className="form" aria-label="What the agent may do" onSubmit={(e) => { e.preventDefault(); void decide(true); }}>
           <fieldset>
