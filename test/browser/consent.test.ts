@@ -122,6 +122,20 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
     }
   });
 
+  it('gathers the agent’s tokens under it in the tokens list', async () => {
+    await page.goto(`${base}/tokens`);
+    const agentRow = page.getByRole('button', { name: 'Claude (connected agent) — 1 token' });
+    await expect.poll(() => agentRow.isVisible()).toBe(true);
+    expect(await agentRow.getAttribute('aria-expanded')).toBe('false');
+    const tokenRows = page.getByRole('row').filter({ has: page.getByText(accessToken.slice(0, 10)) });
+    expect(await tokenRows.count()).toBe(0);
+    await agentRow.click();
+    expect(await agentRow.getAttribute('aria-expanded')).toBe('true');
+    expect(await tokenRows.count()).toBe(1);
+    expect(await page.locator('tr.nested').count()).toBe(1);
+    expect(await page.locator('tr.nested').textContent()).toContain('AI agent');
+  });
+
   it('lists the connection under Connected agents, and Disconnect, once confirmed, refuses its token at /mcp', async () => {
     expect((await post(base, INITIALIZE, { authorization: `Bearer ${accessToken}` })).status).toBe(200);
     await page.goto(`${base}/tokens`);
