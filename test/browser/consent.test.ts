@@ -140,7 +140,9 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
     expect((await post(base, INITIALIZE, { authorization: `Bearer ${accessToken}` })).status).toBe(200);
     await page.goto(`${base}/tokens`);
     await page.getByRole('link', { name: 'Connected agents' }).click();
-    const row = page.getByRole('row').filter({ hasText: 'Claude' });
+    // The tokens list has a row for Claude too: wait for the page itself before looking for it.
+    await expect.poll(() => page.getByRole('heading', { name: 'Connected agents' }).isVisible()).toBe(true);
+    const row = page.getByRole('row').filter({ has: page.getByRole('button', { name: 'Disconnect Claude' }) });
     await expect.poll(() => row.count()).toBe(1);
     const text = await row.textContent();
     expect(text).toContain('unverified');

@@ -3,9 +3,9 @@ import { api, ApiError, http, reauth, type ConsentAnswer, type ConsentRequest, t
 
 /** What each AI-agent scope lets the agent do, in the words the person decides on. */
 export const AGENT_SCOPE_WORDS: Record<string, string> = {
-  'mcp:read': 'Read: search and read your domains, mailboxes and messages',
-  'mcp:write': 'Write: make changes to your domains and mailboxes',
-  'mcp:send': 'Send: send email from your mailboxes',
+  'mcp:read': 'Read: find and read your domains, mailboxes, mail activity and messages',
+  'mcp:write': 'Write: change your mail without sending any (new mailboxes, read marks, folders, drafts)',
+  'mcp:send': 'Send: send email from your mailboxes, to anyone',
 };
 
 const LIFETIME_WORDS: Record<string, string> = { '1d': '1 day', '7d': '7 days', '30d': '30 days', '90d': '90 days' };
