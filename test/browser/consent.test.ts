@@ -139,7 +139,7 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
   it('lists the connection under Connected agents, and Disconnect, once confirmed, refuses its token at /mcp', async () => {
     expect((await post(base, INITIALIZE, { authorization: `Bearer ${accessToken}` })).status).toBe(200);
     await page.goto(`${base}/tokens`);
-    await page.getByRole('link', { name: 'Connected agents' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connected agents' }).click();
     // The tokens list has a row for Claude too: wait for the page itself before looking for it.
     await expect.poll(() => page.getByRole('heading', { name: 'Connected agents' }).isVisible()).toBe(true);
     const row = page.getByRole('row').filter({ has: page.getByRole('button', { name: 'Disconnect Claude' }) });
