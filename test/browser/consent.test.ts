@@ -1,12 +1,24 @@
 import type { BrowserContext, Page } from 'playwright-core';
+import type { DocumentFetcher } from '../../src/net/document-fetcher.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asSession, createAccount, createDomain, expectStatus, login, PASSWORD, type Session } from '../helpers/actors.js';
+import { addUser, asSession, createAccount, createDomain, expectStatus, login, PASSWORD, type Session } from '../helpers/actors.js';
 import { browserMissing, launchChromium } from '../helpers/browser.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { INITIALIZE, post } from '../mcp/agent.js';
 import { oauthAgent, pkce, REDIRECT } from '../oauth/client.js';
 
 const missing = browserMissing({ dashboard: true });
+
+/** A client known by its metadata document, which a fetcher standing in for the Internet serves. */
+const METADATA_URL = 'https://agent.example/oauth/client.json';
+const AGENT_REDIRECT = 'https://agent.example/callback';
+const fetcher: DocumentFetcher = {
+  async fetch(url) {
+    return url === METADATA_URL
+      ? { ok: true, url, body: { client_id: METADATA_URL, client_name: 'Agent Example', redirect_uris: [AGENT_REDIRECT] }, freshForMs: 600_000 }
+      : { ok: false, reason: 'status', description: 'the document’s server answered 404' };
+  },
+};
 
 /**
  * An agent's authorization request walked by a person in Chromium: from the authorization
@@ -26,7 +38,7 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
   let accessToken = '';
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({}, { fetcher });
     base = await h.app.listen({ port: 0, host: '127.0.0.1' });
     agent = oauthAgent(h, base);
     ({ ownerEmail: email } = await createAccount(h));
@@ -35,7 +47,9 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
     await createDomain(h, asSession(owner), 'blog.example.com');
     ({ context, close: closeBrowser } = await launchChromium());
     page = context.pages()[0] ?? (await context.newPage());
-    await page.route(`${new URL(REDIRECT).origin}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'the agent got its answer' }));
+    for (const redirect of [REDIRECT, AGENT_REDIRECT]) {
+      await page.route(`${new URL(redirect).origin}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'the agent got its answer' }));
+    }
   });
 
   afterAll(async () => {
@@ -43,8 +57,8 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
     await h?.close();
   });
 
-  const cameBack = async () => {
-    await page.waitForURL((url) => url.href.startsWith(REDIRECT));
+  const cameBack = async (redirect = REDIRECT) => {
+    await page.waitForURL((url) => url.href.startsWith(redirect));
     return new URL(page.url());
   };
 
@@ -105,20 +119,41 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
     expect(back.searchParams.has('code')).toBe(false);
   });
 
-  it('says why a person cannot connect, with no Allow button', async () => {
+  it('shows a metadata-document client as verified by its host, with no warning for an https redirect', async () => {
+    await page.goto(`${base}/oauth/authorize?${agent.authorizeQuery(METADATA_URL, pkce().challenge, { redirect_uri: AGENT_REDIRECT })}`);
+    await expect.poll(() => page.getByRole('heading', { name: 'Agent Example wants to connect to your account' }).isVisible()).toBe(true);
+    const facts = await page.getByLabel('Who is asking').textContent();
+    expect(facts).toMatch(/verified\s*published by agent\.example/);
+    expect(facts).not.toContain('unverified');
+    expect(await page.getByRole('note').count()).toBe(0);
+    await page.getByRole('button', { name: 'Deny' }).click();
+    const back = await cameBack(AGENT_REDIRECT);
+    expect(back.origin + back.pathname).toBe(AGENT_REDIRECT);
+    expect(back.searchParams.get('error')).toBe('access_denied');
+  });
+
+  it('says why a person cannot connect, with no Allow button: a plan without API access, a member', async () => {
     const basic = await createAccount(h, 'basic');
-    const { context: other, close } = await launchChromium();
-    try {
-      const tab = other.pages()[0] ?? (await other.newPage());
-      await tab.goto(`${base}/oauth/authorize?${agent.authorizeQuery(await agent.register(), pkce().challenge)}`);
-      await tab.getByLabel('Email').fill(basic.ownerEmail);
-      await tab.getByLabel('Password').fill(PASSWORD);
-      await tab.getByRole('button', { name: 'Sign in' }).click();
-      await expect.poll(() => tab.getByRole('alert').isVisible()).toBe(true);
-      expect(await tab.getByRole('alert').textContent()).toMatch(/You cannot connect this agent: the basic plan has no API access/);
-      expect(await tab.getByRole('button', { name: 'Allow' }).count()).toBe(0);
-    } finally {
-      await close();
+    const member = await addUser(h, owner.accountId, 'member');
+    const refusals: [string, RegExp][] = [
+      [basic.ownerEmail, /You cannot connect this agent: the basic plan has no API access/],
+      [member, /You cannot connect this agent: your role cannot connect AI agents on this account; ask an owner/],
+    ];
+    for (const [who, reason] of refusals) {
+      const { context: other, close } = await launchChromium();
+      try {
+        const tab = other.pages()[0] ?? (await other.newPage());
+        await tab.goto(`${base}/oauth/authorize?${agent.authorizeQuery(await agent.register(), pkce().challenge)}`);
+        await tab.getByLabel('Email').fill(who);
+        await tab.getByLabel('Password').fill(PASSWORD);
+        await tab.getByRole('button', { name: 'Sign in' }).click();
+        await expect.poll(() => tab.getByRole('alert').isVisible()).toBe(true);
+        expect(await tab.getByRole('alert').textContent()).toMatch(reason);
+        expect(await tab.getByRole('button', { name: 'Allow' }).count()).toBe(0);
+        expect(await tab.getByRole('button', { name: 'Deny' }).isVisible()).toBe(true);
+      } finally {
+        await close();
+      }
     }
   });
 
