@@ -55,7 +55,7 @@ export function App() {
     }} />;
   }
   // The consent screen stands alone: an agent's request, not a place to wander off from.
-  if (path === '/consent') return <><Consent /><ReauthProvider /></>;
+  if (path === '/consent') return <><Consent session={session} /><ReauthProvider /></>;
   const signOut = async () => {
     await api(() => http.POST('/v1/auth/logout')).catch(() => undefined);
     setCsrf(null);

@@ -76,6 +76,7 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
     const facts = await page.getByLabel('Who is asking').textContent();
     expect(facts).toContain('unverified');
     expect(facts).toContain('127.0.0.1:33418');
+    expect(facts).toContain(`signed in as ${email}`);
     expect(await page.getByRole('note').textContent()).toContain('a program on this computer');
 
     const write = page.getByLabel(/^Write:/);
@@ -123,7 +124,7 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
     await page.goto(`${base}/oauth/authorize?${agent.authorizeQuery(METADATA_URL, pkce().challenge, { redirect_uri: AGENT_REDIRECT })}`);
     await expect.poll(() => page.getByRole('heading', { name: 'Agent Example wants to connect to your account' }).isVisible()).toBe(true);
     const facts = await page.getByLabel('Who is asking').textContent();
-    expect(facts).toMatch(/verified\s*published by agent\.example/);
+    expect(facts).toMatch(/verified — published by agent\.example/);
     expect(facts).not.toContain('unverified');
     expect(await page.getByRole('note').count()).toBe(0);
     await page.getByRole('button', { name: 'Deny' }).click();

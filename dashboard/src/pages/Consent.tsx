@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, http, reauth, type ConsentAnswer, type ConsentRequest, type Domain } from '../api';
+import { api, ApiError, http, reauth, type ConsentAnswer, type ConsentRequest, type Domain, type Session } from '../api';
 
 /** What each AI-agent scope lets the agent do, in the words the person decides on. */
 export const AGENT_SCOPE_WORDS: Record<string, string> = {
@@ -51,7 +51,7 @@ function VerifyFirst({ onVerified, onDeny }: { onVerified: () => void; onDeny: (
  * The OAuth consent screen: who asks, where the answer goes, what it asks for, and what this
  * person lets it have — never more than asked, possibly less.
  */
-export function Consent() {
+export function Consent({ session }: { session: Session }) {
   const [query] = useState(requestQuery);
   const [consent, setConsent] = useState<ConsentRequest | null>(null);
   const [domains, setDomains] = useState<Domain[]>([]);
@@ -115,11 +115,13 @@ export function Consent() {
         <dt>Identity</dt>
         <dd>
           {client.verified
-            ? <><span className="badge badge-active">verified</span> published by <strong><bdi>{client.host}</bdi></strong></>
-            : <><span className="badge badge-paused">unverified</span> the name was chosen by the application itself; nobody has checked it</>}
+            ? <><span className="badge badge-active">verified</span> — published by <strong><bdi>{client.host}</bdi></strong></>
+            : <><span className="badge badge-unverified">unverified</span> — the name was chosen by the application itself; nobody has checked it</>}
         </dd>
         <dt>Answer sent to</dt>
         <dd><strong><bdi>{redirect.host}</bdi></strong></dd>
+        <dt>Your account</dt>
+        <dd><bdi>{session.account.name}</bdi>, signed in as <bdi>{session.user.email}</bdi></dd>
       </dl>
       {redirect.loopback && (
         <p className="warning" role="note">
