@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, http, type ConnectedAgent, type Domain } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
-import { dateTime, expiry } from '../format';
+import { dateTime, expiry, sentence } from '../format';
 import { AGENT_SCOPE_WORDS } from './Consent';
 import { domainSummary } from './TokensList';
 
@@ -16,7 +16,7 @@ export function ConnectedAgents() {
 
   const load = useCallback(() => {
     api(() => http.GET('/v1/connected-agents')).then((answer) => setAgents(answer.data), (e) =>
-      setError(e instanceof ApiError ? e.message : 'Could not load the connected agents.'),
+      setError(e instanceof ApiError ? sentence(e.message) : 'Could not load the connected agents.'),
     );
   }, []);
   useEffect(() => {
@@ -31,7 +31,7 @@ export function ConnectedAgents() {
       load();
     } catch (e) {
       setDisconnecting(null);
-      setError(e instanceof ApiError ? e.message : 'Could not disconnect the agent.');
+      setError(e instanceof ApiError ? sentence(e.message) : 'Could not disconnect the agent.');
     }
   };
   const close = useCallback(() => setDisconnecting(null), []);

@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, http, reauth, type ConsentAnswer, type ConsentRequest, type Domain, type Session } from '../api';
+import { sentence } from '../format';
 
 /** What each AI-agent scope lets the agent do, in the words the person decides on. */
 export const AGENT_SCOPE_WORDS: Record<string, string> = {
@@ -11,7 +12,7 @@ export const AGENT_SCOPE_WORDS: Record<string, string> = {
 const LIFETIME_WORDS: Record<string, string> = { '1d': '1 day', '7d': '7 days', '30d': '30 days', '90d': '90 days' };
 export const lifetimeWord = (lifetime: string) => LIFETIME_WORDS[lifetime] ?? lifetime;
 
-const errorText = (error: unknown, fallback: string) => (error instanceof ApiError ? `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.` : fallback);
+const errorText = (error: unknown, fallback: string) => (error instanceof ApiError ? sentence(error.message) : fallback);
 
 /** The authorization request as the browser was sent here with it: the page's own query, unchanged. */
 const requestQuery = () => window.location.search.replace(/^\?/, '');
