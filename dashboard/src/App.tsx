@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'react';
 import { api, http, onSessionEnded, setCsrf, type Session } from './api';
 import { ReauthProvider } from './components/Reauth';
+import { ConnectedAgents } from './pages/ConnectedAgents';
+import { Consent } from './pages/Consent';
 import { CreateToken } from './pages/CreateToken';
 import { Domains } from './pages/Domains';
 import { Login } from './pages/Login';
@@ -12,6 +14,7 @@ import { Link, navigate, usePath } from './router';
 
 const NAV = [
   { to: '/tokens', label: 'Tokens' },
+  { to: '/connected-agents', label: 'Connected agents' },
   { to: '/domains', label: 'Domains' },
   { to: '/audit-log', label: 'Audit log' },
   { to: '/access-logs', label: 'Access logs' },
@@ -21,6 +24,7 @@ function Page({ path }: { path: string }) {
   if (path === '/tokens/new') return <CreateToken />;
   const detail = /^\/tokens\/([\w-]+)$/.exec(path);
   if (detail) return <TokenDetail id={detail[1]!} />;
+  if (path === '/connected-agents') return <ConnectedAgents />;
   if (path === '/domains') return <Domains />;
   if (path === '/audit-log') return <AuditLog />;
   if (path === '/access-logs') return <AccessLogs />;
@@ -44,11 +48,14 @@ export function App() {
 
   if (session === undefined) return <p aria-live="polite">Loading…</p>;
   if (session === null) {
-    return <Login onSignedIn={(s) => {
+    const purpose = path === '/consent' ? 'Sign in to answer an AI agent’s request to connect to your account.' : undefined;
+    return <Login purpose={purpose} onSignedIn={(s) => {
       setSession(s);
       if (path === '/' || path === '/login') navigate('/tokens');
     }} />;
   }
+  // The consent screen stands alone: an agent's request, not a place to wander off from.
+  if (path === '/consent') return <><Consent session={session} /><ReauthProvider /></>;
   const signOut = async () => {
     await api(() => http.POST('/v1/auth/logout')).catch(() => undefined);
     setCsrf(null);

@@ -643,6 +643,11 @@ export interface components {
                 requests: number;
                 per: string;
             } | null;
+            /** @description the connected agent this token was issued to through OAuth; null for a token someone created */
+            connected_agent: {
+                grant_id: string;
+                client_name: string;
+            } | null;
         };
         AccessLogEntry: {
             id: string;

@@ -70,6 +70,9 @@ export type Domain = Json<'getDomains'>['data'][number];
 export type AccessLogEntry = Json<'getAccessLogs'>['data'][number];
 
 export type AuditEvent = components['schemas']['AuditEvent'];
+export type ConsentRequest = Json<'getOauthConsent'>;
+export type ConsentAnswer = NonNullable<operations['postOauthConsent']['requestBody']>['content']['application/json'];
+export type ConnectedAgent = Json<'getConnectedAgents'>['data'][number];
 export type Mailbox = components['schemas']['Mailbox'];
 export type Session = Pick<Json<'getAuthSession'>, 'user' | 'account'>;
 export type TokenChanges = NonNullable<operations['patchTokensById']['requestBody']>['content']['application/json'];

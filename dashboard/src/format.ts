@@ -12,3 +12,6 @@ export function expiry(iso: string | null): string {
 const LEVEL_WORDS: Record<string, string> = { read: 'read only', full: 'full access', write: 'make changes', send: 'send' };
 export const levelWord = (level: string) => LEVEL_WORDS[level] ?? level;
 
+
+/** The API's messages are lower-case clauses; on their own on a page they read as sentences. */
+export const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'}`;

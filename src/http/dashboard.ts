@@ -42,7 +42,9 @@ const API_PREFIXES = ['/v1/', '/admin/', '/docs', '/openapi.json', '/metrics', '
 
 export async function installDashboard(app: FastifyInstance, dir: string): Promise<{ served: boolean }> {
   // Headers that matter for every response; the CSP is set on the dashboard's own files below.
-  await app.register(helmet, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false, hsts: false });
+  // No page is ever framed, not even by this origin: the consent screen must not be clickjacked,
+  // and browsers without frame-ancestors know only X-Frame-Options.
+  await app.register(helmet, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false, hsts: false, frameguard: { action: 'deny' } });
   const index = join(dir, 'index.html');
   if (!existsSync(index)) return { served: false };
   await app.register(fastifyStatic, {

@@ -102,6 +102,7 @@ export const tokenSchema = named('Token', Type.Object({
   rotated_from: nullable(STRING),
   rotated_to: nullable(STRING),
   rate_limit: nullable(Type.Object({ requests: Type.Integer(), per: STRING })),
+  connected_agent: nullable(Type.Object({ grant_id: STRING, client_name: STRING }, { description: 'the connected agent this token was issued to through OAuth; null for a token someone created' })),
 }));
 export type TokenView = Static<typeof tokenSchema>;
 

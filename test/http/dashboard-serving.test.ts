@@ -17,16 +17,25 @@ afterAll(async () => {
 
 describe('serving the dashboard', () => {
   it('serves the app at / and at its own routes, with a strict CSP and security headers', async () => {
-    for (const url of ['/', '/tokens', '/tokens/tok_123', '/audit-log']) {
+    for (const url of ['/', '/tokens', '/tokens/tok_123', '/audit-log', '/connected-agents']) {
       const response = await h.request({ method: 'GET', url });
       expect(response.statusCode, url).toBe(200);
       expect(response.body).toContain('<div id="root">');
       expect(response.headers['content-security-policy']).toContain("script-src 'self'");
       expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
       expect(response.headers['x-content-type-options']).toBe('nosniff');
-      expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(response.headers['x-frame-options']).toBe('DENY');
       expect(response.headers['referrer-policy']).toBe('no-referrer');
     }
+  });
+
+  it('serves the consent page, with the authorization request in its query, never to be framed', async () => {
+    const query = new URLSearchParams({ response_type: 'code', client_id: 'cli_x', redirect_uri: 'http://127.0.0.1:9/cb', state: 'a b' }).toString();
+    const response = await h.request({ method: 'GET', url: `/consent?${query}` });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('<div id="root">');
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
   });
 
   it('keeps API 404s as JSON errors, never the app', async () => {

@@ -22,8 +22,9 @@ afterAll(() => h.close());
 const TOKEN_FIELDS = [
   'id', 'name', 'description', 'type', 'status', 'scopes', 'domains', 'mailbox_id', 'ip_allowlist', 'visible_prefix', 'last4', 'created_at', 'created_by',
   'expires_at', 'first_used_at', 'last_used_at', 'last_used_ip', 'revoked_at', 'rotated_from', 'rotated_to',
-  // Beyond the spec's list, and harmless: what the plan allows today, pause and revoke details, the rate limit.
-  'effective_scopes', 'paused_at', 'revoke_reason', 'rate_limit',
+  // Beyond the spec's list, and harmless: what the plan allows today, pause and revoke details, the rate limit,
+  // and the connected agent (its grant id and client name) an OAuth-issued token belongs to.
+  'effective_scopes', 'paused_at', 'revoke_reason', 'rate_limit', 'connected_agent',
 ];
 
 describe('API3 broken object property level authorization', () => {

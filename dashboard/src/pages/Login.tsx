@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, http, setCsrf, type Session } from '../api';
 
-export function Login({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+export function Login({ onSignedIn, purpose }: { onSignedIn: (session: Session) => void; purpose?: string }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -19,6 +19,7 @@ export function Login({ onSignedIn }: { onSignedIn: (session: Session) => void }
   return (
     <main className="login">
       <h1>Latchkey</h1>
+      {purpose && <p>{purpose}</p>}
       <form onSubmit={submit} aria-label="Sign in">
         <label>
           Email

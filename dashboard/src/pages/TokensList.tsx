@@ -16,6 +16,63 @@ export function domainSummary(ids: string[] | null, domains: Domain[]): string {
   return ids.map((id) => domains.find((d) => d.id === id)?.name ?? 'deleted domain').join(', ');
 }
 
+/** A page's rows: tokens someone created stand alone, those an agent got through OAuth are gathered under it where its first one was. */
+type Row = { kind: 'token'; token: Token } | { kind: 'agent'; grantId: string; clientName: string; tokens: Token[] };
+
+export function rowsOf(tokens: Token[]): Row[] {
+  const rows: Row[] = [];
+  const groups = new Map<string, Token[]>();
+  for (const token of tokens) {
+    const agent = token.connected_agent;
+    if (agent === null) {
+      rows.push({ kind: 'token', token });
+      continue;
+    }
+    const group = groups.get(agent.grant_id);
+    if (group) group.push(token);
+    else {
+      const fresh = [token];
+      groups.set(agent.grant_id, fresh);
+      rows.push({ kind: 'agent', grantId: agent.grant_id, clientName: agent.client_name, tokens: fresh });
+    }
+  }
+  return rows;
+}
+
+function TokenRow({ token: t, domains, nested = false }: { token: Token; domains: Domain[]; nested?: boolean }) {
+  return (
+    <tr className={nested ? 'nested' : undefined}>
+      <td><Link to={`/tokens/${t.id}`}><bdi>{t.name}</bdi></Link><span className="hint">{TYPE_LABELS[t.type]}</span></td>
+      <td><StatusBadge status={t.status} /></td>
+      <td><code>{t.visible_prefix}…{t.last4}</code></td>
+      <td>{scopeSummary(t.scopes)}</td>
+      <td>{t.type === 'message' ? 'One mailbox' : domainSummary(t.domains, domains)}</td>
+      <td>{dateTime(t.created_at)}<span className="hint">by <bdi>{t.created_by.name}</bdi></span></td>
+      <td>{t.last_used_at ? <>{dateTime(t.last_used_at)}<span className="hint">from {t.last_used_ip}</span></> : 'Never'}</td>
+      <td>{expiry(t.expires_at)}</td>
+    </tr>
+  );
+}
+
+/** One row for a connected agent's tokens, opened to show them; the agent itself is managed under Connected agents. */
+function AgentRows({ row, domains }: { row: Extract<Row, { kind: 'agent' }>; domains: Domain[] }) {
+  const [open, setOpen] = useState(false);
+  const count = `${row.tokens.length} token${row.tokens.length === 1 ? '' : 's'}`;
+  return (
+    <>
+      <tr className="agent-row">
+        <td colSpan={8}>
+          <button type="button" className="link" aria-expanded={open} onClick={() => setOpen(!open)}>
+            <bdi>{row.clientName}</bdi> (connected agent) — {count}
+          </button>
+          <span className="hint">Issued through OAuth; <Link to="/connected-agents">disconnect it under Connected agents</Link>.</span>
+        </td>
+      </tr>
+      {open && row.tokens.map((t) => <TokenRow key={t.id} token={t} domains={domains} nested />)}
+    </>
+  );
+}
+
 export function TokensList() {
   const [status, setStatus] = useState('');
   const [type, setType] = useState('');
@@ -93,18 +150,9 @@ export function TokensList() {
               </tr>
             </thead>
             <tbody>
-              {page.data.map((t) => (
-                <tr key={t.id}>
-                  <td><Link to={`/tokens/${t.id}`}><bdi>{t.name}</bdi></Link><span className="hint">{TYPE_LABELS[t.type]}</span></td>
-                  <td><StatusBadge status={t.status} /></td>
-                  <td><code>{t.visible_prefix}…{t.last4}</code></td>
-                  <td>{scopeSummary(t.scopes)}</td>
-                  <td>{t.type === 'message' ? 'One mailbox' : domainSummary(t.domains, domains)}</td>
-                  <td>{dateTime(t.created_at)}<span className="hint">by <bdi>{t.created_by.name}</bdi></span></td>
-                  <td>{t.last_used_at ? <>{dateTime(t.last_used_at)}<span className="hint">from {t.last_used_ip}</span></> : 'Never'}</td>
-                  <td>{expiry(t.expires_at)}</td>
-                </tr>
-              ))}
+              {rowsOf(page.data).map((row) =>
+                row.kind === 'token' ? <TokenRow key={row.token.id} token={row.token} domains={domains} /> : <AgentRows key={row.grantId} row={row} domains={domains} />,
+              )}
             </tbody>
           </table>
         </div>

@@ -1,13 +1,14 @@
 import type { Manager } from '../../core/authority.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
+import { connectedAgentsOfTokens } from '../../store/connected-agent-tokens.js';
 import type { TokenRecord } from '../../store/token-codec.js';
 import type { DbOrTrx } from '../../store/tokens.js';
 import type { UsageRecorder } from '../usage.js';
 import { mentionedTokens, seenBy } from './disclosure.js';
 import { toTokenView, type TokenView } from './token-view.js';
 
-/** Token rows as their viewer may see them, last use included. */
+/** Token rows as their viewer may see them, last use and the agent an OAuth-issued one belongs to included. */
 export class TokenPresenter {
   constructor(private readonly deps: { usage: UsageRecorder; clock: Clock }) {}
 
@@ -15,8 +16,10 @@ export class TokenPresenter {
     const seen = viewer.kind === 'person'
       ? null
       : await seenBy(db, accountId, viewer, mentionedTokens(rows.flatMap((row) => [row.created_by_type === 'token' ? row.created_by_id : null, row.revoke_reason])));
+    // Only agent tokens can have come through OAuth; the others need no lookup.
+    const agents = await connectedAgentsOfTokens(db, rows.filter((row) => row.type === 'mcp').map((row) => row.id));
     const now = this.deps.clock.now();
-    return rows.map((row) => toTokenView(this.deps.usage.overlay(row), plan, now, seen));
+    return rows.map((row) => toTokenView(this.deps.usage.overlay(row), plan, now, seen, agents.get(row.id) ?? null));
   }
 
   async one(db: DbOrTrx, accountId: string, viewer: Manager, row: TokenRecord, plan: PlanName): Promise<TokenView> {

@@ -4,6 +4,7 @@ import { effectiveScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { ActorType } from '../../core/roles.js';
+import type { ConnectedAgentOfToken } from '../../store/connected-agent-tokens.js';
 import type { TokenRecord } from '../../store/token-codec.js';
 import { hideUnseen, UNSEEN_TOKEN } from './disclosure.js';
 
@@ -32,6 +33,8 @@ export interface TokenView {
   rotated_from: string | null;
   rotated_to: string | null;
   rate_limit: { requests: number; per: string } | null;
+  /** The connected agent this token was issued to through OAuth, or null for a token someone created. */
+  connected_agent: ConnectedAgentOfToken | null;
 }
 
 export function tokenStatus(row: Pick<TokenRecord, 'revoked_at' | 'deleted_at' | 'expires_at' | 'paused_at'>, now: number): TokenStatus {
@@ -41,9 +44,9 @@ export function tokenStatus(row: Pick<TokenRecord, 'revoked_at' | 'deleted_at' |
 /**
  * The token as a viewer may see it. `seen`: for a token viewing, the token ids it may be told of;
  * any other token (one above it, above all) is named only as `UNSEEN_TOKEN`. null: a person, who
- * sees the whole account.
+ * sees the whole account. `agent`: the grant the token was issued from, when it was.
  */
-export function toTokenView(row: TokenRecord, plan: PlanName, now: number, seen: ReadonlySet<string> | null = null): TokenView {
+export function toTokenView(row: TokenRecord, plan: PlanName, now: number, seen: ReadonlySet<string> | null = null, agent: ConnectedAgentOfToken | null = null): TokenView {
   const { type, scopes, domains, ip_allowlist: ipAllowlist } = row;
   const creatorUnseen = seen !== null && row.created_by_type === 'token' && !seen.has(row.created_by_id ?? '');
   return {
@@ -71,5 +74,6 @@ export function toTokenView(row: TokenRecord, plan: PlanName, now: number, seen:
     rotated_from: row.rotated_from,
     rotated_to: row.rotated_to,
     rate_limit: row.rate_limit && { requests: row.rate_limit.requests, per: row.rate_limit.per },
+    connected_agent: agent && { grant_id: agent.grant_id, client_name: agent.client_name },
   };
 }
