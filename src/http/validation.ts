@@ -49,5 +49,31 @@ function withFormats(ajv: Ajv): Ajv {
 const strict = withFormats(new Ajv({ ...shared, coerceTypes: false }));
 const coercing = withFormats(new Ajv({ ...shared, coerceTypes: true }));
 
+type Validate = ((data: unknown) => boolean) & { errors?: unknown };
+
+/**
+ * ajv coerces a query text such as `1e309` to Infinity and then skips `minimum`/`maximum` for a
+ * number that is not finite, so Infinity would reach the store. Text from a URL is refused here
+ * when it became a number that no bound can hold.
+ */
+function finiteNumbersOnly(validate: Validate): Validate {
+  const checked: Validate = (data) => {
+    if (!validate(data)) {
+      checked.errors = validate.errors;
+      return false;
+    }
+    for (const [field, value] of Object.entries(data as Record<string, unknown>)) {
+      const values = Array.isArray(value) ? value : [value];
+      if (values.some((item) => typeof item === 'number' && !Number.isFinite(item))) {
+        checked.errors = [{ instancePath: `/${field}`, schemaPath: '', keyword: 'type', params: {}, message: 'must be a finite number' }];
+        return false;
+      }
+    }
+    checked.errors = null;
+    return true;
+  };
+  return checked;
+}
+
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? strict : coercing).compile(schema);
+  httpPart === 'body' ? strict.compile(schema) : finiteNumbersOnly(coercing.compile(schema));

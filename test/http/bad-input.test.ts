@@ -49,6 +49,10 @@ describe('malformed requests', () => {
     const err = expectError(await h.request({ method: 'POST', url: '/v1/tokens', headers: asSession(owner), payload: { name: 'x', scopes: ['domains:read'], ip_allowlist: [42] } }), 400, 'invalid_request');
     expect(err.details?.field).toBe('ip_allowlist.0');
     expect(expectError(await h.request({ method: 'GET', url: '/v1/tokens?limit=abc', headers: asSession(owner) }), 400, 'invalid_request').details).toMatchObject({ field: 'limit', location: 'querystring' });
+    for (const limit of ['1e309', '-1e309', 'Infinity']) {
+      const refused = expectError(await h.request({ method: 'GET', url: `/v1/tokens?limit=${limit}`, headers: asSession(owner) }), 400, 'invalid_request');
+      expect(refused.details).toMatchObject({ field: 'limit', location: 'querystring' });
+    }
     expect(expectError(await h.request({ method: 'GET', url: '/v1/tokens?admin=1', headers: asSession(owner) }), 400, 'invalid_request').details?.field).toBe('admin');
   });
 
