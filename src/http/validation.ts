@@ -1,6 +1,6 @@
-import { Ajv, type Options } from 'ajv';
+import { Ajv, type Options, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import { displayTextProblem, type DisplayText } from '../core/display-text.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
@@ -49,17 +49,17 @@ function withFormats(ajv: Ajv): Ajv {
 const strict = withFormats(new Ajv({ ...shared, coerceTypes: false }));
 const coercing = withFormats(new Ajv({ ...shared, coerceTypes: true }));
 
-type Validate = ((data: unknown) => boolean) & { errors?: unknown };
+type Validate = ((data: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null };
 
 /**
  * ajv coerces a query text such as `1e309` to Infinity and then skips `minimum`/`maximum` for a
  * number that is not finite, so Infinity would reach the store. Text from a URL is refused here
  * when it became a number that no bound can hold.
  */
-function finiteNumbersOnly(validate: Validate): Validate {
+function finiteNumbersOnly(validate: ValidateFunction): Validate {
   const checked: Validate = (data) => {
     if (!validate(data)) {
-      checked.errors = validate.errors;
+      checked.errors = validate.errors ?? null;
       return false;
     }
     for (const [field, value] of Object.entries(data as Record<string, unknown>)) {
