@@ -1,7 +1,7 @@
 import type { Manager } from '../../core/authority.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
-import { connectedAgentsOfTokens } from '../../store/connected-agent-tokens.js';
+import { connectedAgentsOfTokens } from '../../store/oauth.js';
 import type { TokenRecord } from '../../store/token-codec.js';
 import type { DbOrTrx } from '../../store/tokens.js';
 import type { UsageRecorder } from '../usage.js';

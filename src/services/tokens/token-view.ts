@@ -4,7 +4,7 @@ import { effectiveScopes } from '../../core/scopes.js';
 import type { TokenType } from '../../core/token-format.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { ActorType } from '../../core/roles.js';
-import type { ConnectedAgentOfToken } from '../../store/connected-agent-tokens.js';
+import type { ConnectedAgentOfToken } from '../../store/oauth.js';
 import type { TokenRecord } from '../../store/token-codec.js';
 import { hideUnseen, UNSEEN_TOKEN } from './disclosure.js';
 
