@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, asSession, createAccount, createDomain, expectStatus, login, PASSWORD, type Session } from '../helpers/actors.js';
 import { browserMissing, launchChromium } from '../helpers/browser.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { INITIALIZE, post } from '../mcp/agent.js';
+import { INITIALIZE, post, withAgent } from '../mcp/agent.js';
 import { oauthAgent, pkce, REDIRECT } from '../oauth/client.js';
 
 const missing = browserMissing({ dashboard: true });
@@ -172,8 +172,10 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
     expect(await page.locator('tr.nested').textContent()).toContain('AI agent');
   });
 
-  it('lists the connection under Connected agents, and Disconnect, once confirmed, refuses its token at /mcp', async () => {
-    expect((await post(base, INITIALIZE, { authorization: `Bearer ${accessToken}` })).status).toBe(200);
+  it('lists the connection under Connected agents with its last tool, and Disconnect, once confirmed, refuses its token at /mcp', async () => {
+    await withAgent(base, accessToken, (client) => client.callTool({ name: 'list_domains', arguments: {} }));
+    await h.ctx.usage.flush();
+    await h.ctx.accessLog.flush();
     await page.goto(`${base}/tokens`);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connected agents' }).click();
     // The tokens list has a row for Claude too: wait for the page itself before looking for it.
@@ -184,6 +186,7 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
     expect(text).toContain('unverified');
     expect(text).toContain('shop.example.com');
     expect(text).toContain(email);
+    expect(text).toMatch(/from 127\.0\.0\.1 · list_domains/);
     await row.getByRole('button', { name: 'Disconnect Claude' }).click();
     const dialog = page.getByRole('dialog', { name: 'Disconnect Claude?' });
     await dialog.getByRole('button', { name: 'Disconnect' }).click();

@@ -62,7 +62,9 @@ export function ConnectedAgents() {
                   <td>{agent.scopes.map(scopeWord).join(', ')}</td>
                   <td>{domainSummary(agent.domains, domains)}</td>
                   <td>{dateTime(agent.connected_at)}<span className="hint">by <bdi>{agent.connected_by}</bdi></span></td>
-                  <td>{agent.last_used_at ? <>{dateTime(agent.last_used_at)}<span className="hint">from {agent.last_used_ip}</span></> : 'Never'}</td>
+                  <td>
+                    {agent.last_used_at ? <>{dateTime(agent.last_used_at)}<span className="hint">from {agent.last_used_ip}{agent.last_tool && <> · <code>{agent.last_tool}</code></>}</span></> : 'Never'}
+                  </td>
                   <td>{expiry(agent.expires_at)}</td>
                   <td><button type="button" className="danger" onClick={() => setDisconnecting(agent)} aria-label={`Disconnect ${agent.client.name}`}>Disconnect</button></td>
                 </tr>
