@@ -8,7 +8,7 @@ import { tokenAudience } from '../../src/store/migrations/007-token-audience.js'
 import { oauthLineage } from '../../src/store/migrations/008-oauth-lineage.js';
 import { storeUpgrades } from '../../src/services/upgrade.js';
 import { DIALECT, TEST_AUDIT_KEY } from '../helpers/harness.js';
-import { oauthAgent } from './client.js';
+import { oauthAgent, pkce, REDIRECT } from './client.js';
 
 /**
  * An access token issued through OAuth is for the resource it names (RFC 8707) and nowhere else:
@@ -91,6 +91,35 @@ describe('a connected agent’s token belongs to its connection', () => {
     expect((await post(base, INITIALIZE, { authorization: `Bearer ${pair.access_token}` })).status).toBe(200);
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${tokenId}/revoke`, headers: fresh, payload: {} }), 200);
     expect((await post(base, INITIALIZE, { authorization: `Bearer ${pair.access_token}` })).status).toBe(401);
+  });
+
+  it('ends its connection when revoked, deleted, or revoked with its domain: the refresh token brings no other', async () => {
+    const ways: [string, (owner: Awaited<ReturnType<typeof ownerSession>>, tokenId: string, domainId: string) => Promise<void>][] = [
+      ['revoked', async (owner, tokenId) => void expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${tokenId}/revoke`, headers: asSession(owner), payload: { reason: 'stop it' } }), 200)],
+      ['deleted', async (owner, tokenId) => void expectStatus(await h.request({ method: 'DELETE', url: `/v1/tokens/${tokenId}`, headers: asSession(owner) }), 204)],
+      ['revoked with its domain', async (owner, _tokenId, domainId) => void expectStatus(await h.request({ method: 'DELETE', url: `/v1/domains/${domainId}`, headers: asSession(owner) }), 204)],
+    ];
+    for (const [why, end] of ways) {
+      const owner = await ownerSession(h);
+      const domain = await createDomain(h, asSession(owner));
+      const { clientId, pair } = await agent.connect(owner, { domains: [domain.id] });
+      const tokenId = (expectStatus(await h.request({ method: 'GET', url: '/v1/tokens?type=mcp', headers: asSession(owner) }), 200).data as { id: string }[])[0]!.id;
+      // The same agent connected again (a step-up, a second machine): one connection, which ends whole.
+      const again = pkce();
+      const code = (await agent.consent(owner, agent.authorizeQuery(clientId, again.challenge))).searchParams.get('code')!;
+      const second = expectStatus(await agent.tokens({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: again.verifier, resource: `${base}/mcp` }), 200);
+      await end(owner, tokenId, domain.id);
+      for (const each of [pair, second]) {
+        expect((await post(base, INITIALIZE, { authorization: `Bearer ${each.access_token}` })).status, why).toBe(401);
+        const refreshed = await agent.tokens({ grant_type: 'refresh_token', refresh_token: each.refresh_token, client_id: clientId });
+        expect(refreshed.statusCode, why).toBe(400);
+        expect(JSON.parse(refreshed.body).error, why).toBe('invalid_grant');
+      }
+      expect(expectStatus(await h.request({ method: 'GET', url: '/v1/connected-agents', headers: asSession(owner) }), 200).data, why).toEqual([]);
+      const events = expectStatus(await h.request({ method: 'GET', url: '/v1/audit-log?action=oauth.grant_revoked', headers: asSession(owner) }), 200).data;
+      expect(events, why).toHaveLength(2);
+      for (const event of events) expect(event, why).toMatchObject({ actor: { type: 'user' }, details: { reason: `its access token ${tokenId} was ${why}` } });
+    }
   });
 
   it('is purged with its link to the connection once expired past the retention, and the connection lives on', async () => {

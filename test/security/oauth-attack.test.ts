@@ -3,7 +3,7 @@
  * stolen refresh token) and wants more than the account's limits allow.
  */
 import { describe, expect, it } from 'vitest';
-import { asSession, bearer, expectStatus, ownerSession } from '../helpers/actors.js';
+import { asSession, bearer, createToken, expectStatus, ownerSession } from '../helpers/actors.js';
 import { startHarness, withHarness } from '../helpers/harness.js';
 import { oauthAgent, pkce } from '../oauth/client.js';
 
@@ -11,9 +11,10 @@ const BASE = 'http://127.0.0.1:7777';
 
 describe('the account’s limit on live tokens', () => {
   it('holds for tokens issued through OAuth: refreshing cannot mint live tokens past LATCHKEY_MAX_TOKENS_PER_ACCOUNT', async () => {
-    await withHarness({ LATCHKEY_MAX_TOKENS_PER_ACCOUNT: '3' }, async (h) => {
+    await withHarness({ LATCHKEY_MAX_TOKENS_PER_ACCOUNT: '4' }, async (h) => {
       const agent = oauthAgent(h, BASE);
       const owner = await ownerSession(h);
+      const handMade = await createToken(h, asSession(owner), { name: 'ci', scopes: ['domains:read'] });
       let { pair, clientId } = await agent.connect(owner);
       const outcomes: number[] = [];
       for (let i = 0; i < 5; i += 1) {
@@ -24,11 +25,10 @@ describe('the account’s limit on live tokens', () => {
       const live = expectStatus(await h.request({ method: 'GET', url: '/v1/tokens?type=mcp', headers: asSession(owner) }), 200).data as { status: string }[];
       expect(live.filter((token) => token.status === 'active').length).toBeLessThanOrEqual(3);
       expect(outcomes).toEqual([200, 200, 400, 400, 400]);
-      // The refusal spent nothing: once a token is revoked, the same refresh token works.
+      // The refusal spent nothing: once another token is revoked, the same refresh token works.
       const refused = await agent.tokens({ grant_type: 'refresh_token', refresh_token: pair.refresh_token, client_id: clientId });
       expect(refused.json()).toMatchObject({ error: 'invalid_grant' });
-      const oldest = live.at(-1) as unknown as { id: string };
-      expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${oldest.id}/revoke`, headers: asSession(owner), payload: {} }), 200);
+      expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${handMade.token.id}/revoke`, headers: asSession(owner), payload: {} }), 200);
       expectStatus(await agent.tokens({ grant_type: 'refresh_token', refresh_token: pair.refresh_token, client_id: clientId }), 200);
     });
   });

@@ -121,7 +121,9 @@ export function TokenDetail({ id }: { id: string }) {
 
       {modal === 'revoke' && (
         <ConfirmDialog title={<>Revoke “<bdi>{token.name}</bdi>”?</>} confirm="Revoke token" danger onClose={() => setModal(null)}
-          body={<p>Anything using “<bdi>{token.name}</bdi>” stops working at once, and so does every token it created. This cannot be undone.</p>}
+          body={token.connected_agent
+            ? <p>“<bdi>{token.connected_agent.client_name}</bdi>” is disconnected: this token and every other it holds stop working at once, and it must ask again to reconnect.</p>
+            : <p>Anything using “<bdi>{token.name}</bdi>” stops working at once, and so does every token it created. This cannot be undone.</p>}
           onConfirm={() => act(() => api(() => http.POST('/v1/tokens/{id}/revoke', { params: { path: { id } } })))} />
       )}
       {modal === 'delete' && (

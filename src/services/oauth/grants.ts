@@ -4,7 +4,7 @@ import { MCP_SCOPES } from '../../core/catalog.js';
 import { notFound } from '../../core/errors.js';
 import { REFRESH_WORD, mintSecret } from '../../core/token-format.js';
 import type { Db, Trx } from '../../store/database.js';
-import { findGrant, forgetGrantSecrets, grantsOf, insertRefreshToken, lastUsesOfGrants, linkAccessToken, revokeGrant, unrevokedAccessTokens, type GrantRecord } from '../../store/oauth.js';
+import { findGrant, grantsOf, insertRefreshToken, lastUsesOfGrants, linkAccessToken, type GrantRecord } from '../../store/oauth.js';
 import { transact } from '../../store/transactions.js';
 import { lastToolsOf } from '../../store/access-logs.js';
 import { countLive, lockAccount, tokenById } from '../../store/tokens.js';
@@ -13,7 +13,10 @@ import type { AuditLog } from '../audit.js';
 import type { Actor, Principal } from '../context.js';
 import { issueToken } from '../tokens/issue.js';
 import { revokeSubtree } from '../tokens/tree.js';
+import { liveGrantsOfConnection, principalFor, revokeGrantWhole } from './grant-revocation.js';
 import type { Verifier } from '../verifier.js';
+
+export { AUTHORIZATION_SERVER } from './grant-revocation.js';
 
 /** An access token lives about an hour; the grant's refresh token brings the next. */
 export const ACCESS_TOKEN_LIFETIME_MS = 3600_000;
@@ -35,8 +38,6 @@ export interface GrantDeps {
   /** LATCHKEY_MAX_TOKENS_PER_ACCOUNT: an access token issued here is a live token of the account like any other. */
   maxLivePerAccount: number;
 }
-
-export const AUTHORIZATION_SERVER: Actor = { type: 'system', id: null, name: 'authorization server' };
 
 /** A connection as the connected-agents page lists it. */
 export interface ConnectedAgentView {
@@ -70,12 +71,6 @@ function connectionsOf(grants: readonly GrantRecord[]): Map<string, GrantRecord[
   }
   return groups;
 }
-
-/** A grant's tokens act for the person who allowed it, with the request that asks for them. */
-const principalFor = (grant: GrantRecord, actor: Actor, meta: Principal['meta']): Principal => ({
-  accountId: grant.account_id, actor, visibility: { domains: grant.domains ? new Set(grant.domains) : null, mailboxId: null },
-  grant: null, requiredScope: null, freshAuth: false, managesTokens: false, meta,
-});
 
 /**
  * Grants and everything issued from them: the one place that issues an access token and a refresh
@@ -114,23 +109,9 @@ export class GrantService {
     return { access_token: secret, token_type: 'Bearer', expires_in: Math.round((expiresAt - now) / 1000), refresh_token: refresh.secret, scope: grant.scopes.join(' ') };
   }
 
-  /**
-   * Revokes a grant and every token it issued, inside the caller's transaction; returns the hashes
-   * to drop from the verify cache once it commits (`forget`).
-   */
-  async revokeWhole(trx: Trx, grant: GrantRecord, reason: string, actor: Actor, meta: Principal['meta'], action: string, now: number): Promise<string[]> {
-    const { audit } = this.deps;
-    const principal = principalFor(grant, actor, meta);
-    const hashes: string[] = [];
-    await lockAccount(trx, grant.account_id);
-    if (await revokeGrant(trx, grant.id, reason, now)) {
-      await audit.append(trx, grant.account_id, {
-        action, actor, target: { type: 'oauth_grant', id: grant.id, name: grant.client_name }, details: { reason, client_id: grant.client_id }, meta,
-      }, now);
-    }
-    for (const row of await unrevokedAccessTokens(trx, grant.id)) hashes.push(...(await revokeSubtree(trx, audit, principal, row, reason, now)));
-    await forgetGrantSecrets(trx, grant.id);
-    return hashes;
+  /** Revokes a grant and every token it issued, inside the caller's transaction (see `revokeGrantWhole`). */
+  revokeWhole(trx: Trx, grant: GrantRecord, reason: string, actor: Actor, meta: Principal['meta'], action: string, now: number): Promise<string[]> {
+    return revokeGrantWhole(trx, this.deps.audit, grant, reason, actor, meta, action, now);
   }
 
   forget(hashes: readonly string[]): void {
@@ -178,9 +159,8 @@ export class GrantService {
       if (grant === undefined || !mayManage(principal, grant) || grant.revoked_at !== null) throw notFound('connected agent');
       await lockAccount(trx, grant.account_id);
       const now = clock.now();
-      const connection = connectionsOf(await grantsOf(trx, grant.account_id, null)).get(connectionKey(grant))!.filter((each) => each.revoked_at === null);
       const hashes: string[] = [];
-      for (const each of connection) hashes.push(...(await this.revokeWhole(trx, each, 'disconnected', principal.actor, principal.meta, 'oauth.grant_disconnected', now)));
+      for (const each of await liveGrantsOfConnection(trx, grant)) hashes.push(...(await this.revokeWhole(trx, each, 'disconnected', principal.actor, principal.meta, 'oauth.grant_disconnected', now)));
       return hashes;
     });
     this.forget(hashes);

@@ -14,6 +14,7 @@ import { accessOf, placeOf, specOf } from './token-access.js';
 import { requireFreshAuth } from './token-input.js';
 import { tokenStatus, type TokenView } from './token-view.js';
 import { revokeSubtree } from './tree.js';
+import { revokeConnectionOfToken } from '../oauth/grant-revocation.js';
 import type { TokenChangeDeps } from './token-service.js';
 
 export interface LifecycleDeps extends TokenChangeDeps {
@@ -83,6 +84,7 @@ export class TokenLifecycle {
     const result = await transact(db, async (trx) => {
       const { token: row, plan, now, manager } = await management.open(trx, principal, id, 'revoke');
       const hashes = await revokeSubtree(trx, audit, principal, row, reason ?? null, now);
+      hashes.push(...(await revokeConnectionOfToken(trx, audit, row.id, principal, 'revoked', now)));
       const view = await presenter.one(trx, principal.accountId, manager, { ...row, revoked_at: now, revoke_reason: reason ?? null }, plan);
       return { hashes, view };
     });
@@ -101,7 +103,10 @@ export class TokenLifecycle {
     }
     if (only.length > 0) requireFreshAuth(principal, 'delete a domain (its tokens are revoked with it)');
     const hashes: string[] = [];
-    for (const row of only) hashes.push(...(await revokeSubtree(trx, this.deps.audit, principal, row, 'domain deleted', now)));
+    for (const row of only) {
+      hashes.push(...(await revokeSubtree(trx, this.deps.audit, principal, row, 'domain deleted', now)));
+      hashes.push(...(await revokeConnectionOfToken(trx, this.deps.audit, row.id, principal, 'revoked with its domain', now)));
+    }
     return hashes;
   }
 
@@ -163,6 +168,7 @@ export class TokenLifecycle {
       const { token: row, now, manager } = await management.open(trx, principal, id, 'delete');
       await this.assertNotLastDomainToken(trx, manager, row, now);
       const hashes = await revokeSubtree(trx, audit, principal, row, 'deleted', now);
+      hashes.push(...(await revokeConnectionOfToken(trx, audit, row.id, principal, 'deleted', now)));
       await updateToken(trx, id, { deleted_at: now });
       await audit.append(trx, principal.accountId, {
         action: 'token.deleted', actor: principal.actor, target: { type: 'token', id, name: row.name }, meta: principal.meta,
