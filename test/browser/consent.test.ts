@@ -174,8 +174,12 @@ describe.skipIf(missing !== null)('the consent page in a real browser', () => {
 
   it('lists the connection under Connected agents with its last tool, and Disconnect, once confirmed, refuses its token at /mcp', async () => {
     await withAgent(base, accessToken, (client) => client.callTool({ name: 'list_domains', arguments: {} }));
-    await h.ctx.usage.flush();
-    await h.ctx.accessLog.flush();
+    // The use is recorded once the answer is sent: wait until it is written, as the page would show it.
+    await expect.poll(async () => {
+      await h.ctx.usage.flush();
+      await h.ctx.accessLog.flush();
+      return expectStatus(await h.request({ method: 'GET', url: '/v1/connected-agents', headers: asSession(owner) }), 200).data[0].last_tool;
+    }).toBe('list_domains');
     await page.goto(`${base}/tokens`);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connected agents' }).click();
     // The tokens list has a row for Claude too: wait for the page itself before looking for it.
