@@ -1,6 +1,7 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, http, reauth, type ConsentAnswer, type ConsentRequest, type Domain, type Session } from '../api';
+import { useEffect, useState } from 'react';
+import { api, ApiError, http, type ConsentAnswer, type ConsentRequest, type Domain, type Session } from '../api';
 import { sentence } from '../format';
+import { PasswordCheck } from '../components/PasswordCheck';
 
 /** What each AI-agent scope lets the agent do, in the words the person decides on. */
 export const AGENT_SCOPE_WORDS: Record<string, string> = {
@@ -18,35 +19,10 @@ const errorText = (error: unknown, fallback: string) => (error instanceof ApiErr
 const requestQuery = () => window.location.search.replace(/^\?/, '');
 
 /** "Verify it's you" before the decision, when the session's last password check is too old to connect an agent. */
-function VerifyFirst({ onVerified, onDeny }: { onVerified: () => void; onDeny: () => void }) {
-  const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setError(null);
-    try {
-      await reauth(password);
-      onVerified();
-    } catch (e) {
-      setError(errorText(e, 'Could not check your password.'));
-    }
-  };
-  return (
-    <form onSubmit={submit} aria-label="Verify it’s you" className="form">
-      <h2>Verify it’s you</h2>
-      <p>Connecting an agent needs your password again.</p>
-      <label>
-        Password
-        <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
-      </label>
-      {error && <p className="error" role="alert">{error}</p>}
-      <div className="actions">
-        <button type="button" onClick={onDeny}>Deny</button>
-        <button type="submit" className="primary">Continue</button>
-      </div>
-    </form>
-  );
-}
+const VerifyFirst = ({ onVerified, onDeny }: { onVerified: () => void; onDeny: () => void }) => (
+  <PasswordCheck heading={<h2>Verify it’s you</h2>} label="Verify it’s you" className="form" explanation="Connecting an agent needs your password again."
+    cancel="Deny" onVerified={onVerified} onCancel={onDeny} />
+);
 
 /**
  * The OAuth consent screen: who asks, where the answer goes, what it asks for, and what this
