@@ -36,6 +36,7 @@ import { accessLogRoutes } from './http/routes/access-logs.js';
 import { installAccessLog } from './http/access-log-hook.js';
 import { AccessLogWriter, purgeAccessLogs } from './services/access-log.js';
 import { AccountService } from './services/accounts.js';
+import { PeopleService } from './services/people.js';
 import { connectRedis, memoryRateStore, redisRateStore } from './services/rate-store.js';
 import { TokenRateLimiter } from './services/token-rate.js';
 import { PeriodicJob } from './services/periodic.js';
@@ -58,6 +59,7 @@ import { TokenEndpoint } from './services/oauth/token-endpoint.js';
 import { IntrospectionService } from './services/oauth/introspection.js';
 import { oauthRoutes } from './http/routes/oauth.js';
 import { connectedAgentRoutes } from './http/routes/connected-agents.js';
+import { peopleRoutes } from './http/routes/people.js';
 
 export interface AppOptions {
   config: Config;
@@ -119,8 +121,9 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   redis?.on('error', (error) => report('redis')(error));
   const rateStore = (counts: string) => (redis ? redisRateStore(redis, `${config.redisPrefix}:${counts}`) : memoryRateStore());
   const tokenRateLimiter = new TokenRateLimiter(rateStore('token-rate'), clock);
+  const passwords = options.passwords ?? argon2Hasher(config.argon2);
   const accounts = new AccountService({
-    db, clock, audit, passwords: options.passwords ?? argon2Hasher(config.argon2), sessionTtlSeconds: config.sessionTtlSeconds,
+    db, clock, audit, passwords, sessionTtlSeconds: config.sessionTtlSeconds,
     throttle: new PasswordThrottle(config.passwordThrottle, rateStore('pw'), clock),
     onPlanChanged: (accountId) => verifier.invalidateAccount(accountId),
   });
@@ -148,8 +151,11 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
     tokens: new TokenEndpoint({ db, clock, audit, grants, tokenPrefix: config.tokenPrefix }),
     introspection: new IntrospectionService({ db, clock, verifier }),
   };
+  const people = new PeopleService({
+    db, clock, audit, passwords, accounts, verifier, tokenManagers: config.tokenManagers, membersMayConnect: config.oauth.membersMayConnect,
+  });
   const ctx: AppContext = {
-    config, clock, verifier, usage, audit, management, accounts, tokens, lifecycle, platform, mail, logs, accessLog, metrics, gate, redact, oauth,
+    config, clock, verifier, usage, audit, management, accounts, people, tokens, lifecycle, platform, mail, logs, accessLog, metrics, gate, redact, oauth,
     storeReachable: () => reachable(db),
   };
   const sendError = errorSender(redact);
@@ -225,6 +231,7 @@ export async function buildApp(options: AppOptions): Promise<Latchkey> {
   mcpRoutes(app, ctx);
   oauthRoutes(app, ctx);
   connectedAgentRoutes(app, ctx);
+  peopleRoutes(app, ctx);
   options.extend?.(app);
   await app.ready();
 

@@ -23,7 +23,7 @@ export type ScopeByType = Partial<Record<TokenType, string | null>>;
 export type AuthRule =
   | { kind: 'public' }
   | { kind: 'operator' }
-  | { kind: 'session' }
+  | { kind: 'session'; oneTimePassword?: 'allowed' }
   | { kind: 'account'; scope: ScopeByType; manage?: boolean };
 
 export type Caller =
@@ -133,6 +133,11 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
         throw new ApiError('forbidden', 'missing or invalid X-CSRF-Token header', { header: 'X-CSRF-Token' });
       }
     }
+    if (found.user.password_change_required && !(rule.kind === 'session' && rule.oneTimePassword === 'allowed')) {
+      throw new ApiError('forbidden', 'this session signed in with a one-time password: choose your own first (POST /v1/auth/password)', {
+        reason: 'password_change_required',
+      });
+    }
     if (rule.kind === 'account' && rule.manage && !config.tokenManagers.includes(found.user.role as 'owner' | 'admin')) {
       throw new ApiError('forbidden', `only ${config.tokenManagers.join(' and ')} users may manage tokens`, { role: found.user.role });
     }
@@ -201,6 +206,7 @@ export function principalOf(request: FastifyRequest, config: Config, clock: Cloc
       requiredScope: rule?.kind === 'account' ? rule.scope[grant.type] ?? null : null,
       freshAuth: true,
       managesTokens: true,
+      role: null,
       meta,
     };
   }
@@ -214,6 +220,7 @@ export function principalOf(request: FastifyRequest, config: Config, clock: Cloc
       requiredScope: null,
       freshAuth: clock.now() - session.reauthAt <= config.reauthWindowSeconds * 1000,
       managesTokens: config.tokenManagers.includes(session.user.role as 'owner' | 'admin'),
+      role: session.user.role,
       meta,
     };
   }

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { AccessLogWriter } from '../services/access-log.js';
 import type { AccountService } from '../services/accounts.js';
+import type { PeopleService } from '../services/people.js';
 import type { AuditLog } from '../services/audit.js';
 import type { TokenManagement } from '../services/tokens/management.js';
 import type { TokenGate } from '../services/token-gate.js';
@@ -30,6 +31,7 @@ export interface AppContext {
   audit: AuditLog;
   management: TokenManagement;
   accounts: AccountService;
+  people: PeopleService;
   tokens: TokenService;
   lifecycle: TokenLifecycle;
   platform: PlatformService;

@@ -103,6 +103,7 @@ export const tokenSchema = named('Token', Type.Object({
   rotated_to: nullable(STRING),
   rate_limit: nullable(Type.Object({ requests: Type.Integer(), per: STRING })),
   connected_agent: nullable(Type.Object({ grant_id: STRING, client_name: STRING }, { description: 'the connected agent this token was issued to through OAuth; null for a token someone created' })),
+  created_by_removed: Type.Boolean({ description: 'the person who created it was removed from the account; the token stays with the account' }),
 }));
 export type TokenView = Static<typeof tokenSchema>;
 
@@ -173,6 +174,7 @@ export const accountSchema = named('Account', Type.Object({ id: STRING, name: ST
 export { ROLES };
 export const userSchema = named('User', Type.Object({
   id: STRING, account_id: STRING, email: STRING, name: STRING, role: oneOf(ROLES), created_at: INSTANT,
+  password_change_required: Type.Boolean({ description: 'signed in with a one-time password: a new one must be chosen before anything else' }),
 }));
 
 export const tokenPage = pageOf(tokenSchema);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ApiError, notFound } from '../core/errors.js';
+import { ApiError, invalidRequest, notFound } from '../core/errors.js';
 import { iso, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { PlanName } from '../core/catalog.js';
@@ -7,8 +7,8 @@ import type { Role } from '../core/roles.js';
 import type { Db } from '../store/database.js';
 import { transact } from '../store/transactions.js';
 import {
-  accountById, anyAccount, deleteSession, emailTaken, insertAccount, insertSession, insertUser, passwordHashOf, purgeSessions, sessionByHash,
-  setPlan, setReauthAt, userByEmail, type AccountRecord, type UserRecord,
+  accountById, anyAccount, deleteSession, deleteSessionsOf, emailTaken, insertAccount, insertSession, insertUser, passwordHashOf, purgeSessions, sessionByHash,
+  setPassword, setPlan, setReauthAt, userByEmail, type AccountRecord, type UserRecord,
 } from '../store/accounts.js';
 import type { Trx } from '../store/tokens.js';
 import type { AuditLog } from './audit.js';
@@ -38,6 +38,8 @@ export interface UserView {
   name: string;
   role: Role;
   created_at: string;
+  /** Signed in with a one-time password: nothing but choosing a new one (and signing out) until then. */
+  password_change_required: boolean;
 }
 
 export interface SessionCaller {
@@ -104,17 +106,21 @@ export class AccountService {
     });
   }
 
-  private async insertUser(
+  /** Inside the caller's transaction: a new person of the account (`PeopleService` decides who may add one). */
+  async insertUser(
     trx: Trx,
     accountId: string,
     input: { email: string; name?: string },
     role: Role,
     passwordHash: string,
     now: number,
+    temporaryAt: number | null = null,
   ): Promise<UserView> {
     const email = input.email.trim().toLowerCase();
     if (await emailTaken(trx, email)) throw new ApiError('conflict', 'a user with this email already exists', { field: 'email' });
-    const user: UserRecord = { id: newId('usr'), account_id: accountId, email, name: input.name ?? email.split('@')[0]!, role, created_at: now };
+    const user: UserRecord = {
+      id: newId('usr'), account_id: accountId, email, name: input.name ?? email.split('@')[0]!, role, created_at: now, temporary_password_at: temporaryAt,
+    };
     await insertUser(trx, user, passwordHash);
     return userView(user);
   }
@@ -199,26 +205,35 @@ export class AccountService {
     return presented !== undefined && expected.length === actual.length && timingSafeEqual(expected, actual);
   }
 
-  async reauth(session: SessionCaller, password: string, meta: RequestMeta): Promise<number> {
+  /**
+   * The signed-in person's own password, checked on the budget their logins spend; a wrong one is
+   * audited as `<action>_failed`, one past the budget as `<action>_throttled`.
+   */
+  private async checkOwnPassword(session: SessionCaller, password: string, meta: RequestMeta, action: string): Promise<void> {
     const { db, clock, passwords, throttle } = this.deps;
-    const now = clock.now();
-    const audit = (action: string) =>
+    const audit = (outcome: string) =>
       transact(db, (trx) =>
         this.deps.audit.append(trx, session.account.id, {
-          action, actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
-        }, now));
+          action: `${action}_${outcome}`, actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email }, meta,
+        }, clock.now()));
     let attempt: PasswordAttempt;
     try {
       attempt = await throttle.begin(passwordBudget(session.user.email), meta.ip);
     } catch (error) {
-      await audit('auth.reauth_throttled');
+      await audit('throttled');
       throw error;
     }
     if (!(await passwords.verify(await passwordHashOf(db, session.user.id), password))) {
-      await audit('auth.reauth_failed');
-      throw new ApiError('unauthorized', 'password is incorrect');
+      await audit('failed');
+      throw new ApiError('unauthorized', 'password is incorrect', action === 'auth.reauth' ? undefined : { field: 'current_password' });
     }
     await attempt.succeeded();
+  }
+
+  async reauth(session: SessionCaller, password: string, meta: RequestMeta): Promise<number> {
+    const { db, clock } = this.deps;
+    await this.checkOwnPassword(session, password, meta, 'auth.reauth');
+    const now = clock.now();
     await transact(db, async (trx) => {
       await setReauthAt(trx, session.sessionId, now);
       await this.deps.audit.append(trx, session.account.id, {
@@ -226,6 +241,40 @@ export class AccountService {
       }, now);
     });
     return now;
+  }
+
+  /**
+   * A new password for the signed-in person, the current one given: every other session of theirs
+   * ends (whoever held one knew the old password), and this one counts as just re-authenticated.
+   */
+  async changePassword(session: SessionCaller, current: string, next: string, meta: RequestMeta): Promise<number> {
+    const { db, clock, passwords } = this.deps;
+    await this.checkOwnPassword(session, current, meta, 'auth.password_change');
+    if (next === current) throw invalidRequest('new_password', 'the new password must differ from the current one');
+    const passwordHash = await passwords.hash(next);
+    const now = clock.now();
+    await transact(db, async (trx) => {
+      await setPassword(trx, session.user.id, passwordHash, null);
+      const ended = await deleteSessionsOf(trx, session.user.id, session.sessionId);
+      await setReauthAt(trx, session.sessionId, now);
+      await this.deps.audit.append(trx, session.account.id, {
+        action: 'user.password_changed', actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email },
+        details: { other_sessions_ended: ended }, meta,
+      }, now);
+    });
+    return now;
+  }
+
+  /** Ends every session of the signed-in person, this one included. */
+  async logoutEverywhere(session: SessionCaller, meta: RequestMeta): Promise<void> {
+    const { db, clock } = this.deps;
+    await transact(db, async (trx) => {
+      const ended = await deleteSessionsOf(trx, session.user.id);
+      await this.deps.audit.append(trx, session.account.id, {
+        action: 'auth.logout_everywhere', actor: userActor(session.user), target: { type: 'user', id: session.user.id, name: session.user.email },
+        details: { sessions_ended: ended }, meta,
+      }, clock.now());
+    });
   }
 
   async logout(session: SessionCaller, meta: RequestMeta): Promise<void> {
@@ -250,7 +299,10 @@ export class AccountService {
 
 export const userActor = (user: UserView): Actor => ({ type: 'user', id: user.id, name: user.email });
 
-const userView = (user: UserRecord): UserView => ({ ...user, created_at: iso(user.created_at) });
+export const userView = (user: UserRecord): UserView => ({
+  id: user.id, account_id: user.account_id, email: user.email, name: user.name, role: user.role, created_at: iso(user.created_at),
+  password_change_required: user.temporary_password_at !== null,
+});
 
 const accountView = (account: AccountRecord): AccountView => ({ ...account, created_at: iso(account.created_at) });
 

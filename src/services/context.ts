@@ -1,5 +1,5 @@
 import type { TokenGrant } from '../core/policy.js';
-import type { ActorType } from '../core/roles.js';
+import type { ActorType, Role } from '../core/roles.js';
 
 export interface RequestMeta {
   ip: string;
@@ -46,5 +46,7 @@ export interface Principal {
    * `LATCHKEY_TOKEN_MANAGERS`); a token, which the authority rule bounds instead.
    */
   managesTokens: boolean;
+  /** A person's role in the account, read at this request; null for a token. */
+  role: Role | null;
   meta: RequestMeta;
 }

@@ -93,5 +93,5 @@ async function revokeLive(trx: Trx, audit: AuditLog, principal: Principal, accou
 
 const upgrade = (accountId: string): Principal => ({
   accountId, actor: { type: 'system', id: null, name: 'upgrade' }, visibility: { domains: null, mailboxId: null }, grant: null,
-  requiredScope: null, freshAuth: true, managesTokens: true, meta: { ip: '', userAgent: '' },
+  requiredScope: null, freshAuth: true, managesTokens: true, role: null, meta: { ip: '', userAgent: '' },
 });

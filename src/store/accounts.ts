@@ -15,9 +15,10 @@ export interface AccountRecord extends Pick<AccountsTable, 'id' | 'name'> {
 }
 
 /** A person, without their password's hash: that is read only to check a password. */
-export interface UserRecord extends Omit<UsersTable, 'password_hash' | 'role' | 'created_at'> {
+export interface UserRecord extends Omit<UsersTable, 'password_hash' | 'role' | 'created_at' | 'temporary_password_at'> {
   role: Role;
   created_at: number;
+  temporary_password_at: number | null;
 }
 
 /** A session holds the hashes of its secret and of its CSRF token: neither secret is stored. */
@@ -36,7 +37,10 @@ const toAccount = (row: Pick<AccountsTable, 'id' | 'name' | 'plan' | 'created_at
 
 const toUser = (row: Omit<UsersTable, 'password_hash'>): UserRecord => ({
   id: row.id, account_id: row.account_id, email: row.email, name: row.name, role: role(row.role), created_at: instantOf(row.created_at),
+  temporary_password_at: row.temporary_password_at === null ? null : instantOf(row.temporary_password_at),
 });
+
+const USER_COLUMNS = ['id', 'account_id', 'email', 'name', 'role', 'created_at', 'temporary_password_at'] as const;
 
 /** A new account, its audit chain not yet begun. */
 export async function insertAccount(trx: Trx, account: AccountRecord): Promise<void> {
@@ -69,7 +73,56 @@ export async function emailTaken(trx: Trx, email: string): Promise<boolean> {
 }
 
 export async function insertUser(trx: Trx, user: UserRecord, passwordHash: string): Promise<void> {
-  await trx.insertInto('users').values({ ...user, created_at: instantText(user.created_at), password_hash: passwordHash }).execute();
+  await trx.insertInto('users').values({
+    ...user, created_at: instantText(user.created_at), password_hash: passwordHash,
+    temporary_password_at: user.temporary_password_at === null ? null : instantText(user.temporary_password_at),
+  }).execute();
+}
+
+/** The people of an account, oldest first. */
+export async function usersOf(db: DbOrTrx, accountId: string): Promise<UserRecord[]> {
+  const rows = await db.selectFrom('users').select(USER_COLUMNS).where('account_id', '=', accountId).orderBy('created_at').orderBy('id').execute();
+  return rows.map(toUser);
+}
+
+/** One person of one account: someone of another account is not found. */
+export async function userOf(db: DbOrTrx, accountId: string, id: string): Promise<UserRecord | undefined> {
+  const row = await db.selectFrom('users').select(USER_COLUMNS).where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  return row && toUser(row);
+}
+
+/** Which of these ids are people of the account still. */
+export async function existingUserIds(db: DbOrTrx, accountId: string, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('users').select('id').where('account_id', '=', accountId).where('id', 'in', [...new Set(ids)]).execute();
+  return new Set(rows.map((row) => row.id));
+}
+
+export async function countOwners(trx: Trx, accountId: string): Promise<number> {
+  const row = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number | string>().as('n')).where('account_id', '=', accountId).where('role', '=', 'owner').executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function setRole(trx: Trx, id: string, newRole: Role): Promise<void> {
+  await trx.updateTable('users').set({ role: newRole }).where('id', '=', id).execute();
+}
+
+/** A new password's hash; `temporaryAt` marks a one-time password (null: the person chose it). */
+export async function setPassword(trx: Trx, id: string, passwordHash: string, temporaryAt: number | null): Promise<void> {
+  await trx.updateTable('users').set({ password_hash: passwordHash, temporary_password_at: temporaryAt === null ? null : instantText(temporaryAt) }).where('id', '=', id).execute();
+}
+
+/** Removes a person and every session of theirs. */
+export async function deleteUser(trx: Trx, id: string): Promise<void> {
+  await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
+  await trx.deleteFrom('users').where('id', '=', id).execute();
+}
+
+/** Ends a person's sessions, all but `keep` if given; returns how many ended. */
+export async function deleteSessionsOf(trx: Trx, userId: string, keep: string | null = null): Promise<number> {
+  let query = trx.deleteFrom('sessions').where('user_id', '=', userId);
+  if (keep !== null) query = query.where('id', '!=', keep);
+  return Number((await query.executeTakeFirst()).numDeletedRows);
 }
 
 /** A person by the email they sign in with, and their password's hash to check it against. */
@@ -104,7 +157,7 @@ export async function sessionByHash(db: Db, hash: string): Promise<{ session: Se
     .select([
       'sessions.id as session_id', 'sessions.hash', 'sessions.csrf_hash', 'sessions.created_at as session_created_at', 'sessions.expires_at',
       'sessions.reauth_at', 'sessions.ip', 'sessions.user_agent',
-      'users.id', 'users.account_id', 'users.email', 'users.name', 'users.role', 'users.created_at',
+      'users.id', 'users.account_id', 'users.email', 'users.name', 'users.role', 'users.created_at', 'users.temporary_password_at',
       'accounts.name as account_name', 'accounts.plan', 'accounts.created_at as account_created_at',
     ])
     .where('sessions.hash', '=', hash)

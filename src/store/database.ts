@@ -12,6 +12,7 @@ import { messageFolders } from './migrations/005-message-folders.js';
 import { oauth } from './migrations/006-oauth.js';
 import { tokenAudience } from './migrations/007-token-audience.js';
 import { oauthLineage } from './migrations/008-oauth-lineage.js';
+import { people } from './migrations/009-people.js';
 import type { Database } from './schema.js';
 import { setUpSqliteConnection } from './sqlite-connection.js';
 
@@ -41,6 +42,7 @@ const migrations = (dialect: Config['database']['dialect'], hooks: MigrationHook
   '006-oauth': oauth(dialect),
   '007-token-audience': tokenAudience(dialect),
   '008-oauth-lineage': oauthLineage(dialect),
+  '009-people': people(dialect),
 });
 
 /**

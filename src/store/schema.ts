@@ -22,6 +22,8 @@ export interface UsersTable {
   password_hash: string;
   role: string;
   created_at: string;
+  /** When a one-time password was issued that has not been changed since; null: the person chose theirs. */
+  temporary_password_at: string | null;
 }
 
 export interface SessionsTable {

@@ -116,8 +116,9 @@ export async function injectFailure(h: Harness, table: string, on: `update of ${
 }
 
 /** Request fields that carry a secret in, and response fields that carry one out. */
-const SECRET_INPUTS = new Set(['password', 'secret']);
-const SECRET_OUTPUTS = new Set(['secret', 'csrf_token', 'access_token', 'refresh_token']);
+const SECRET_INPUTS = new Set(['password', 'secret', 'current_password', 'new_password']);
+// `password`: a one-time password handed out for someone added, or by a reset.
+const SECRET_OUTPUTS = new Set(['secret', 'csrf_token', 'access_token', 'refresh_token', 'password']);
 
 const parsed = (text: string): unknown => {
   try {

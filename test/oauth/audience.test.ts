@@ -6,6 +6,7 @@ import { INITIALIZE, post } from '../mcp/agent.js';
 import { migrate } from '../../src/store/database.js';
 import { tokenAudience } from '../../src/store/migrations/007-token-audience.js';
 import { oauthLineage } from '../../src/store/migrations/008-oauth-lineage.js';
+import { people } from '../../src/store/migrations/009-people.js';
 import { storeUpgrades } from '../../src/services/upgrade.js';
 import { DIALECT, TEST_AUDIT_KEY } from '../helpers/harness.js';
 import { oauthAgent, pkce, REDIRECT } from './client.js';
@@ -66,9 +67,10 @@ describe('the upgrade that brought audiences', () => {
   it('binds the access tokens issued before it to their grant’s resource, and no other token', async () => {
     const { owner, pair, tokenId } = await connected();
     const handMade = await createToken(h, asSession(owner), { name: 'agent', type: 'mcp', scopes: ['mcp:read'] });
+    await people(DIALECT).down!(h.store.db);
     await oauthLineage(DIALECT).down!(h.store.db);
     await tokenAudience(DIALECT).down!(h.store.db);
-    await h.store.db.deleteFrom('kysely_migration' as never).where('name' as never, 'in', ['007-token-audience', '008-oauth-lineage'] as never).execute();
+    await h.store.db.deleteFrom('kysely_migration' as never).where('name' as never, 'in', ['007-token-audience', '008-oauth-lineage', '009-people'] as never).execute();
     await migrate(h.store.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], h.clock));
     const rows = await h.store.db.selectFrom('tokens').select(['id', 'audience']).where('id', 'in', [tokenId, handMade.token.id]).execute();
     expect(Object.fromEntries(rows.map((row) => [row.id, row.audience]))).toEqual({ [tokenId]: `${base}/mcp`, [handMade.token.id]: null });

@@ -198,7 +198,7 @@ describe('a migration applied but not recorded (a start stopped between the two)
     expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit']);
     expect(await snapshot(db)).toEqual(limited);
     await migrate(db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], new TestClock()));
-    expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit', '003-token-authority', '004-token-trees', '005-message-folders', '006-oauth', '007-token-audience', '008-oauth-lineage']);
+    expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit', '003-token-authority', '004-token-trees', '005-message-folders', '006-oauth', '007-token-audience', '008-oauth-lineage', '009-people']);
   }));
 
   it.skipIf(DIALECT === 'postgres')('001 on SQLite: a failure halfway leaves no table behind, and the next start runs it whole', () => withStore('halfway-001.db', async (db) => {
@@ -208,7 +208,7 @@ describe('a migration applied but not recorded (a start stopped between the two)
     await expect(sql`select 1 from accounts`.execute(db)).rejects.toThrow(/no such table/);
     await sql`drop table settings`.execute(db);
     await migrate(db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], new TestClock()));
-    expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit', '003-token-authority', '004-token-trees', '005-message-folders', '006-oauth', '007-token-audience', '008-oauth-lineage']);
+    expect(await recorded(db)).toEqual(['001-initial', '002-token-rate-limit', '003-token-authority', '004-token-trees', '005-message-folders', '006-oauth', '007-token-audience', '008-oauth-lineage', '009-people']);
   }));
 });
 

@@ -19,6 +19,7 @@ import { messageFolders } from '../../src/store/migrations/005-message-folders.j
 import { oauth } from '../../src/store/migrations/006-oauth.js';
 import { tokenAudience } from '../../src/store/migrations/007-token-audience.js';
 import { oauthLineage } from '../../src/store/migrations/008-oauth-lineage.js';
+import { people } from '../../src/store/migrations/009-people.js';
 import { storeUpgrades } from '../../src/services/upgrade.js';
 import { migrate, migratorFor } from '../../src/store/database.js';
 import { asSession, bearer, createToken, ownerSession } from '../helpers/actors.js';
@@ -192,11 +193,12 @@ describe('migration 004, on a store the first release of token trees upgraded', 
     await h.store.db.updateTable('tokens').set({ revoked_at: past, revoke_reason: 'leaked' }).where('id', '=', revoked.token.id).execute();
     await h.store.db.updateTable('tokens').set({ expires_at: null }).where('id', 'in', [expiredChild.token.id, revokedChild.token.id, grandchild.token.id]).execute();
     // That release had neither 004 nor what came after it.
+    await people(DIALECT).down!(h.store.db);
     await oauthLineage(DIALECT).down!(h.store.db);
     await tokenAudience(DIALECT).down!(h.store.db);
     await oauth(DIALECT).down!(h.store.db);
     await messageFolders(DIALECT).down!(h.store.db);
-    await h.store.db.deleteFrom('kysely_migration' as never).where('name' as never, 'in', ['004-token-trees', '005-message-folders', '006-oauth', '007-token-audience', '008-oauth-lineage'] as never).execute();
+    await h.store.db.deleteFrom('kysely_migration' as never).where('name' as never, 'in', ['004-token-trees', '005-message-folders', '006-oauth', '007-token-audience', '008-oauth-lineage', '009-people'] as never).execute();
     const untouched = await h.store.db.selectFrom('tokens').selectAll().where('id', 'in', [fine.token.id, fineChild.token.id]).orderBy('id').execute();
     const eventsBefore = (await h.store.db.selectFrom('audit_events').select('id').execute()).length;
 
@@ -215,11 +217,12 @@ describe('migration 004, on a store the first release of token trees upgraded', 
     // Run again (a start stopped before the record, on SQLite): nothing changes.
     const after = await h.store.db.selectFrom('tokens').selectAll().orderBy('id').execute();
     // That release had neither 004 nor what came after it.
+    await people(DIALECT).down!(h.store.db);
     await oauthLineage(DIALECT).down!(h.store.db);
     await tokenAudience(DIALECT).down!(h.store.db);
     await oauth(DIALECT).down!(h.store.db);
     await messageFolders(DIALECT).down!(h.store.db);
-    await h.store.db.deleteFrom('kysely_migration' as never).where('name' as never, 'in', ['004-token-trees', '005-message-folders', '006-oauth', '007-token-audience', '008-oauth-lineage'] as never).execute();
+    await h.store.db.deleteFrom('kysely_migration' as never).where('name' as never, 'in', ['004-token-trees', '005-message-folders', '006-oauth', '007-token-audience', '008-oauth-lineage', '009-people'] as never).execute();
     await migrate(h.store.db, DIALECT, storeUpgrades([TEST_AUDIT_KEY], h.clock));
     expect(await h.store.db.selectFrom('tokens').selectAll().orderBy('id').execute()).toEqual(after);
   }));

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { PLAN_NAMES } from '../../core/catalog.js';
 import { requestMeta as meta, type AuthRule } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { accountSchema, DISPLAY_NAME, EMAIL, idParams, oneOf, PASSWORD, ref, ROLES, userSchema } from '../schemas.js';
+import { accountSchema, DISPLAY_NAME, EMAIL, ID, idParams, oneOf, PASSWORD, ref, ROLES, userSchema } from '../schemas.js';
 
 const OPERATOR: AuthRule = { kind: 'operator' };
 const plan = oneOf(PLAN_NAMES);
@@ -55,5 +55,18 @@ export function adminRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     },
     async (request, reply) =>
       reply.code(201).send({ user: await ctx.accounts.addUser(request.params.id, request.body, meta(request)) }),
+  );
+
+  app.post(
+    '/admin/v1/accounts/:id/users/:user_id/reset-password',
+    {
+      config: { auth: OPERATOR },
+      schema: { summary: 'Reset a person’s password (operator only): a one-time password, shown once; their sessions end',
+        tags: ['operator'], params: Type.Object({ id: ID, user_id: ID }),
+        response: { 200: Type.Object({ user: ref(userSchema), password: Type.String({ description: 'a one-time password, shown once' }) }) },
+      },
+    },
+    async (request, reply) =>
+      reply.header('cache-control', 'no-store').send(await ctx.people.resetPassword(request.params.id, request.params.user_id, meta(request))),
   );
 }

@@ -9,7 +9,7 @@ export const AUTHORIZATION_SERVER: Actor = { type: 'system', id: null, name: 'au
 /** A grant's tokens act for the person who allowed it, with the request that asks for them. */
 export const principalFor = (grant: GrantRecord, actor: Actor, meta: Principal['meta']): Principal => ({
   accountId: grant.account_id, actor, visibility: { domains: grant.domains ? new Set(grant.domains) : null, mailboxId: null },
-  grant: null, requiredScope: null, freshAuth: false, managesTokens: false, meta,
+  grant: null, requiredScope: null, freshAuth: false, managesTokens: false, role: null, meta,
 });
 
 /**

@@ -1,6 +1,7 @@
 import type { Manager } from '../../core/authority.js';
 import type { PlanName } from '../../core/catalog.js';
 import type { Clock } from '../../core/clock.js';
+import { existingUserIds } from '../../store/accounts.js';
 import { connectedAgentsOfTokens } from '../../store/oauth.js';
 import type { TokenRecord } from '../../store/token-codec.js';
 import type { DbOrTrx } from '../../store/tokens.js';
@@ -18,8 +19,9 @@ export class TokenPresenter {
       : await seenBy(db, accountId, viewer, mentionedTokens(rows.flatMap((row) => [row.created_by_type === 'token' ? row.created_by_id : null, row.revoke_reason])));
     // Only agent tokens can have come through OAuth; the others need no lookup.
     const agents = await connectedAgentsOfTokens(db, rows.filter((row) => row.type === 'mcp').map((row) => row.id));
+    const people = await existingUserIds(db, accountId, rows.flatMap((row) => (row.created_by_type === 'user' && row.created_by_id !== null ? [row.created_by_id] : [])));
     const now = this.deps.clock.now();
-    return rows.map((row) => toTokenView(this.deps.usage.overlay(row), plan, now, seen, agents.get(row.id) ?? null));
+    return rows.map((row) => toTokenView(this.deps.usage.overlay(row), plan, now, seen, agents.get(row.id) ?? null, people));
   }
 
   async one(db: DbOrTrx, accountId: string, viewer: Manager, row: TokenRecord, plan: PlanName): Promise<TokenView> {

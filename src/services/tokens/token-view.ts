@@ -35,6 +35,8 @@ export interface TokenView {
   rate_limit: { requests: number; per: string } | null;
   /** The connected agent this token was issued to through OAuth, or null for a token someone created. */
   connected_agent: ConnectedAgentOfToken | null;
+  /** The person who created it has been removed from the account; the token stays with the account. */
+  created_by_removed: boolean;
 }
 
 export function tokenStatus(row: Pick<TokenRecord, 'revoked_at' | 'deleted_at' | 'expires_at' | 'paused_at'>, now: number): TokenStatus {
@@ -44,9 +46,13 @@ export function tokenStatus(row: Pick<TokenRecord, 'revoked_at' | 'deleted_at' |
 /**
  * The token as a viewer may see it. `seen`: for a token viewing, the token ids it may be told of;
  * any other token (one above it, above all) is named only as `UNSEEN_TOKEN`. null: a person, who
- * sees the whole account. `agent`: the grant the token was issued from, when it was.
+ * sees the whole account. `agent`: the grant the token was issued from, when it was. `people`: the
+ * account's people now, to tell a token whose creator was removed (null: not looked up).
  */
-export function toTokenView(row: TokenRecord, plan: PlanName, now: number, seen: ReadonlySet<string> | null = null, agent: ConnectedAgentOfToken | null = null): TokenView {
+export function toTokenView(
+  row: TokenRecord, plan: PlanName, now: number, seen: ReadonlySet<string> | null = null, agent: ConnectedAgentOfToken | null = null,
+  people: ReadonlySet<string> | null = null,
+): TokenView {
   const { type, scopes, domains, ip_allowlist: ipAllowlist } = row;
   const creatorUnseen = seen !== null && row.created_by_type === 'token' && !seen.has(row.created_by_id ?? '');
   return {
@@ -75,5 +81,6 @@ export function toTokenView(row: TokenRecord, plan: PlanName, now: number, seen:
     rotated_to: row.rotated_to,
     rate_limit: row.rate_limit && { requests: row.rate_limit.requests, per: row.rate_limit.per },
     connected_agent: agent && { grant_id: agent.grant_id, client_name: agent.client_name },
+    created_by_removed: people !== null && row.created_by_type === 'user' && !people.has(row.created_by_id ?? ''),
   };
 }
