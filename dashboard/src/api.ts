@@ -87,3 +87,4 @@ export const query = (params: Record<string, string | number | undefined | null>
   const entries = Object.entries(filters(params)).map(([k, v]) => [k, String(v)]);
   return entries.length ? `?${new URLSearchParams(entries)}` : '';
 };
+export type Person = Json<'getUsers'>['data'][number];

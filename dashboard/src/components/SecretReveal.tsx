@@ -1,7 +1,13 @@
 import { useState } from 'react';
 
 /** The one time a secret is visible. It lives in this component's props only: leave the page and it is gone. */
-export function SecretReveal({ secret, name }: { secret: string; name: string }) {
+export function SecretReveal({ secret, name, title = 'Copy your token now', label = 'Token', warning = 'This is the only time it is shown. Latchkey keeps only a hash: if you lose it, rotate the token to get a new one.' }: {
+  secret: string;
+  name: string;
+  title?: string;
+  label?: string;
+  warning?: string;
+}) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     await navigator.clipboard.writeText(secret);
@@ -17,12 +23,10 @@ export function SecretReveal({ secret, name }: { secret: string; name: string })
   };
   return (
     <section className="secret" aria-labelledby="secret-title">
-      <h2 id="secret-title">Copy your token now</h2>
-      <p className="warning" role="alert">
-        This is the only time it is shown. Latchkey keeps only a hash: if you lose it, rotate the token to get a new one.
-      </p>
+      <h2 id="secret-title">{title}</h2>
+      <p className="warning" role="alert">{warning}</p>
       <label>
-        Token
+        {label}
         <input readOnly value={secret} data-testid="secret" onFocus={(e) => e.currentTarget.select()} />
       </label>
       <div className="actions">

@@ -91,7 +91,7 @@ export function TokenDetail({ id }: { id: string }) {
           <dt>Domains</dt><dd>{token.type === 'message' ? 'One mailbox' : domainSummary(token.domains, domains)}</dd>
           <dt>IP allowlist</dt><dd>{token.ip_allowlist?.join(', ') ?? 'Any address'}</dd>
           <dt>Token</dt><dd><code>{token.visible_prefix}…{token.last4}</code></dd>
-          <dt>Created</dt><dd>{dateTime(token.created_at)} by <bdi>{token.created_by.name}</bdi></dd>
+          <dt>Created</dt><dd>{dateTime(token.created_at)} by <bdi>{token.created_by.name}</bdi>{token.created_by_removed && ' (a removed user: the token stays with the account)'}</dd>
           {token.connected_agent && <><dt>Issued to</dt><dd><bdi>{token.connected_agent.client_name}</bdi>, a connected agent (<Link to="/connected-agents">manage</Link>)</dd></>}
           <dt>First used</dt><dd>{token.first_used_at ? dateTime(token.first_used_at) : 'Never'}</dd>
           <dt>Last used</dt><dd data-testid="last-used">{token.last_used_at ? `${dateTime(token.last_used_at)} from ${token.last_used_ip}` : 'Never'}</dd>

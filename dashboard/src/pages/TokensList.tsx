@@ -47,7 +47,7 @@ function TokenRow({ token: t, domains, nested = false }: { token: Token; domains
       <td><code>{t.visible_prefix}…{t.last4}</code></td>
       <td>{scopeSummary(t.scopes)}</td>
       <td>{t.type === 'message' ? 'One mailbox' : domainSummary(t.domains, domains)}</td>
-      <td>{dateTime(t.created_at)}<span className="hint">by <bdi>{t.created_by.name}</bdi></span></td>
+      <td>{dateTime(t.created_at)}<span className="hint">by <bdi>{t.created_by.name}</bdi>{t.created_by_removed && ', a removed user'}</span></td>
       <td>{t.last_used_at ? <>{dateTime(t.last_used_at)}<span className="hint">from {t.last_used_ip}</span></> : 'Never'}</td>
       <td>{expiry(t.expires_at)}</td>
     </tr>

@@ -17,8 +17,8 @@ export function peopleRoutes(fastify: FastifyInstance, ctx: AppContext): void {
 
   app.get(
     '/v1/users',
-    { config: { auth: READ }, schema: { summary: 'The people of the account (owners and admins)', tags: ['people'], response: { 200: Type.Object({ data: Type.Array(ref(userSchema)) }) } } },
-    async (request) => ({ data: await ctx.people.list(principal(request)) }),
+    { config: { auth: READ }, schema: { summary: 'The people of the account (owners and admins)', tags: ['people'], response: { 200: Type.Object({ data: Type.Array(ref(userSchema)), next_cursor: Type.Null({ description: 'the people of an account are one page' }) }) } } },
+    async (request) => ({ data: await ctx.people.list(principal(request)), next_cursor: null }),
   );
 
   app.post(
