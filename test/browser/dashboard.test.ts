@@ -130,10 +130,10 @@ describe.skipIf(missing !== null)('dashboard in a real browser', () => {
   it('pauses and resumes', async () => {
     await page.getByRole('link', { name: 'CI deploy' }).click();
     await page.getByRole('button', { name: 'Pause' }).click();
-    await expect.poll(() => page.getByText('Paused', { exact: true }).isVisible()).toBe(true);
+    await expect.poll(() => page.locator('.heading').getByText('Paused', { exact: true }).isVisible()).toBe(true);
     expect((await useToken(secret)).body.error.code).toBe('token_paused');
     await page.getByRole('button', { name: 'Resume' }).click();
-    await expect.poll(() => page.getByText('Active', { exact: true }).isVisible()).toBe(true);
+    await expect.poll(() => page.locator('.heading').getByText('Active', { exact: true }).isVisible()).toBe(true);
     expect((await useToken(secret)).status).toBe(200);
   });
 
@@ -151,8 +151,18 @@ describe.skipIf(missing !== null)('dashboard in a real browser', () => {
     await page.getByRole('button', { name: 'Revoke' }).click();
     const dialog = page.getByRole('dialog', { name: 'Revoke “CI deploy”?' });
     await expect.poll(() => dialog.isVisible()).toBe(true);
+    // Focus stays in the open dialog, however far one tabs, either way.
+    const focusInDialog = () => dialog.evaluate((box) => box.contains(document.activeElement));
+    for (const key of ['Tab', 'Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab']) {
+      await page.keyboard.press(key);
+      expect(await focusInDialog(), key).toBe(true);
+    }
+    await dialog.getByLabel('Reason (optional)').fill('leaked in a CI log');
     await dialog.getByRole('button', { name: 'Revoke token' }).click();
-    await expect.poll(() => page.getByText('Revoked', { exact: true }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('term').filter({ hasText: 'Revoked' }).isVisible()).toBe(true);
+    const facts = await page.locator('dl.facts').textContent();
+    expect(facts).toContain('leaked in a CI log');
+    expect(facts).not.toContain('Expires');
     expect((await useToken(rotated)).body.error.code).toBe('token_revoked');
   });
 
@@ -310,7 +320,7 @@ describe.skipIf(missing !== null)('dashboard in a real browser', () => {
       await second.reload();
       await second.getByRole('link', { name: 'made in a second tab' }).click();
       await second.getByRole('button', { name: 'Pause' }).click();
-      await expect.poll(() => second.getByText('Paused', { exact: true }).isVisible()).toBe(true);
+      await expect.poll(() => second.locator('.heading').getByText('Paused', { exact: true }).isVisible()).toBe(true);
     } finally {
       await second.close();
     }

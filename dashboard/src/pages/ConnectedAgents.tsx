@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, http, type ConnectedAgent, type Domain } from '../api';
+import { ScrollTable } from '../components/ScrollTable';
 import { ConfirmDialog } from '../components/Dialog';
 import { dateTime, expiry, sentence } from '../format';
 import { AGENT_SCOPE_WORDS } from './Consent';
@@ -44,7 +45,7 @@ export function ConnectedAgents() {
       {!agents && !error && <p aria-live="polite">Loading…</p>}
       {agents && agents.length === 0 && <div className="empty"><h2>No agents connected</h2><p>When an AI agent asks to connect and someone allows it, it is listed here.</p></div>}
       {agents && agents.length > 0 && (
-        <div className="table-wrap">
+        <ScrollTable label="Connected agents">
           <table>
             <thead>
               <tr>
@@ -71,7 +72,7 @@ export function ConnectedAgents() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollTable>
       )}
       {disconnecting && (
         <ConfirmDialog

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, filters, http, query, type Page } from '../api';
+import { ScrollTable } from '../components/ScrollTable';
 import { dateTime } from '../format';
 
 /** A page of a log, by cursor; the log's JSON answer (its CSV is a download link instead). */
@@ -52,7 +53,7 @@ export function AuditLog() {
       </div>
       {error && <p className="error" role="alert">{error}</p>}
       {page && (
-        <div className="table-wrap">
+        <ScrollTable label="Audit log">
           <table>
             <thead><tr><th scope="col">Time</th><th scope="col">Action</th><th scope="col">Actor</th><th scope="col">Target</th><th scope="col">IP</th></tr></thead>
             <tbody>
@@ -61,7 +62,7 @@ export function AuditLog() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollTable>
       )}
       {pager}
     </main>
@@ -92,7 +93,7 @@ export function AccessLogs() {
       {error && <p className="error" role="alert">{error}</p>}
       {page && page.data.length === 0 && <p>No requests match.</p>}
       {page && page.data.length > 0 && (
-        <div className="table-wrap">
+        <ScrollTable label="Access logs">
           <table>
             <thead><tr><th scope="col">Time</th><th scope="col">Token</th><th scope="col">Method</th><th scope="col">Endpoint</th><th scope="col">Status</th><th scope="col">IP</th><th scope="col">Duration</th></tr></thead>
             <tbody>
@@ -101,7 +102,7 @@ export function AccessLogs() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollTable>
       )}
       {pager}
     </main>

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, http, type Person, type Session } from '../api';
+import { ScrollTable } from '../components/ScrollTable';
 import { ConfirmDialog } from '../components/Dialog';
 import { SecretReveal } from '../components/SecretReveal';
 import { day, sentence } from '../format';
@@ -98,7 +99,7 @@ export function People({ session }: { session: Session }) {
       {error && <p className="error" role="alert">{error}</p>}
       {!people && !error && <p aria-live="polite">Loading…</p>}
       {people && (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label="People">
+        <ScrollTable label="People">
           <table>
             <thead>
               <tr><th scope="col">Person</th><th scope="col">Role</th><th scope="col">Added</th>{isOwner && <th scope="col"><span className="visually-hidden">Actions</span></th>}</tr>
@@ -130,7 +131,7 @@ export function People({ session }: { session: Session }) {
               })}
             </tbody>
           </table>
-        </div>
+        </ScrollTable>
       )}
       {isOwner && <AddPerson onAdded={load} />}
       {removing && (

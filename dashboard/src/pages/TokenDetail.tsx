@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, http, type AccessLogEntry, type Domain, type ScopeInfo, type Token, type TokenChanges } from '../api';
+import { ScrollTable } from '../components/ScrollTable';
 import { ActivityChart } from '../components/ActivityChart';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { ScopeMatrix } from '../components/ScopeMatrix';
@@ -27,6 +28,7 @@ export function TokenDetail({ id }: { id: string }) {
   const [domains, setDomains] = useState<Domain[]>([]);
   const [activity, setActivity] = useState<AccessLogEntry[]>([]);
   const [modal, setModal] = useState<Modal>(null);
+  const [revokeReason, setRevokeReason] = useState('');
   const [rotated, setRotated] = useState<{ token: Token; secret: string } | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
 
@@ -96,7 +98,11 @@ export function TokenDetail({ id }: { id: string }) {
           <dt>First used</dt><dd>{token.first_used_at ? dateTime(token.first_used_at) : 'Never'}</dd>
           <dt>Last used</dt><dd data-testid="last-used">{token.last_used_at ? `${dateTime(token.last_used_at)} from ${token.last_used_ip}` : 'Never'}</dd>
           {token.type !== 'api' && <><dt>Last tool called</dt><dd data-testid="last-tool">{lastToolCall(activity)}</dd></>}
-          <dt>Expires</dt><dd>{expiry(token.expires_at)}</dd>
+          {token.paused_at && token.status === 'paused' && <><dt>Paused</dt><dd>{dateTime(token.paused_at)}</dd></>}
+          <dt>Rate limit</dt><dd>{token.rate_limit ? `${token.rate_limit.requests} requests per ${token.rate_limit.per}` : 'None'}</dd>
+          {token.revoked_at
+            ? <><dt>Revoked</dt><dd>{dateTime(token.revoked_at)}{token.revoke_reason && <>: <bdi>{token.revoke_reason}</bdi></>}</dd></>
+            : <><dt>Expires</dt><dd>{expiry(token.expires_at)}</dd></>}
           {token.rotated_from && <><dt>Replaces</dt><dd><Link to={`/tokens/${token.rotated_from}`}>previous token</Link></dd></>}
           {token.rotated_to && <><dt>Replaced by</dt><dd><Link to={`/tokens/${token.rotated_to}`}>newer token</Link></dd></>}
         </dl>
@@ -106,7 +112,7 @@ export function TokenDetail({ id }: { id: string }) {
         <h2 id="activity-title">Recent activity</h2>
         <ActivityChart entries={activity} />
         {activity.length === 0 ? <p>No requests yet.</p> : (
-          <div className="table-wrap">
+          <ScrollTable label="Activity">
             <table>
               <thead><tr><th scope="col">Time</th><th scope="col">Method</th><th scope="col">Endpoint</th><th scope="col">Status</th><th scope="col">IP</th></tr></thead>
               <tbody>
@@ -115,16 +121,23 @@ export function TokenDetail({ id }: { id: string }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollTable>
         )}
       </section>
 
       {modal === 'revoke' && (
         <ConfirmDialog title={<>Revoke “<bdi>{token.name}</bdi>”?</>} confirm="Revoke token" danger onClose={() => setModal(null)}
-          body={token.connected_agent
-            ? <p>“<bdi>{token.connected_agent.client_name}</bdi>” is disconnected: this token and every other it holds stop working at once, and it must ask again to reconnect.</p>
-            : <p>Anything using “<bdi>{token.name}</bdi>” stops working at once, and so does every token it created. This cannot be undone.</p>}
-          onConfirm={() => act(() => api(() => http.POST('/v1/tokens/{id}/revoke', { params: { path: { id } } })))} />
+          body={<>
+            {token.connected_agent
+              ? <p>“<bdi>{token.connected_agent.client_name}</bdi>” is disconnected: this token and every other it holds stop working at once, and it must ask again to reconnect.</p>
+              : <p>Anything using “<bdi>{token.name}</bdi>” stops working at once, and so does every token it created. This cannot be undone.</p>}
+            <div className="field">
+              <label htmlFor="revoke-reason">Reason (optional)</label>
+              <input id="revoke-reason" maxLength={500} value={revokeReason} onChange={(e) => setRevokeReason(e.target.value)} placeholder="Leaked in a build log" />
+              <span className="hint">Kept with the token and in the audit log.</span>
+            </div>
+          </>}
+          onConfirm={() => act(() => api(() => http.POST('/v1/tokens/{id}/revoke', { params: { path: { id } }, body: revokeReason.trim() ? { reason: revokeReason.trim() } : {} })))} />
       )}
       {modal === 'delete' && (
         <ConfirmDialog title={<>Delete “<bdi>{token.name}</bdi>”?</>} confirm="Delete token" danger onClose={() => setModal(null)}

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, filters, http, type Domain, type Page, type Token } from '../api';
+import { ScrollTable } from '../components/ScrollTable';
 import { StatusBadge } from '../components/StatusBadge';
 import { dateTime, expiry } from '../format';
 import { Link } from '../router';
@@ -141,7 +142,7 @@ export function TokensList() {
         </div>
       )}
       {page && page.data.length > 0 && (
-        <div className="table-wrap">
+        <ScrollTable label="Tokens">
           <table>
             <thead>
               <tr>
@@ -155,7 +156,7 @@ export function TokensList() {
               )}
             </tbody>
           </table>
-        </div>
+        </ScrollTable>
       )}
       <nav className="pager" aria-label="Pages">
         <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</button>

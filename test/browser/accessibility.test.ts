@@ -1,0 +1,103 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSession, createAccount, createDomain, createToken, expectStatus, login, PASSWORD, type Session } from '../helpers/actors.js';
+import { seriousViolations } from '../helpers/axe.js';
+import { browserMissing, launchChromium } from '../helpers/browser.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { oauthAgent, pkce } from '../oauth/client.js';
+
+const missing = browserMissing({ dashboard: true });
+const WIDTHS = [1280, 390] as const;
+
+/**
+ * axe-core on every page of the dashboard, at a desktop and a phone width, with an account that
+ * has something on each page (tokens active, paused, rate-limited and revoked, a domain, a
+ * connected agent, people, logs): no serious or critical violation anywhere.
+ */
+describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () => {
+  let h: Harness;
+  let base: string;
+  let context: BrowserContext;
+  let closeBrowser: () => Promise<void>;
+  let page: Page;
+  let owner: Session;
+  let tokenId = '';
+  let authorizeQuery = '';
+
+  beforeAll(async () => {
+    h = await startHarness();
+    base = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const { ownerEmail } = await createAccount(h);
+    owner = await login(h, ownerEmail);
+    const session = asSession(owner);
+    const domain = await createDomain(h, session, 'shop.example.com');
+    const limited = await createToken(h, session, { name: 'CI deploy', scopes: ['domains:read'], domains: [domain.id], rate_limit: { requests: 100, per: '1m' }, expires_in: '30d' });
+    tokenId = limited.token.id;
+    await h.request({ method: 'GET', url: '/v1/domains', headers: { authorization: `Bearer ${limited.secret}` } });
+    const paused = await createToken(h, session, { name: 'Nightly export', scopes: ['activity:read'] });
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${paused.token.id}/pause`, headers: session, payload: {} }), 200);
+    const revoked = await createToken(h, session, { name: 'Old script', scopes: ['domains:read'] });
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${revoked.token.id}/revoke`, headers: session, payload: { reason: 'leaked in a log' } }), 200);
+    const agent = oauthAgent(h, base);
+    await agent.connect(owner);
+    authorizeQuery = agent.authorizeQuery(await agent.register(), pkce().challenge);
+    await h.ctx.usage.flush();
+    await h.ctx.accessLog.flush();
+    ({ context, close: closeBrowser } = await launchChromium());
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  afterAll(async () => {
+    await closeBrowser?.();
+    await h?.close();
+  });
+
+  const audit = async (what: string) => {
+    const found: string[] = [];
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 860 });
+      found.push(...(await seriousViolations(page)).map((line) => `${what} at ${width}px: ${line}`));
+    }
+    return found;
+  };
+
+  it('finds none on the sign-in page', async () => {
+    await page.goto(base);
+    await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
+    expect(await audit('sign-in')).toEqual([]);
+  });
+
+  it('finds none on any page of the signed-in dashboard', async () => {
+    await page.getByLabel('Email').fill(owner.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'API tokens' }).isVisible()).toBe(true);
+    const pages: [string, string, string][] = [
+      ['tokens list', '/tokens', 'API tokens'],
+      ['create token', '/tokens/new', 'Create token'],
+      ['token detail', `/tokens/${tokenId}`, 'CI deploy'],
+      ['connected agents', '/connected-agents', 'Connected agents'],
+      ['domains', '/domains', 'Domains'],
+      ['people', '/people', 'People'],
+      ['audit log', '/audit-log', 'Audit log'],
+      ['access logs', '/access-logs', 'Access logs'],
+      ['account', '/account', 'Your account'],
+      ['not found', '/nowhere', 'Page not found'],
+    ];
+    const found: string[] = [];
+    for (const [what, path, heading] of pages) {
+      await page.setViewportSize({ width: 1280, height: 860 });
+      await page.goto(`${base}${path}`);
+      await expect.poll(() => page.getByRole('heading', { name: heading, exact: true }).first().isVisible(), { timeout: 5000 }).toBe(true);
+      await page.waitForLoadState('networkidle');
+      found.push(...(await audit(what)));
+    }
+    expect(found).toEqual([]);
+  });
+
+  it('finds none on the consent page', async () => {
+    await page.goto(`${base}/oauth/authorize?${authorizeQuery}`);
+    await expect.poll(() => page.getByRole('button', { name: 'Allow' }).isVisible(), { timeout: 5000 }).toBe(true);
+    expect(await audit('consent')).toEqual([]);
+  });
+});
