@@ -1720,7 +1720,8 @@ export interface operations {
     getTokens: {
         parameters: {
             query?: {
-                status?: "active" | "paused" | "expired" | "revoked";
+                /** @description `live`: active and paused */
+                status?: "live" | "active" | "paused" | "expired" | "revoked";
                 type?: "api" | "mcp" | "message";
                 q?: string;
                 limit?: number;

@@ -1,12 +1,25 @@
 export const dateTime = (iso: string | null) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—');
 export const day = (iso: string) => new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' });
 
+const startOfDay = (ms: number): number => new Date(ms).setHours(0, 0, 0, 0);
+
+/**
+ * How far a date is from today in calendar days, as people say it: "today" only for today's
+ * date, "tomorrow" for tomorrow's even when it is an hour away, "in 29 days". (Rounding absorbs a
+ * daylight-saving day of 23 or 25 hours.)
+ */
+export function relativeDay(iso: string, now = Date.now()): string {
+  const days = Math.round((startOfDay(Date.parse(iso)) - startOfDay(now)) / 86_400_000);
+  if (days === 0) return 'today';
+  if (days === 1) return 'tomorrow';
+  if (days === -1) return 'yesterday';
+  return days > 0 ? `in ${days} days` : `${-days} days ago`;
+}
+
 export function expiry(iso: string | null): string {
   if (!iso) return 'Never';
-  const ms = Date.parse(iso) - Date.now();
-  if (ms <= 0) return `Expired ${day(iso)}`;
-  const days = Math.floor(ms / 86_400_000);
-  return days >= 1 ? `${day(iso)} (in ${days} day${days === 1 ? '' : 's'})` : `${dateTime(iso)} (today)`;
+  if (Date.parse(iso) <= Date.now()) return `Expired ${day(iso)}`;
+  return relativeDay(iso) === 'today' ? `${dateTime(iso)} (today)` : `${day(iso)} (${relativeDay(iso)})`;
 }
 
 const LEVEL_WORDS: Record<string, string> = { read: 'read only', full: 'full access', write: 'make changes', send: 'send' };

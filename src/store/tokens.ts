@@ -64,7 +64,8 @@ function relatedTo(manager: Manager): (eb: TokensEb) => Expression<SqlBool> {
   };
 }
 
-export type StatusFilter = 'active' | 'paused' | 'expired' | 'revoked';
+/** `live`: active or paused, what can still be used or resumed. */
+export type StatusFilter = 'live' | 'active' | 'paused' | 'expired' | 'revoked';
 
 export interface TokenPageQuery {
   accountId: string;
@@ -97,6 +98,7 @@ export async function tokenPage(db: DbOrTrx, q: TokenPageQuery): Promise<TokenRe
     case 'expired': query = query.where('revoked_at', 'is', null).where('expires_at', '<=', q.now); break;
     case 'paused': query = query.where('revoked_at', 'is', null).where(unexpired).where('paused_at', 'is not', null); break;
     case 'active': query = query.where('revoked_at', 'is', null).where(unexpired).where('paused_at', 'is', null); break;
+    case 'live': query = query.where('revoked_at', 'is', null).where(unexpired); break;
   }
   if (q.before) query = query.where('id', '<', q.before);
   return records(query.orderBy('id', 'desc').limit(q.limit).execute());

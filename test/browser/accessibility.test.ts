@@ -45,6 +45,8 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
     await h.ctx.accessLog.flush();
     ({ context, close: closeBrowser } = await launchChromium());
     page = context.pages()[0] ?? (await context.newPage());
+    // The page reads its own clock to say "in 30 days": the server's test clock, not today's date.
+    await page.clock.setSystemTime(h.clock.now());
   });
 
   afterAll(async () => {
@@ -93,6 +95,34 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
       found.push(...(await audit(what)));
     }
     expect(found).toEqual([]);
+  });
+
+  it('lists the live tokens by default, the others one filter away, a revoked one with when and why', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.goto(`${base}/tokens`);
+    const row = (name: string) => page.getByRole('row').filter({ has: page.getByRole('link', { name }) });
+    await expect.poll(() => row('CI deploy').count()).toBe(1);
+    expect(await row('Nightly export').count()).toBe(1);
+    expect(await row('Old script').count()).toBe(0);
+    await page.getByLabel('Status').selectOption('');
+    await expect.poll(() => row('Old script').count()).toBe(1);
+    const revoked = await row('Old script').locator('td').last().textContent();
+    expect(revoked).toMatch(/^Revoked .*leaked in a log$/);
+    expect(await row('CI deploy').locator('td').last().textContent()).toMatch(/^Dec 23, 2026in 30 days$/);
+  });
+
+  it('shows one card per token at 390 px: name, status, prefix and last use, nothing mostly blank', async () => {
+    await page.setViewportSize({ width: 390, height: 860 });
+    await page.goto(`${base}/tokens`);
+    const card = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'CI deploy' }) });
+    await expect.poll(() => card.count()).toBe(1);
+    const box = (await card.boundingBox())!;
+    expect(box.width).toBeLessThanOrEqual(390);
+    const visible = await card.locator('td').evaluateAll((cells) => cells.filter((cell) => (cell as HTMLElement).offsetParent !== null).map((cell) => cell.className));
+    expect(visible).toEqual(['name', 'status', 'prefix', 'last-used']);
+    expect(await card.textContent()).toContain('Last used');
+    const search = page.getByLabel('Search');
+    expect(await search.evaluate((input) => (input as HTMLInputElement).scrollWidth <= (input as HTMLInputElement).clientWidth + 1)).toBe(true);
   });
 
   it('finds none on the consent page', async () => {

@@ -24,6 +24,8 @@ describe.skipIf(missing !== null)('dashboard in a real browser', () => {
     ({ context, close: closeBrowser } = await launchChromium());
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     page = context.pages()[0] ?? (await context.newPage());
+    // Relative dates ("in 30 days") are read against the server's test clock, as they would be against today's.
+    await page.clock.setSystemTime(h.clock.now());
     page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());
       void dialog.dismiss();

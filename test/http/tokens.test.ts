@@ -144,6 +144,10 @@ describe('listing tokens', () => {
     expect((await list('status=revoked')).data.map((t: any) => t.id)).toEqual([made[0].id]);
     expect((await list('status=expired')).data.map((t: any) => t.name)).toEqual(['short-lived']);
     expect((await list('status=active')).data).toHaveLength(5);
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${made[1].id}/pause`, headers: auth, payload: {} }), 200);
+    // Live: active and paused, neither revoked nor expired.
+    expect((await list('status=live')).data.map((t: any) => t.status).sort()).toEqual(['active', 'active', 'active', 'active', 'paused']);
+    expect((await list('status=active')).data).toHaveLength(4);
     expect((await list('type=mcp')).data.map((t: any) => t.name)).toEqual(['agent']);
     expect((await list('q=BATCH')).data).toHaveLength(5);
     expect((await list('q=50%25')).data).toHaveLength(0);

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, ApiError, filters, http, type Domain, type Page, type Token } from '../api';
 import { ScrollTable } from '../components/ScrollTable';
 import { StatusBadge } from '../components/StatusBadge';
-import { dateTime, expiry } from '../format';
+import { dateTime, day, relativeDay } from '../format';
 import { Link } from '../router';
 
 const TYPE_LABELS = { api: 'API', mcp: 'AI agent', message: 'Mailbox' } as const;
@@ -43,14 +43,25 @@ export function rowsOf(tokens: Token[]): Row[] {
 function TokenRow({ token: t, domains, nested = false }: { token: Token; domains: Domain[]; nested?: boolean }) {
   return (
     <tr className={nested ? 'nested' : undefined}>
-      <td><Link to={`/tokens/${t.id}`}><bdi>{t.name}</bdi></Link><span className="hint">{TYPE_LABELS[t.type]}</span></td>
-      <td><StatusBadge status={t.status} /></td>
-      <td><code>{t.visible_prefix}…{t.last4}</code></td>
-      <td>{scopeSummary(t.scopes)}</td>
-      <td>{t.type === 'message' ? 'One mailbox' : domainSummary(t.domains, domains)}</td>
-      <td>{dateTime(t.created_at)}<span className="hint">by <bdi>{t.created_by.name}</bdi>{t.created_by_removed && ', a removed user'}</span></td>
-      <td>{t.last_used_at ? <>{dateTime(t.last_used_at)}<span className="hint">from {t.last_used_ip}</span></> : 'Never'}</td>
-      <td>{expiry(t.expires_at)}</td>
+      <td className="name"><Link to={`/tokens/${t.id}`}><bdi>{t.name}</bdi></Link><span className="hint">{TYPE_LABELS[t.type]}</span></td>
+      <td className="status"><StatusBadge status={t.status} /></td>
+      <td className="prefix"><code>{t.visible_prefix}…{t.last4}</code></td>
+      <td className="wide-only">{scopeSummary(t.scopes)}</td>
+      <td className="wide-only">{t.type === 'message' ? 'One mailbox' : domainSummary(t.domains, domains)}</td>
+      <td className="wide-only"><span className="date">{day(t.created_at)}</span><span className="hint">by <bdi>{t.created_by.name}</bdi>{t.created_by_removed && ', a removed user'}</span></td>
+      <td className="last-used">
+        <span className="narrow-only">Last used </span>
+        {t.last_used_at ? <><span className="date">{dateTime(t.last_used_at)}</span><span className="hint">from {t.last_used_ip}</span></> : 'Never'}
+      </td>
+      <td className="wide-only">
+        {t.revoked_at
+          ? <><span className="date">Revoked {dateTime(t.revoked_at)}</span>{t.revoke_reason && <span className="hint"><bdi>{t.revoke_reason}</bdi></span>}</>
+          : t.expires_at === null
+            ? 'Never'
+            : Date.parse(t.expires_at) <= Date.now()
+              ? <span className="date">Expired {day(t.expires_at)}</span>
+              : <><span className="date">{day(t.expires_at)}</span><span className="hint">{relativeDay(t.expires_at)}</span></>}
+      </td>
     </tr>
   );
 }
@@ -62,7 +73,7 @@ function AgentRows({ row, domains }: { row: Extract<Row, { kind: 'agent' }>; dom
   return (
     <>
       <tr className="agent-row">
-        <td colSpan={8}>
+        <td colSpan={8} className="agent-cell">
           <button type="button" className="link" aria-expanded={open} onClick={() => setOpen(!open)}>
             <bdi>{row.clientName}</bdi> (connected agent) — {count}
           </button>
@@ -75,7 +86,7 @@ function AgentRows({ row, domains }: { row: Extract<Row, { kind: 'agent' }>; dom
 }
 
 export function TokensList() {
-  const [status, setStatus] = useState('');
+  const [status, setStatus] = useState('live');
   const [type, setType] = useState('');
   const [q, setQ] = useState('');
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
@@ -108,6 +119,7 @@ export function TokensList() {
         <label>
           Status
           <select value={status} onChange={(e) => filter(setStatus)(e.target.value)}>
+            <option value="live">Active and paused</option>
             <option value="">All</option>
             <option value="active">Active</option>
             <option value="paused">Paused</option>
@@ -124,7 +136,7 @@ export function TokensList() {
             <option value="message">Mailbox</option>
           </select>
         </label>
-        <label>
+        <label className="search">
           Search
           <input type="search" value={q} placeholder="Name, description or prefix" onChange={(e) => filter(setQ)(e.target.value)} />
         </label>
@@ -133,7 +145,8 @@ export function TokensList() {
       {!page && !error && <p aria-live="polite">Loading…</p>}
       {page && page.data.length === 0 && (
         <div className="empty">
-          <h2>No tokens {status || type || q ? 'match these filters' : 'yet'}</h2>
+          <h2>No tokens {(status && status !== 'live') || type || q ? 'match these filters' : 'yet'}</h2>
+          {status === 'live' && <p>Revoked and expired tokens, if any, are not listed here: <button type="button" className="link" onClick={() => filter(setStatus)('')}>show them too</button>.</p>}
           <p>
             A token lets a script, CI job, integration or AI agent use this account's API with exactly the access you choose: which
             resources, which domains, from which addresses, and for how long. It is shown once, and you can pause, rotate or revoke it at
@@ -143,11 +156,11 @@ export function TokensList() {
       )}
       {page && page.data.length > 0 && (
         <ScrollTable label="Tokens">
-          <table>
+          <table className="tokens">
             <thead>
               <tr>
-                <th scope="col">Name</th><th scope="col">Status</th><th scope="col">Token</th><th scope="col">Scopes</th>
-                <th scope="col">Domains</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th>
+                <th scope="col">Name</th><th scope="col">Status</th><th scope="col">Token</th><th scope="col" className="wide-only">Scopes</th>
+                <th scope="col" className="wide-only">Domains</th><th scope="col" className="wide-only">Created</th><th scope="col">Last used</th><th scope="col" className="wide-only">Expires</th>
               </tr>
             </thead>
             <tbody>

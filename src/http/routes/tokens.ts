@@ -45,7 +45,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: { summary: 'List the tokens the caller may see, newest first, by status, type or text',
         tags: ['tokens'],
         querystring: query({
-          status: Type.Optional(oneOf(['active', 'paused', 'expired', 'revoked'] as const)), type: Type.Optional(TYPE), q: Type.Optional(text(100)), ...pageQuery,
+          status: Type.Optional(oneOf(['live', 'active', 'paused', 'expired', 'revoked'] as const, { description: '`live`: active and paused' })), type: Type.Optional(TYPE), q: Type.Optional(text(100)), ...pageQuery,
         }),
         response: { 200: ref(tokenPage) },
       },
