@@ -195,7 +195,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the tokens the caller may see, newest first, by status, type or text */
+        /** List the tokens the caller may see, newest first, by status, type, domain or text */
         get: operations["getTokens"];
         put?: never;
         /** Create a token; the secret is in this response and nowhere else, ever */
@@ -1724,6 +1724,8 @@ export interface operations {
                 status?: "live" | "active" | "paused" | "expired" | "revoked";
                 type?: "api" | "mcp" | "message";
                 q?: string;
+                /** @description only tokens limited to domains that include this one */
+                domain_id?: string;
                 limit?: number;
                 cursor?: string;
             };

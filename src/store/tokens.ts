@@ -74,6 +74,7 @@ export interface TokenPageQuery {
   type?: TokenType | undefined;
   q?: string | undefined;
   status?: StatusFilter | undefined;
+  domainId?: string | undefined;
   before?: string | undefined;
   limit: number;
 }
@@ -82,6 +83,7 @@ export interface TokenPageQuery {
 export async function tokenPage(db: DbOrTrx, q: TokenPageQuery): Promise<TokenRecord[]> {
   let query = db.selectFrom('tokens').selectAll().where('account_id', '=', q.accountId).where('deleted_at', 'is', null).where(relatedTo(q.manager));
   if (q.type) query = query.where('type', '=', q.type);
+  if (q.domainId) query = query.where('domains', 'like', sql<string>`${domainListPattern(q.domainId)} escape '\\'`);
   if (q.q) {
     const pattern = `%${likeEscaped(q.q.toLowerCase())}%`;
     const text = q.q;

@@ -38,6 +38,9 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${paused.token.id}/pause`, headers: session, payload: {} }), 200);
     const revoked = await createToken(h, session, { name: 'Old script', scopes: ['domains:read'] });
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${revoked.token.id}/revoke`, headers: session, payload: { reason: 'leaked in a log' } }), 200);
+    const blog = await createDomain(h, session, 'blog.example.com');
+    const [blogToken] = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens?domain_id=${blog.id}`, headers: session }), 200).data;
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${blogToken.id}/revoke`, headers: session, payload: {} }), 200);
     const agent = oauthAgent(h, base);
     await agent.connect(owner);
     authorizeQuery = agent.authorizeQuery(await agent.register(), pkce().challenge);
@@ -129,5 +132,26 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
     await page.goto(`${base}/oauth/authorize?${authorizeQuery}`);
     await expect.poll(() => page.getByRole('button', { name: 'Allow' }).isVisible(), { timeout: 5000 }).toBe(true);
     expect(await audit('consent')).toEqual([]);
+  });
+
+  it('lists each domain’s tokens, flags one with no working token, and deletes behind a confirmation naming what it revokes', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.goto(`${base}/domains`);
+    const card = (name: string) => page.getByRole('listitem').filter({ has: page.getByRole('heading', { name }) });
+    await expect.poll(() => card('shop.example.com').getByRole('list', { name: 'Tokens of shop.example.com' }).isVisible()).toBe(true);
+    expect(await card('shop.example.com').getByRole('list', { name: 'Tokens of shop.example.com' }).textContent()).toContain('CI deploy');
+    expect(await card('blog.example.com').getByRole('note').textContent()).toMatch(/No working token/);
+    expect(await card('shop.example.com').getByRole('note').count()).toBe(0);
+    await card('shop.example.com').getByRole('button', { name: 'Delete shop.example.com' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete shop.example.com?' });
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    const said = await dialog.textContent();
+    expect(said).toMatch(/revokes 2 tokens limited to shop\.example\.com alone/);
+    expect(said).toContain('CI deploy');
+    expect(await seriousViolations(page)).toEqual([]);
+    await dialog.getByRole('button', { name: 'Delete domain' }).click();
+    await expect.poll(() => card('shop.example.com').count()).toBe(0);
+    const { token } = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens/${tokenId}`, headers: asSession(owner) }), 200);
+    expect(token.status).toBe('revoked');
   });
 });

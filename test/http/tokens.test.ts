@@ -130,6 +130,20 @@ describe('creating a token', () => {
 });
 
 describe('listing tokens', () => {
+  it('filters by domain: the tokens whose constraint names it, not those of every domain', async () => {
+    const me = await ownerSession(h);
+    const auth = asSession(me);
+    const shop = await createDomain(h, auth, 'shop.example.com');
+    const blog = await createDomain(h, auth, 'blog.example.com');
+    const both = await createToken(h, auth, { name: 'both', scopes: ['domains:read'], domains: [shop.id, blog.id] });
+    await createToken(h, auth, { name: 'everywhere', scopes: ['domains:read'] });
+    const names = async (id: string) => (expectStatus(await h.request({ method: 'GET', url: `/v1/tokens?domain_id=${id}`, headers: auth }), 200).data as { name: string }[]).map((t) => t.name).sort();
+    expect(await names(shop.id)).toEqual(['both', 'shop.example.com token 1']);
+    expect(await names(blog.id)).toEqual(['blog.example.com token 1', 'both']);
+    expect(await names('dom_%')).toEqual([]);
+    expect(both.token.domains).toHaveLength(2);
+  });
+
   it('filters by status, type and text, and pages with a cursor', async () => {
     const me = await ownerSession(h);
     const auth = asSession(me);

@@ -42,10 +42,11 @@ export function tokenRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/tokens',
     {
       config: { auth: MANAGE },
-      schema: { summary: 'List the tokens the caller may see, newest first, by status, type or text',
+      schema: { summary: 'List the tokens the caller may see, newest first, by status, type, domain or text',
         tags: ['tokens'],
         querystring: query({
-          status: Type.Optional(oneOf(['live', 'active', 'paused', 'expired', 'revoked'] as const, { description: '`live`: active and paused' })), type: Type.Optional(TYPE), q: Type.Optional(text(100)), ...pageQuery,
+          status: Type.Optional(oneOf(['live', 'active', 'paused', 'expired', 'revoked'] as const, { description: '`live`: active and paused' })), type: Type.Optional(TYPE), q: Type.Optional(text(100)),
+          domain_id: Type.Optional(text(64, { description: 'only tokens limited to domains that include this one' })), ...pageQuery,
         }),
         response: { 200: ref(tokenPage) },
       },

@@ -44,6 +44,8 @@ export interface ListTokensFilter {
   status?: StatusFilter;
   type?: TokenType;
   q?: string;
+  /** Only tokens whose domain constraint names this domain. */
+  domain_id?: string;
   limit: number;
   cursor?: string;
 }
@@ -112,7 +114,7 @@ export class TokenService {
     let before = filter.cursor;
     let exhausted = false;
     while (page.length <= filter.limit && !exhausted) {
-      const batch = await tokenPage(db, { accountId: principal.accountId, manager, now, type: filter.type, q: filter.q, status: filter.status, before, limit: filter.limit + 1 });
+      const batch = await tokenPage(db, { accountId: principal.accountId, manager, now, type: filter.type, q: filter.q, status: filter.status, domainId: filter.domain_id, before, limit: filter.limit + 1 });
       exhausted = batch.length < filter.limit + 1;
       for (const row of batch) if (sees(manager, { place: placeOf(row), access: accessOf(row) })) page.push(row);
       before = batch[batch.length - 1]?.id;
