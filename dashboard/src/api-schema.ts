@@ -2544,6 +2544,8 @@ export interface operations {
         parameters: {
             query?: {
                 status?: number;
+                /** @description every status of that hundred: `4xx` is 400 to 499 */
+                status_class?: "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
                 method?: "GET" | "POST" | "PATCH" | "PUT" | "DELETE" | "HEAD" | "OPTIONS" | "get" | "post" | "patch" | "put" | "delete" | "head" | "options";
                 since?: string;
                 until?: string;
@@ -4188,6 +4190,8 @@ export interface operations {
                 token_id?: string;
                 format?: "json" | "csv";
                 status?: number;
+                /** @description every status of that hundred: `4xx` is 400 to 499 */
+                status_class?: "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
                 method?: "GET" | "POST" | "PATCH" | "PUT" | "DELETE" | "HEAD" | "OPTIONS" | "get" | "post" | "patch" | "put" | "delete" | "head" | "options";
                 since?: string;
                 until?: string;

@@ -10,6 +10,7 @@ import type { TokenStatus } from '../core/policy.js';
 import { TOKEN_TYPES } from '../core/token-format.js';
 import { ACTOR_TYPES, ROLES } from '../core/roles.js';
 import { ACTIVITY_EVENTS, DIRECTIONS, FOLDERS } from '../store/domains.js';
+import { STATUS_CLASSES } from '../services/access-log.js';
 
 /**
  * Every text input refuses NUL: PostgreSQL cannot store it (a 500 the fuzzer found), and no name,
@@ -121,6 +122,7 @@ export const accessLogEntrySchema = named('AccessLogEntry', Type.Object({
 const METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export const accessLogQuery = {
   status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+  status_class: Type.Optional(oneOf(STATUS_CLASSES, { description: 'every status of that hundred: `4xx` is 400 to 499' })),
   method: Type.Optional(oneOf([...METHODS, ...METHODS.map((m) => m.toLowerCase() as Lowercase<typeof m>)])),
   since: Type.Optional(Type.String({ format: 'date-time' })),
   until: Type.Optional(Type.String({ format: 'date-time' })),

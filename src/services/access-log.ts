@@ -113,9 +113,14 @@ export class AccessLogWriter {
   }
 }
 
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+export type StatusClass = (typeof STATUS_CLASSES)[number];
+
 export interface AccessLogFilter {
   token_id?: string;
   status?: number;
+  /** `2xx`, `4xx`…: every status of that hundred. */
+  status_class?: StatusClass;
   method?: string;
   since?: string;
   until?: string;
@@ -131,7 +136,7 @@ const toView = ({ account_id: _account, at, ...rest }: AccessLogRecord): AccessL
 export async function queryAccessLogs(db: Db, accountId: string, filter: AccessLogFilter, reader: Manager = ACCOUNT_READER) {
   const instant = (text: string | undefined) => (text ? Date.parse(text) : undefined);
   const rows = await accessLogPage(db, accountId, reader, {
-    token_id: filter.token_id, status: filter.status, method: filter.method?.toUpperCase(),
+    token_id: filter.token_id, status: filter.status, statusHundred: filter.status_class && Number(filter.status_class[0]) * 100, method: filter.method?.toUpperCase(),
     since: instant(filter.since), until: instant(filter.until), before: filter.cursor, limit: filter.limit + 1,
   });
   const page = rows.slice(0, filter.limit);

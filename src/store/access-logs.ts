@@ -13,6 +13,8 @@ export interface AccessLogRecord extends Omit<AccessLogsTable, 'at'> {
 export interface AccessLogPageQuery {
   token_id?: string | undefined;
   status?: number | undefined;
+  /** Statuses from this one to 99 above it (200: every 2xx). */
+  statusHundred?: number | undefined;
   method?: string | undefined;
   since?: number | undefined;
   until?: number | undefined;
@@ -27,6 +29,7 @@ export async function accessLogPage(db: Db, accountId: string, reader: Manager, 
   if (reader.kind === 'token') query = query.where('token_id', 'in', relatedTokenIds(db, accountId, reader));
   if (q.token_id) query = query.where('token_id', '=', q.token_id);
   if (q.status !== undefined) query = query.where('status', '=', q.status);
+  if (q.statusHundred !== undefined) query = query.where('status', '>=', q.statusHundred).where('status', '<', q.statusHundred + 100);
   if (q.method) query = query.where('method', '=', q.method);
   if (q.since !== undefined) query = query.where('at', '>=', instantText(q.since));
   if (q.until !== undefined) query = query.where('at', '<', instantText(q.until));

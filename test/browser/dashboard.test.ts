@@ -262,13 +262,27 @@ describe.skipIf(missing !== null)('dashboard in a real browser', () => {
   it('lists the audit and access logs with filters', async () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await expect.poll(() => page.getByRole('cell', { name: 'token.revoked' }).count()).toBeGreaterThan(0);
+    // A revocation's reason reads in the row, and its target links to the token.
+    const revocation = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'token.revoked' }) }).filter({ hasText: 'leaked in a CI log' });
+    await expect.poll(() => revocation.count()).toBe(1);
+    expect(await revocation.textContent()).toMatch(/reason: leaked in a CI log/);
+    expect(await revocation.getByRole('link', { name: 'CI deploy' }).getAttribute('href')).toMatch(/^\/tokens\/tok_/);
+    await page.getByLabel('Action').fill('token.revoked');
+    await expect.poll(async () => (await page.locator('tbody tr').allTextContents()).every((t) => t.includes('token.revoked'))).toBe(true);
     await page.getByRole('button', { name: 'Verify chain' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toMatch(/Chain intact/);
     await h.ctx.accessLog.flush();
     await page.getByRole('link', { name: 'Access logs' }).click();
     await expect.poll(() => page.getByRole('cell', { name: 'CI deploy' }).count()).toBeGreaterThan(0);
-    await page.getByLabel('Status').fill('401');
-    await expect.poll(async () => (await page.locator('tbody tr').allTextContents()).every((t) => t.includes('401'))).toBe(true);
+    await page.getByLabel('Outcome').selectOption('4xx');
+    await expect.poll(async () => (await page.locator('tbody tr td:nth-child(4)').allTextContents()).every((t) => /^4\d\d\b/.test(t))).toBe(true);
+    expect(await page.locator('tbody tr').count()).toBeGreaterThan(0);
+    await page.getByLabel('Outcome').selectOption('');
+    const picker = page.getByLabel('Token', { exact: true });
+    await expect.poll(() => picker.locator('option').count()).toBeGreaterThan(1);
+    await picker.selectOption((await picker.locator('option').nth(1).getAttribute('value'))!);
+    const picked = (await picker.locator('option:checked').textContent())!.replace(/ \(.*$/, '');
+    await expect.poll(async () => (await page.locator('tbody tr td:nth-child(2)').allTextContents()).every((t) => t === picked)).toBe(true);
   });
 
   it('downloads the audit log as CSV', async () => {

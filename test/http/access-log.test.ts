@@ -14,6 +14,18 @@ const logs = async (h: Harness, owner: Session, query = '') => {
 const test = testOn({ LATCHKEY_ACCESS_LOG_FLUSH_INTERVAL_MS: '60000' });
 
 describe('access log', () => {
+  test('filters by a class of status: 4xx is every refusal, 2xx every success', async ({ app: h, owner }) => {
+    const { secret, token } = await createToken(h, asSession(owner), { name: 'classes', scopes: ['domains:read'] });
+    await h.request({ method: 'GET', url: '/v1/domains', headers: bearer(secret) });
+    await h.request({ method: 'POST', url: '/v1/domains', headers: bearer(secret), payload: { name: 'nope.example.com' } });
+    await h.request({ method: 'GET', url: '/v1/domains/dom_01JZZZZZZZZZZZZZZZZZZZZZZZ', headers: bearer(secret) });
+    const statuses = async (statusClass: string) => (await logs(h, owner, `token_id=${token.id}&status_class=${statusClass}`)).data.map((entry: { status: number }) => entry.status);
+    expect(await statuses('4xx')).toEqual([404, 403]);
+    expect(await statuses('2xx')).toEqual([200]);
+    expect(await statuses('5xx')).toEqual([]);
+    expectError(await h.request({ method: 'GET', url: '/v1/access-logs?status_class=6xx', headers: asSession(owner) }), 400, 'invalid_request');
+  });
+
   test('records every request made with a token, allowed or refused, without secrets or bodies', async ({ app: h, owner }) => {
     const { secret, token } = await createToken(h, asSession(owner), { name: 'logged', scopes: ['domains:read'] });
     await h.request({ method: 'GET', url: '/v1/domains?limit=5', headers: { ...bearer(secret), 'user-agent': 'deploy-bot/1.0' } });

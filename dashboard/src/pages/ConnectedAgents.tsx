@@ -11,7 +11,7 @@ const scopeWord = (scope: string) => (AGENT_SCOPE_WORDS[scope] ?? scope).split('
 /** The AI agents people connected through OAuth, and Disconnect, which refuses every token they hold. */
 export function ConnectedAgents() {
   const [agents, setAgents] = useState<ConnectedAgent[] | null>(null);
-  const [domains, setDomains] = useState<Domain[]>([]);
+  const [domains, setDomains] = useState<Domain[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [disconnecting, setDisconnecting] = useState<ConnectedAgent | null>(null);
 
@@ -22,7 +22,7 @@ export function ConnectedAgents() {
   }, []);
   useEffect(() => {
     load();
-    void api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data), () => undefined);
+    void api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data), () => setDomains([]));
   }, [load]);
 
   const disconnect = async (agent: ConnectedAgent) => {

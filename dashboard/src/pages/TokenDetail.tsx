@@ -25,7 +25,7 @@ function accessInWords(token: Token, catalog: ScopeInfo[]): string[] {
 export function TokenDetail({ id }: { id: string }) {
   const [token, setToken] = useState<Token | null>(null);
   const [catalog, setCatalog] = useState<ScopeInfo[]>([]);
-  const [domains, setDomains] = useState<Domain[]>([]);
+  const [domains, setDomains] = useState<Domain[] | null>(null);
   const [activity, setActivity] = useState<AccessLogEntry[]>([]);
   const [modal, setModal] = useState<Modal>(null);
   const [revokeReason, setRevokeReason] = useState('');
@@ -45,7 +45,7 @@ export function TokenDetail({ id }: { id: string }) {
     setRotated(null);
     void load();
     void api(() => http.GET('/v1/scopes')).then((c) => setCatalog(c.data));
-    void api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data), () => undefined);
+    void api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data), () => setDomains([]));
   }, [id, load]);
 
   const act = async (action: () => Promise<unknown>) => {

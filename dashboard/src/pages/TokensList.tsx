@@ -12,8 +12,10 @@ export function scopeSummary(scopes: string[]): string {
   return `${scopes.slice(0, 3).join(', ')} +${scopes.length - 3} more`;
 }
 
-export function domainSummary(ids: string[] | null, domains: Domain[]): string {
+/** The domains a constraint names, by name; null `domains`: the account's domains are still loading. */
+export function domainSummary(ids: string[] | null, domains: Domain[] | null): string {
   if (ids === null) return 'All domains';
+  if (domains === null) return '…';
   return ids.map((id) => domains.find((d) => d.id === id)?.name ?? 'deleted domain').join(', ');
 }
 
@@ -40,7 +42,7 @@ export function rowsOf(tokens: Token[]): Row[] {
   return rows;
 }
 
-function TokenRow({ token: t, domains, nested = false }: { token: Token; domains: Domain[]; nested?: boolean }) {
+function TokenRow({ token: t, domains, nested = false }: { token: Token; domains: Domain[] | null; nested?: boolean }) {
   return (
     <tr className={nested ? 'nested' : undefined}>
       <td className="name"><Link to={`/tokens/${t.id}`}><bdi>{t.name}</bdi></Link><span className="hint">{TYPE_LABELS[t.type]}</span></td>
@@ -67,7 +69,7 @@ function TokenRow({ token: t, domains, nested = false }: { token: Token; domains
 }
 
 /** One row for a connected agent's tokens, opened to show them; the agent itself is managed under Connected agents. */
-function AgentRows({ row, domains }: { row: Extract<Row, { kind: 'agent' }>; domains: Domain[] }) {
+function AgentRows({ row, domains }: { row: Extract<Row, { kind: 'agent' }>; domains: Domain[] | null }) {
   const [open, setOpen] = useState(false);
   const count = `${row.tokens.length} token${row.tokens.length === 1 ? '' : 's'}`;
   return (
@@ -91,12 +93,12 @@ export function TokensList() {
   const [q, setQ] = useState('');
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState<Page<Token> | null>(null);
-  const [domains, setDomains] = useState<Domain[]>([]);
+  const [domains, setDomains] = useState<Domain[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const cursor = cursors[cursors.length - 1] ?? null;
 
   useEffect(() => {
-    void api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data), () => undefined);
+    void api(() => http.GET('/v1/domains', { params: { query: { limit: 100 } } })).then((d) => setDomains(d.data), () => setDomains([]));
   }, []);
   useEffect(() => {
     setPage(null);
