@@ -128,6 +128,23 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
     expect(await search.evaluate((input) => (input as HTMLInputElement).scrollWidth <= (input as HTMLInputElement).clientWidth + 1)).toBe(true);
   });
 
+  it('shows a token’s activity with a chart that has axes, dates and counts, and a table to the second with the user agent', async () => {
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 860 });
+      await page.goto(`${base}/tokens/${tokenId}`);
+      await expect.poll(() => page.getByRole('region', { name: 'Activity', exact: true }).isVisible()).toBe(true);
+      const figures = await page.locator('figure.chart svg text').allTextContents();
+      expect(figures).toEqual(expect.arrayContaining(['0', '1', 'Nov 23']));
+      expect(await page.locator('figure.chart table caption').textContent()).toBe('Requests per day by status');
+      const entry = await page.getByRole('region', { name: 'Activity', exact: true }).locator('tbody tr').first().textContent();
+      expect(entry).toMatch(/12:00:00/);
+      expect(entry).toContain('lightMyRequest');
+      // The status is never cut off: the badge lies inside the window.
+      const badge = (await page.locator('.heading .badge').boundingBox())!;
+      expect(badge.x + badge.width).toBeLessThanOrEqual(width);
+    }
+  });
+
   it('finds none on the consent page', async () => {
     await page.goto(`${base}/oauth/authorize?${authorizeQuery}`);
     await expect.poll(() => page.getByRole('button', { name: 'Allow' }).isVisible(), { timeout: 5000 }).toBe(true);

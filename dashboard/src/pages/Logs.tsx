@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { api, ApiError, filters, http, query, type AuditEvent, type Page, type Token } from '../api';
 import { ScrollTable } from '../components/ScrollTable';
-import { dateTime } from '../format';
+import { dateTime, dateTimeSeconds } from '../format';
 import { Link } from '../router';
 
 /** The actions people look for most; the field takes any other too. */
@@ -171,7 +171,7 @@ export function AccessLogs() {
             <tbody>
               {page.data.map((e) => (
                 <tr key={e.id}>
-                  <td data-label="Time"><span className="date">{new Date(e.at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })}</span></td>
+                  <td data-label="Time"><span className="date">{dateTimeSeconds(e.at)}</span></td>
                   <td data-label="Token">{e.token_id ? <Link to={`/tokens/${e.token_id}`}><bdi>{e.token_name}</bdi></Link> : <bdi>{e.token_name}</bdi>}</td>
                   <td data-label="Request"><code>{e.method} <bdi>{e.path}</bdi></code></td>
                   <td data-label="Status">{e.status}{e.error_code ? ` ${e.error_code}` : ''}</td>

@@ -6,7 +6,7 @@ import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { ScopeMatrix } from '../components/ScopeMatrix';
 import { SecretReveal } from '../components/SecretReveal';
 import { ErrorText, StatusBadge } from '../components/StatusBadge';
-import { dateTime, expiry, levelWord } from '../format';
+import { dateTime, dateTimeSeconds, expiry, levelWord } from '../format';
 import { Link, navigate } from '../router';
 import { domainSummary } from './TokensList';
 
@@ -113,11 +113,16 @@ export function TokenDetail({ id }: { id: string }) {
         <ActivityChart entries={activity} />
         {activity.length === 0 ? <p>No requests yet.</p> : (
           <ScrollTable label="Activity">
-            <table>
-              <thead><tr><th scope="col">Time</th><th scope="col">Method</th><th scope="col">Endpoint</th><th scope="col">Status</th><th scope="col">IP</th></tr></thead>
+            <table className="log">
+              <thead><tr><th scope="col">Time</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">From</th></tr></thead>
               <tbody>
                 {activity.slice(0, 25).map((e) => (
-                  <tr key={e.id}><td>{dateTime(e.at)}</td><td>{e.method}</td><td><code><bdi>{e.path}</bdi></code></td><td>{e.status}{e.error_code ? ` ${e.error_code}` : ''}</td><td>{e.ip}</td></tr>
+                  <tr key={e.id}>
+                    <td data-label="Time"><span className="date">{dateTimeSeconds(e.at)}</span></td>
+                    <td data-label="Request"><code>{e.method} <bdi>{e.path}</bdi></code></td>
+                    <td data-label="Status">{e.status}{e.error_code ? ` ${e.error_code}` : ''}</td>
+                    <td data-label="From">{e.ip}<span className="hint"><bdi>{e.user_agent || 'no user agent'}</bdi></span></td>
+                  </tr>
                 ))}
               </tbody>
             </table>
