@@ -27,5 +27,24 @@ const LEVEL_WORDS: Record<string, string> = { read: 'read only', full: 'full acc
 export const levelWord = (level: string) => LEVEL_WORDS[level] ?? level;
 
 
+/**
+ * A field's error as a person would say it, next to the field: the API's validation messages name
+ * the field and a JSON Schema rule ("expires_at must match format \"date-time\""), which a person
+ * should never have to read.
+ */
+export function inWords(error: { message: string; field?: string | undefined }): string {
+  const message = error.message;
+  const field = error.field ?? '';
+  if (/^expires_at\b/.test(field) && /date-time|format|ISO-8601|missing/.test(message)) return 'Choose a date.';
+  if (/must NOT have fewer than 1 characters?/.test(message)) return 'Fill this in.';
+  const bound = /must NOT have (more|fewer) than (\d+) (characters?|items?)/.exec(message);
+  if (bound) {
+    const [, side, count, unit] = bound;
+    const most = side === 'more' ? 'at most' : 'at least';
+    return unit!.startsWith('item') ? `Choose ${most} ${count}.` : `Use ${most} ${count} character${count === '1' ? '' : 's'}.`;
+  }
+  return sentence(field && message.startsWith(`${field} `) ? message.slice(field.length + 1).replace(/^must /, 'This must ') : message);
+}
+
 /** The API's messages are lower-case clauses; on their own on a page they read as sentences. */
 export const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'}`;

@@ -145,6 +145,17 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
     }
   });
 
+  it('says an error in words next to its field: an empty custom date is “Choose a date.”', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.goto(`${base}/tokens/new`);
+    await page.getByLabel('Name').fill('dated');
+    await page.getByLabel('Domains: Read only').check();
+    await page.getByLabel('Expiration').selectOption('custom');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'Choose a date.' }).isVisible()).toBe(true);
+    expect(await page.locator('main').textContent()).not.toMatch(/expires_at|ISO-8601|date-time/);
+  });
+
   it('finds none on the consent page', async () => {
     await page.goto(`${base}/oauth/authorize?${authorizeQuery}`);
     await expect.poll(() => page.getByRole('button', { name: 'Allow' }).isVisible(), { timeout: 5000 }).toBe(true);

@@ -36,3 +36,15 @@ describe('relative days, as the dashboard says them', () => {
     expect(relativeDay(new Date(Date.UTC(2026, 11, 4, 0, 5)).toISOString(), now)).toBe('today');
   });
 });
+
+describe('errors in words', () => {
+  it('says what to do, not which JSON Schema rule failed', async () => {
+    const { inWords } = await import('../../dashboard/src/format.js');
+    expect(inWords({ field: 'expires_at', message: 'expires_at must match format "date-time"' })).toBe('Choose a date.');
+    expect(inWords({ field: 'name', message: 'name must NOT have fewer than 1 characters' })).toBe('Fill this in.');
+    expect(inWords({ field: 'name', message: 'name must NOT have more than 100 characters' })).toBe('Use at most 100 characters.');
+    expect(inWords({ field: 'scopes', message: 'scopes must NOT have fewer than 1 items' })).toBe('Choose at least 1.');
+    expect(inWords({ field: 'ip_allowlist', message: 'ip_allowlist must NOT have more than 100 items' })).toBe('Choose at most 100.');
+    expect(inWords({ field: 'domains', message: 'domain not found' })).toBe('Domain not found.');
+  });
+});

@@ -1,3 +1,5 @@
+import { inWords, sentence } from '../format';
+
 const LABELS = { active: 'Active', paused: 'Paused', expired: 'Expired', revoked: 'Revoked' } as const;
 
 export function StatusBadge({ status }: { status: keyof typeof LABELS }) {
@@ -6,5 +8,5 @@ export function StatusBadge({ status }: { status: keyof typeof LABELS }) {
 
 export function ErrorText({ error, field }: { error: { message: string; field?: string | undefined } | null; field?: string }) {
   if (!error || (field !== undefined && error.field !== field && !error.field?.startsWith(`${field}.`))) return null;
-  return <p className="error" role="alert">{error.message}</p>;
+  return <p className="error" role="alert">{field === undefined ? sentence(error.message) : inWords(error)}</p>;
 }
