@@ -156,6 +156,18 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
     expect(await page.locator('main').textContent()).not.toMatch(/expires_at|ISO-8601|date-time/);
   });
 
+  it('gives every radio button and check box a target of at least 24 by 24 px', async () => {
+    for (const path of ['/tokens/new', `/oauth/authorize?${authorizeQuery}`]) {
+      await page.goto(`${base}${path}`);
+      await expect.poll(() => page.locator('input[type=radio], input[type=checkbox]').count()).toBeGreaterThan(0);
+      const small = await page.locator('input[type=radio], input[type=checkbox]').evaluateAll((inputs) => inputs
+        .map((input) => ({ name: input.getAttribute('aria-label') ?? input.closest('label')?.textContent ?? '', box: input.getBoundingClientRect() }))
+        .filter(({ box }) => box.width < 24 || box.height < 24)
+        .map(({ name, box }) => `${name}: ${box.width}×${box.height}`));
+      expect(small, path).toEqual([]);
+    }
+  });
+
   it('finds none on the consent page', async () => {
     await page.goto(`${base}/oauth/authorize?${authorizeQuery}`);
     await expect.poll(() => page.getByRole('button', { name: 'Allow' }).isVisible(), { timeout: 5000 }).toBe(true);
