@@ -38,7 +38,7 @@ function operationIdOf(method: string, url: string): string {
 const error = (description: string) => ({ description, $ref: 'Error#' });
 
 /** Routes that check a password: a wrong one is a 401 whatever guards the route. */
-const SIGN_IN = new Set(['/v1/auth/login', '/v1/auth/reauth']);
+const SIGN_IN = new Set(['/v1/auth/login', '/v1/auth/reauth', '/v1/auth/password']);
 
 /** The errors a route can answer, from how it is guarded and what it takes. */
 function errorsOf(rule: AuthRule, method: string, route: RouteOptions): Record<string, unknown> {

@@ -8,7 +8,7 @@ import type { Db } from '../store/database.js';
 import { transact } from '../store/transactions.js';
 import {
   accountById, anyAccount, deleteSession, deleteSessionsOf, emailTaken, insertAccount, insertSession, insertUser, passwordHashOf, purgeSessions, sessionByHash,
-  setPassword, setPlan, setReauthAt, userByEmail, type AccountRecord, type UserRecord,
+  passwordStillIs, setPassword, setPlan, setReauthAt, userByEmail, type AccountRecord, type UserRecord,
 } from '../store/accounts.js';
 import type { Trx } from '../store/tokens.js';
 import type { AuditLog } from './audit.js';
@@ -175,6 +175,7 @@ export class AccountService {
     const sessionSecret = randomBytes(32).toString('base64url');
     const csrfToken = csrfTokenFor(sessionSecret);
     await transact(db, async (trx) => {
+      if (!(await passwordStillIs(trx, user.id, found.passwordHash))) throw new ApiError('unauthorized', 'email or password is incorrect');
       await insertSession(trx, {
         id: newId('ses'), hash: sha256(sessionSecret), csrf_hash: sha256(csrfToken), user_id: user.id, account_id: user.account_id,
         created_at: now, expires_at: now + sessionTtlSeconds * 1000, reauth_at: now, ip: meta.ip, user_agent: meta.userAgent,
@@ -209,7 +210,7 @@ export class AccountService {
    * The signed-in person's own password, checked on the budget their logins spend; a wrong one is
    * audited as `<action>_failed`, one past the budget as `<action>_throttled`.
    */
-  private async checkOwnPassword(session: SessionCaller, password: string, meta: RequestMeta, action: string): Promise<void> {
+  private async checkOwnPassword(session: SessionCaller, password: string, meta: RequestMeta, action: string): Promise<string> {
     const { db, clock, passwords, throttle } = this.deps;
     const audit = (outcome: string) =>
       transact(db, (trx) =>
@@ -223,11 +224,13 @@ export class AccountService {
       await audit('throttled');
       throw error;
     }
-    if (!(await passwords.verify(await passwordHashOf(db, session.user.id), password))) {
+    const checked = await passwordHashOf(db, session.user.id);
+    if (!(await passwords.verify(checked, password))) {
       await audit('failed');
       throw new ApiError('unauthorized', 'password is incorrect', action === 'auth.reauth' ? undefined : { field: 'current_password' });
     }
     await attempt.succeeded();
+    return checked;
   }
 
   async reauth(session: SessionCaller, password: string, meta: RequestMeta): Promise<number> {
@@ -249,12 +252,13 @@ export class AccountService {
    */
   async changePassword(session: SessionCaller, current: string, next: string, meta: RequestMeta): Promise<number> {
     const { db, clock, passwords } = this.deps;
-    await this.checkOwnPassword(session, current, meta, 'auth.password_change');
+    const checked = await this.checkOwnPassword(session, current, meta, 'auth.password_change');
     if (next === current) throw invalidRequest('new_password', 'the new password must differ from the current one');
     const passwordHash = await passwords.hash(next);
     const now = clock.now();
     await transact(db, async (trx) => {
-      await setPassword(trx, session.user.id, passwordHash, null);
+      // Replaced meanwhile (an operator's reset): that one stands, and this session has ended.
+      if (!(await setPassword(trx, session.user.id, passwordHash, null, checked))) throw new ApiError('unauthorized', 'your password was reset meanwhile; sign in again');
       const ended = await deleteSessionsOf(trx, session.user.id, session.sessionId);
       await setReauthAt(trx, session.sessionId, now);
       await this.deps.audit.append(trx, session.account.id, {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { notFound } from '../core/errors.js';
+import { ApiError, notFound } from '../core/errors.js';
 import { refusalToChange, refusalToRead, type PeopleActor, type PeopleChange } from '../core/people.js';
 import type { Role } from '../core/roles.js';
 import { countOwners, deleteSessionsOf, deleteUser, setPassword, setRole, userOf, usersOf, type UserRecord } from '../store/accounts.js';
@@ -134,7 +134,12 @@ export class PeopleService {
 
   /** The caller as the rule sees it: a person's role now, or the role now of the person at the root of a token's tree. */
   private async actorOf(db: Db | Trx, principal: Principal): Promise<PeopleActor> {
-    if (principal.actor.type === 'user') return { kind: 'person', role: principal.role!, freshAuth: principal.freshAuth };
+    if (principal.actor.type === 'user') {
+      // Read again here, under the account's lock when changing: demoted or removed by a change that committed meanwhile, it counts as such.
+      const self = await userOf(db, principal.accountId, principal.actor.id!);
+      if (self === undefined) throw new ApiError('unauthorized', 'a valid token or session is required');
+      return { kind: 'person', role: self.role, freshAuth: principal.freshAuth };
+    }
     let creator: { type: string; id: string | null } = principal.actor;
     for (let hop = 0; hop < MAX_CREATOR_HOPS && creator.type === 'token' && creator.id !== null; hop += 1) {
       const token = await findToken(db, principal.accountId, creator.id);

@@ -107,9 +107,26 @@ export async function setRole(trx: Trx, id: string, newRole: Role): Promise<void
   await trx.updateTable('users').set({ role: newRole }).where('id', '=', id).execute();
 }
 
-/** A new password's hash; `temporaryAt` marks a one-time password (null: the person chose it). */
-export async function setPassword(trx: Trx, id: string, passwordHash: string, temporaryAt: number | null): Promise<void> {
-  await trx.updateTable('users').set({ password_hash: passwordHash, temporary_password_at: temporaryAt === null ? null : instantText(temporaryAt) }).where('id', '=', id).execute();
+/**
+ * A new password's hash; `temporaryAt` marks a one-time password (null: the person chose it).
+ * With `replacing`, only if the stored hash is still that one (false otherwise): a change checked
+ * against a password that a reset replaced meanwhile must not undo the reset.
+ */
+export async function setPassword(trx: Trx, id: string, passwordHash: string, temporaryAt: number | null, replacing?: string): Promise<boolean> {
+  let query = trx.updateTable('users').set({ password_hash: passwordHash, temporary_password_at: temporaryAt === null ? null : instantText(temporaryAt) }).where('id', '=', id);
+  if (replacing !== undefined) query = query.where('password_hash', '=', replacing);
+  return Number((await query.executeTakeFirst()).numUpdatedRows) === 1;
+}
+
+/**
+ * Whether the person's password is still the one whose hash was checked, taking the row's write
+ * lock for the rest of the transaction (a no-op update: portable, where `for update` is not). A
+ * sign-in checked against a password that a change or reset replaced meanwhile gets no session:
+ * the change ends sessions in the transaction that replaces the hash, and waits for this one.
+ */
+export async function passwordStillIs(trx: Trx, id: string, passwordHash: string): Promise<boolean> {
+  const result = await trx.updateTable('users').set((eb) => ({ password_hash: eb.ref('password_hash') })).where('id', '=', id).where('password_hash', '=', passwordHash).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /** Removes a person and every session of theirs. */
