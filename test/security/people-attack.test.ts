@@ -21,7 +21,6 @@ async function team() {
   const member = await login(h, await addUser(h, accountId, 'member'));
   return { accountId, owner, admin, member };
 }
-const whoAmI = (s: Session) => h.request({ method: 'GET', url: '/v1/auth/session', headers: asSession(s) });
 const changePassword = (s: Session, current: string, next: string) =>
   h.request({ method: 'POST', url: '/v1/auth/password', headers: asSession(s), payload: { current_password: current, new_password: next } });
 const reset = (accountId: string, userId: string) =>
