@@ -64,6 +64,15 @@ export async function login(h: Harness, email: string, password = PASSWORD, head
 
 export const asSession = (s: Session) => ({ cookie: s.cookie, 'x-csrf-token': s.csrf });
 
+/** A new account with its owner, and one person of each other role, each signed in. */
+export async function teamOf(h: Harness) {
+  const { accountId, ownerEmail } = await createAccount(h);
+  const owner = await login(h, ownerEmail);
+  const admin = await login(h, await addUser(h, accountId, 'admin'));
+  const member = await login(h, await addUser(h, accountId, 'member'));
+  return { accountId, owner, admin, member };
+}
+
 /** A new account on `plan` with its owner signed in. */
 export async function ownerSession(h: Harness, plan = 'pro'): Promise<Session> {
   const { ownerEmail } = await createAccount(h, plan);

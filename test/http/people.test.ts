@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addUser, asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, PASSWORD, type Session } from '../helpers/actors.js';
+import { addUser, asSession, bearer, createToken, expectError, expectStatus, login, operator, PASSWORD, type Session, teamOf } from '../helpers/actors.js';
 import { shareApp } from '../helpers/fixtures.js';
 import type { Harness } from '../helpers/harness.js';
 import { oauthAgent } from '../oauth/client.js';
@@ -14,14 +14,7 @@ shareApp({ app: (app) => void (h = app) });
 
 const NEW_PASSWORD = 'a brand new passphrase';
 
-/** A new account with its owner, and one person of each other role, each signed in. */
-async function team() {
-  const { accountId, ownerEmail } = await createAccount(h);
-  const owner = await login(h, ownerEmail);
-  const admin = await login(h, await addUser(h, accountId, 'admin'));
-  const member = await login(h, await addUser(h, accountId, 'member'));
-  return { accountId, owner, admin, member };
-}
+const team = () => teamOf(h);
 
 const people = (who: Record<string, string>) => h.request({ method: 'GET', url: '/v1/users', headers: who });
 const add = (who: Record<string, string>, payload: Record<string, unknown>) => h.request({ method: 'POST', url: '/v1/users', headers: who, payload });

@@ -4,7 +4,7 @@
  * owner demoted or removed mid-request still promoting someone) are tests here, with what held.
  */
 import { describe, expect, it } from 'vitest';
-import { addUser, asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, PASSWORD, type Session } from '../helpers/actors.js';
+import { addUser, asSession, bearer, createAccount, createToken, expectError, expectStatus, login, operator, PASSWORD, type Session, teamOf } from '../helpers/actors.js';
 import { shareApp } from '../helpers/fixtures.js';
 import type { Harness } from '../helpers/harness.js';
 
@@ -14,13 +14,7 @@ shareApp({ app: (app) => void (h = app) });
 const NEW_PASSWORD = 'a brand new passphrase';
 const ATTACKER_PASSWORD = 'attacker chosen passphrase';
 
-async function team() {
-  const { accountId, ownerEmail } = await createAccount(h);
-  const owner = await login(h, ownerEmail);
-  const admin = await login(h, await addUser(h, accountId, 'admin'));
-  const member = await login(h, await addUser(h, accountId, 'member'));
-  return { accountId, owner, admin, member };
-}
+const team = () => teamOf(h);
 const changePassword = (s: Session, current: string, next: string) =>
   h.request({ method: 'POST', url: '/v1/auth/password', headers: asSession(s), payload: { current_password: current, new_password: next } });
 const reset = (accountId: string, userId: string) =>
