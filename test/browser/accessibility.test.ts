@@ -38,6 +38,8 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${paused.token.id}/pause`, headers: session, payload: {} }), 200);
     const revoked = await createToken(h, session, { name: 'Old script', scopes: ['domains:read'] });
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${revoked.token.id}/revoke`, headers: session, payload: { reason: 'leaked in a log' } }), 200);
+    const backup = await createToken(h, session, { name: 'Backup job', scopes: ['domains:read'] });
+    expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${backup.token.id}/rotate`, headers: session, payload: { grace_period: '1h' } }), 200);
     const blog = await createDomain(h, session, 'blog.example.com');
     const [blogToken] = expectStatus(await h.request({ method: 'GET', url: `/v1/tokens?domain_id=${blog.id}`, headers: session }), 200).data;
     expectStatus(await h.request({ method: 'POST', url: `/v1/tokens/${blogToken.id}/revoke`, headers: session, payload: {} }), 200);
@@ -112,6 +114,16 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
     const revoked = await row('Old script').locator('td').last().textContent();
     expect(revoked).toMatch(/^Revoked .*leaked in a log$/);
     expect(await row('CI deploy').locator('td').last().textContent()).toMatch(/^Dec 23, 2026in 30 days$/);
+  });
+
+  it('shows a rotated token and the secret it replaced as one lineage, the replaced one under its successor', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.goto(`${base}/tokens`);
+    const rows = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'Backup job' }) });
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.nth(0).getAttribute('class')).toBeNull();
+    expect(await rows.nth(1).getAttribute('class')).toBe('nested');
+    expect(await rows.nth(1).textContent()).toContain('the secret a rotation replaced');
   });
 
   it('shows one card per token at 390 px: name, status, prefix and last use, nothing mostly blank', async () => {

@@ -19,16 +19,33 @@ export function domainSummary(ids: string[] | null, domains: Domain[] | null): s
   return ids.map((id) => domains.find((d) => d.id === id)?.name ?? 'deleted domain').join(', ');
 }
 
-/** A page's rows: tokens someone created stand alone, those an agent got through OAuth are gathered under it where its first one was. */
-type Row = { kind: 'token'; token: Token } | { kind: 'agent'; grantId: string; clientName: string; tokens: Token[] };
+/**
+ * A page's rows: tokens someone created stand alone, with the secrets a rotation replaced (still
+ * in their grace, or past it) under the token that replaced them, as one lineage; those an agent
+ * got through OAuth are gathered under it where its first one was.
+ */
+type Row = { kind: 'token'; token: Token; replaced: Token[] } | { kind: 'agent'; grantId: string; clientName: string; tokens: Token[] };
 
 export function rowsOf(tokens: Token[]): Row[] {
   const rows: Row[] = [];
   const groups = new Map<string, Token[]>();
+  const onPage = new Map(tokens.map((token) => [token.id, token]));
+  const replacedBy = new Map<string, Token[]>();
+  // Follow each replaced secret to the newest of its lineage on this page.
+  const newestOf = (token: Token): Token => {
+    let current = token;
+    for (let hops = 0; current.rotated_to && onPage.has(current.rotated_to) && hops < tokens.length; hops += 1) current = onPage.get(current.rotated_to)!;
+    return current;
+  };
   for (const token of tokens) {
+    const newest = newestOf(token);
+    if (newest !== token) replacedBy.set(newest.id, [...(replacedBy.get(newest.id) ?? []), token]);
+  }
+  for (const token of tokens) {
+    if (newestOf(token) !== token) continue;
     const agent = token.connected_agent;
     if (agent === null) {
-      rows.push({ kind: 'token', token });
+      rows.push({ kind: 'token', token, replaced: replacedBy.get(token.id) ?? [] });
       continue;
     }
     const group = groups.get(agent.grant_id);
@@ -42,10 +59,13 @@ export function rowsOf(tokens: Token[]): Row[] {
   return rows;
 }
 
-function TokenRow({ token: t, domains, nested = false }: { token: Token; domains: Domain[] | null; nested?: boolean }) {
+function TokenRow({ token: t, domains, nested = false, replaced = false }: { token: Token; domains: Domain[] | null; nested?: boolean; replaced?: boolean }) {
   return (
     <tr className={nested ? 'nested' : undefined}>
-      <td className="name"><Link to={`/tokens/${t.id}`}><bdi>{t.name}</bdi></Link><span className="hint">{TYPE_LABELS[t.type]}</span></td>
+      <td className="name">
+        <Link to={`/tokens/${t.id}`}><bdi>{t.name}</bdi></Link>
+        <span className="hint">{replaced ? 'the secret a rotation replaced' : TYPE_LABELS[t.type]}</span>
+      </td>
       <td className="status"><StatusBadge status={t.status} /></td>
       <td className="prefix"><code>{t.visible_prefix}…{t.last4}</code></td>
       <td className="wide-only">{scopeSummary(t.scopes)}</td>
@@ -167,7 +187,9 @@ export function TokensList() {
             </thead>
             <tbody>
               {rowsOf(page.data).map((row) =>
-                row.kind === 'token' ? <TokenRow key={row.token.id} token={row.token} domains={domains} /> : <AgentRows key={row.grantId} row={row} domains={domains} />,
+                row.kind === 'token'
+                  ? [<TokenRow key={row.token.id} token={row.token} domains={domains} />, ...row.replaced.map((old) => <TokenRow key={old.id} token={old} domains={domains} nested replaced />)]
+                  : <AgentRows key={row.grantId} row={row} domains={domains} />,
               )}
             </tbody>
           </table>
