@@ -58,7 +58,8 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
  * response, cannot learn it.
  */
 export const csrfTokenFor = (sessionSecret: string): string => sha256(`latchkey csrf\0${sessionSecret}`);
-const OPERATOR: Actor = { type: 'operator', id: null, name: 'operator' };
+/** The operator, as the audit log names them. */
+export const OPERATOR: Actor = { type: 'operator', id: null, name: 'operator' };
 
 export interface AccountServiceDeps {
   db: Db;

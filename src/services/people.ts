@@ -8,9 +8,9 @@ import type { Db } from '../store/database.js';
 import { grantsOf } from '../store/oauth.js';
 import { findToken, lockAccount, type Trx } from '../store/tokens.js';
 import { transact } from '../store/transactions.js';
-import { userView, type AccountService, type UserView } from './accounts.js';
+import { OPERATOR, userView, type AccountService, type UserView } from './accounts.js';
 import type { AuditLog } from './audit.js';
-import type { Actor, Principal, RequestMeta } from './context.js';
+import type { Principal, RequestMeta } from './context.js';
 import { revokeGrantWhole } from './oauth/grant-revocation.js';
 import type { PasswordHasher } from './passwords.js';
 import type { Verifier } from './verifier.js';
@@ -30,8 +30,6 @@ export interface PeopleDeps {
 
 /** A one-time password, shown once: 24 characters from 18 random bytes. */
 const oneTimePassword = (): string => randomBytes(18).toString('base64url');
-
-const OPERATOR: Actor = { type: 'operator', id: null, name: 'operator' };
 
 /** How deep a chain of tokens that created tokens may be followed to the person at its root. */
 const MAX_CREATOR_HOPS = 16;

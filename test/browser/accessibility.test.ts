@@ -2,7 +2,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSession, createAccount, createDomain, createToken, expectStatus, login, PASSWORD, type Session } from '../helpers/actors.js';
 import { seriousViolations } from '../helpers/axe.js';
-import { browserMissing, launchChromium } from '../helpers/browser.js';
+import { browserMissing, launchChromium, signIn } from '../helpers/browser.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { oauthAgent, pkce } from '../oauth/client.js';
 
@@ -75,9 +75,7 @@ describe.skipIf(missing !== null)('accessibility of every page (axe-core)', () =
   });
 
   it('finds none on any page of the signed-in dashboard', async () => {
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, base, owner.email, PASSWORD);
     await expect.poll(() => page.getByRole('heading', { name: 'API tokens' }).isVisible()).toBe(true);
     const pages: [string, string, string][] = [
       ['tokens list', '/tokens', 'API tokens'],

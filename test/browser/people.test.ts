@@ -2,19 +2,12 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, createAccount, PASSWORD } from '../helpers/actors.js';
-import { browserMissing, launchChromium } from '../helpers/browser.js';
+import { browserMissing, launchChromium, signIn } from '../helpers/browser.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
 const SCREENSHOTS = join(process.cwd(), 'docs', 'screenshots');
 const missing = browserMissing({ dashboard: true });
 const CHOSEN = 'a password of my own choosing';
-
-async function signIn(page: Page, base: string, email: string, password: string) {
-  await page.goto(base);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 /**
  * The People page as an owner uses it in Chromium: adding someone and handing over their

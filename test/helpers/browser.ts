@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -35,4 +35,12 @@ export async function launchChromium(viewport = { width: 1280, height: 860 }): P
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Signs in on the dashboard's own form, as a person does. */
+export async function signIn(page: Page, base: string, email: string, password: string): Promise<void> {
+  await page.goto(base);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
